@@ -1,0 +1,291 @@
+//! The `rosterbridge` command line: import, export, generate, demo, migrate, imports.
+//! Exit codes: 0 success, 1 operational failure (database unreachable, I/O), 2 invalid package.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::export::{self, ExportOptions};
+use crate::generate::{self, GenerateOptions};
+use crate::ingest::{self, ImportOptions, ImportReport, Outcome};
+use crate::model::catalog::{Entity, Version};
+use crate::store::{imports, records, Store};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rosterbridge",
+    version,
+    about = "OneRoster / LIS roster gateway"
+)]
+pub struct Cli {
+    /// Database URL: sqlite:PATH or postgres://USER@HOST/DB
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite:rosterbridge.db",
+        global = true
+    )]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum VersionArg {
+    #[value(name = "1.1")]
+    V11,
+    #[value(name = "1.2")]
+    V12,
+}
+
+impl From<VersionArg> for Version {
+    fn from(v: VersionArg) -> Self {
+        match v {
+            VersionArg::V11 => Version::V1_1,
+            VersionArg::V12 => Version::V1_2,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import a OneRoster CSV package (.zip or folder with manifest.csv) in one transaction.
+    Import {
+        path: PathBuf,
+        /// Validate only; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the store as a OneRoster CSV package (bulk, or delta with --since).
+    Export {
+        /// Output: a path ending in .zip, or a folder.
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "1.2")]
+        version: VersionArg,
+        /// Delta export: records changed after this date-time (tombstones included).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Generate a deterministic synthetic district as a OneRoster CSV package.
+    Generate {
+        out: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        schools: u32,
+        #[arg(long, default_value_t = 200)]
+        students_per_school: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "1.2")]
+        version: VersionArg,
+        /// Write a follow-up delta package (updates, additions, deletions) against this package.
+        #[arg(long)]
+        delta_from: Option<PathBuf>,
+    },
+    /// Generate and import a sample district into the store if it is empty, and show what it holds.
+    Demo {
+        #[arg(long, default_value_t = 3)]
+        schools: u32,
+        #[arg(long, default_value_t = 200)]
+        students_per_school: u32,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// List recorded import runs, newest first.
+    Imports {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    let progress = std::io::stderr().is_terminal();
+    match cli.command {
+        Command::Generate {
+            out,
+            schools,
+            students_per_school,
+            seed,
+            version,
+            delta_from,
+        } => {
+            let opts = GenerateOptions {
+                schools,
+                students_per_school,
+                seed,
+                version: version.into(),
+            };
+            let summary = match delta_from {
+                Some(base) => generate::generate_delta(&base, &out, &opts)?,
+                None => generate::generate(&out, &opts)?,
+            };
+            for (e, n) in &summary {
+                println!("{:>30} {n:>9}", format!("{}.csv", e.name()));
+            }
+            println!("wrote {}", out.display());
+            Ok(0)
+        }
+        Command::Migrate => {
+            let store = Store::connect(&cli.database_url)?;
+            let n = store.migrate()?;
+            println!("{n} migration(s) applied");
+            Ok(0)
+        }
+        Command::Import {
+            path,
+            dry_run,
+            json,
+        } => {
+            let store = Store::open(&cli.database_url)?;
+            let report = ingest::import(&store, &path, &ImportOptions { dry_run, progress })
+                .with_context(|| format!("importing {}", path.display()))?;
+            print_report(&report, json);
+            Ok(if report.outcome == Outcome::Rejected {
+                2
+            } else {
+                0
+            })
+        }
+        Command::Imports { limit } => {
+            let store = Store::open(&cli.database_url)?;
+            let runs = imports::list(&mut *store.conn()?, limit)?;
+            println!(
+                "{:>5}  {:<24}  {:<10} {:>4} {:>7} {:>8}  source",
+                "id", "started", "outcome", "ver", "errors", "warnings"
+            );
+            for r in runs {
+                println!(
+                    "{:>5}  {:<24}  {:<10} {:>4} {:>7} {:>8}  {}",
+                    r.id,
+                    r.started_at,
+                    r.outcome,
+                    r.oneroster_version.unwrap_or_default(),
+                    r.error_count,
+                    r.warning_count,
+                    r.source
+                );
+            }
+            Ok(0)
+        }
+        Command::Export {
+            out,
+            version,
+            since,
+        } => {
+            let store = Store::open(&cli.database_url)?;
+            let opts = ExportOptions {
+                version: version.into(),
+                since,
+            };
+            let summary = export::export(&store, &out, &opts)?;
+            for (e, n) in &summary {
+                println!("{:>30} {n:>9}", format!("{}.csv", e.name()));
+            }
+            println!("wrote {}", out.display());
+            Ok(0)
+        }
+        Command::Demo {
+            schools,
+            students_per_school,
+        } => {
+            let store = Store::open(&cli.database_url)?;
+            let (users, _) = records::counts(&mut *store.conn()?, Entity::Users)?;
+            if users == 0 {
+                let dir = tempfile_dir()?;
+                let pkg = dir.join("demo-district.zip");
+                let opts = GenerateOptions {
+                    schools,
+                    students_per_school,
+                    seed: 1,
+                    version: Version::V1_2,
+                };
+                generate::generate(&pkg, &opts)?;
+                println!("generated a sample district: {schools} schools x {students_per_school} students");
+                let report = ingest::import(
+                    &store,
+                    &pkg,
+                    &ImportOptions {
+                        dry_run: false,
+                        progress,
+                    },
+                )?;
+                print_report(&report, false);
+                let _ = std::fs::remove_dir_all(&dir);
+                if report.outcome != Outcome::Committed {
+                    return Ok(2);
+                }
+            } else {
+                println!("the store already holds a roster; not generating");
+            }
+            println!("\nstore {}:", cli.database_url);
+            println!("{:>30} {:>9} {:>11}", "entity", "active", "tombstoned");
+            let mut conn = store.conn()?;
+            for e in Entity::ALL {
+                let (a, t) = records::counts(&mut conn, e)?;
+                if a + t > 0 {
+                    println!("{:>30} {a:>9} {t:>11}", e.name());
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("rosterbridge-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn print_report(report: &ImportReport, json: bool) {
+    if json {
+        let counts: std::collections::BTreeMap<&str, _> =
+            report.counts.iter().map(|(e, c)| (e.name(), c)).collect();
+        let v = serde_json::json!({
+            "outcome": report.outcome,
+            "version": report.version.map(|v| v.as_str()),
+            "errors": report.diags.errors,
+            "warnings": report.diags.warnings,
+            "diagnostics": report.diags.list,
+            "counts": counts,
+            "stampedAt": report.stamped_at,
+        });
+        println!("{v}");
+        return;
+    }
+    for d in &report.diags.list {
+        eprintln!("{d}");
+    }
+    let listed = report.diags.list.len() as u64;
+    let total = report.diags.errors + report.diags.warnings;
+    if total > listed {
+        eprintln!("... {} more diagnostics not listed", total - listed);
+    }
+    if !report.counts.is_empty() {
+        println!(
+            "{:>30} {:>9} {:>9} {:>9} {:>10}",
+            "entity", "inserted", "updated", "unchanged", "tombstoned"
+        );
+        for (e, c) in &report.counts {
+            println!(
+                "{:>30} {:>9} {:>9} {:>9} {:>10}",
+                e.name(),
+                c.inserted,
+                c.updated,
+                c.unchanged,
+                c.tombstoned
+            );
+        }
+    }
+    println!(
+        "import {}: {} error(s), {} warning(s)",
+        report.outcome.as_str(),
+        report.diags.errors,
+        report.diags.warnings
+    );
+}

@@ -1,0 +1,343 @@
+//! The apply pass: one transaction for the whole package. Bulk files replace their entity set
+//! (unseen active records become tombstones), delta rows upsert or tombstone; a record whose
+//! content did not change keeps its `dateLastModified`. Changes are first stamped with a
+//! provisional marker and restamped with the time taken just before commit, so a consumer that
+//! synced while the import ran can never miss a change with `dateLastModified>'<its sync>'`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use diesel::QueryResult;
+
+use super::diag::Diags;
+use super::manifest::{Manifest, Mode};
+use super::rows::RowParser;
+use super::source::Source;
+use super::validate::Known;
+use super::{bar, run_row, Counts, ImportError, ImportReport, Outcome, PlannedFile};
+use crate::model::catalog::{Entity, Version};
+use crate::model::record::{id_hash, Record, Status};
+use crate::model::time;
+use crate::store::connection::DbConnection;
+use crate::store::records::{self, Existing, Scan};
+use crate::store::{imports, Store};
+
+const BATCH: usize = 2000;
+
+pub(crate) struct Applied {
+    pub counts: BTreeMap<Entity, Counts>,
+    pub stamped_at: String,
+}
+
+/// Applies one entity's records with change detection.
+struct Applier {
+    entity: Entity,
+    mode: Mode,
+    /// Bulk only: every stored id (by hash) not yet seen in the file.
+    existing: Option<HashMap<u128, Existing>>,
+    batch: Vec<Record>,
+    counts: Counts,
+    marker: String,
+}
+
+impl Applier {
+    fn new(
+        conn: &mut DbConnection,
+        entity: Entity,
+        mode: Mode,
+        marker: &str,
+    ) -> QueryResult<Applier> {
+        let existing = if mode == Mode::Bulk {
+            Some(records::load_existing(conn, entity)?)
+        } else {
+            None
+        };
+        Ok(Applier {
+            entity,
+            mode,
+            existing,
+            batch: Vec::with_capacity(BATCH),
+            counts: Counts::default(),
+            marker: marker.to_string(),
+        })
+    }
+
+    fn push(&mut self, conn: &mut DbConnection, rec: Record) -> QueryResult<()> {
+        self.batch.push(rec);
+        if self.batch.len() >= BATCH {
+            self.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, conn: &mut DbConnection) -> QueryResult<()> {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let looked_up: HashMap<String, Existing> = match &self.existing {
+            Some(_) => HashMap::new(),
+            None => {
+                let ids: Vec<&str> = batch.iter().map(|r| r.sourced_id.as_str()).collect();
+                records::lookup_existing(conn, self.entity, &ids)?
+            }
+        };
+        let mut write: Vec<&Record> = Vec::new();
+        let mut fresh: Vec<bool> = Vec::new();
+        let mut delete: Vec<&str> = Vec::new();
+        for rec in &batch {
+            let prior = match &mut self.existing {
+                Some(map) => map.remove(&id_hash(&rec.sourced_id)),
+                None => looked_up.get(&rec.sourced_id).copied(),
+            };
+            let deleting = rec.status == Status::ToBeDeleted;
+            match prior {
+                None => {
+                    if deleting {
+                        self.counts.tombstoned += 1;
+                    } else {
+                        self.counts.inserted += 1;
+                    }
+                    write.push(rec);
+                    fresh.push(true);
+                }
+                Some(ex) if deleting && self.mode == Mode::Delta => {
+                    // A delta deletion may carry only the id: keep the stored content.
+                    if ex.active {
+                        self.counts.tombstoned += 1;
+                        delete.push(&rec.sourced_id);
+                    } else {
+                        self.counts.unchanged += 1;
+                    }
+                }
+                Some(ex) => {
+                    let same = ex.hash == rec.content_hash() && ex.active != deleting;
+                    if same {
+                        self.counts.unchanged += 1;
+                    } else {
+                        if deleting && ex.active {
+                            self.counts.tombstoned += 1;
+                        } else if !deleting {
+                            self.counts.updated += 1;
+                        } else {
+                            self.counts.unchanged += 1;
+                        }
+                        write.push(rec);
+                        fresh.push(false);
+                    }
+                }
+            }
+        }
+        records::upsert(conn, &write, &self.marker, &fresh)?;
+        records::tombstone(conn, self.entity, &delete, &self.marker)?;
+        Ok(())
+    }
+
+    /// Flush, and in bulk mode tombstone every active record the file did not contain.
+    fn finish(mut self, conn: &mut DbConnection) -> QueryResult<Counts> {
+        self.flush(conn)?;
+        if let Some(map) = self.existing.take() {
+            let unseen: HashSet<u128> = map
+                .into_iter()
+                .filter(|(_, e)| e.active)
+                .map(|(h, _)| h)
+                .collect();
+            if !unseen.is_empty() {
+                let mut gone: Vec<String> = Vec::new();
+                let scan = Scan {
+                    active_only: true,
+                    ..Scan::default()
+                };
+                records::scan(conn, self.entity, &scan, |_, page| {
+                    gone.extend(
+                        page.into_iter()
+                            .filter(|r| unseen.contains(&id_hash(&r.sourced_id)))
+                            .map(|r| r.sourced_id),
+                    );
+                    Ok(())
+                })?;
+                let ids: Vec<&str> = gone.iter().map(String::as_str).collect();
+                self.counts.tombstoned +=
+                    records::tombstone(conn, self.entity, &ids, &self.marker)? as u64;
+            }
+        }
+        Ok(self.counts)
+    }
+}
+
+/// 1.1 `users.role` + `orgSourcedIds` → one primary role per org (ONEROSTER.md §3.5), with ids
+/// `<user>:<org>`. `administrator` becomes `siteAdministrator` at a school and
+/// `districtAdministrator` elsewhere.
+pub fn v11_roles(
+    user: &Record,
+    orgs: &[String],
+    role: &str,
+    org_type: impl Fn(&str) -> Option<String>,
+) -> Vec<Record> {
+    orgs.iter()
+        .map(|org| {
+            let role = if role == "administrator" {
+                match org_type(org).as_deref() {
+                    Some("school") | None => "siteAdministrator",
+                    Some(_) => "districtAdministrator",
+                }
+            } else {
+                role
+            };
+            let mut r = Record::new(Entity::Roles, format!("{}:{org}", user.sourced_id));
+            r.status = user.status;
+            r.sis_date_last_modified = user.sis_date_last_modified.clone();
+            r.set("userSourcedId", user.sourced_id.clone())
+                .set("roleType", "primary")
+                .set("role", role)
+                .set("orgSourcedId", org.clone());
+            r
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply(
+    store: &Store,
+    src: &mut Source,
+    manifest: &Manifest,
+    files: &[PlannedFile],
+    known: &Known,
+    started: &str,
+    path: &Path,
+    diags: &Diags,
+    progress: bool,
+) -> Result<Applied, ImportError> {
+    let marker = format!("pending:{started}");
+    store.transaction(|conn| {
+        imports::lock(conn, started)?;
+        let mut counts: BTreeMap<Entity, Counts> = BTreeMap::new();
+        for pf in files {
+            let reader = src.open_file(&pf.name)?;
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+            let headers = rdr.headers()?.clone();
+            let mut scratch = Diags::default();
+            let Some(parser) = RowParser::new(
+                pf.entity,
+                manifest.version,
+                &pf.name,
+                &headers,
+                &mut scratch,
+            ) else {
+                continue;
+            };
+            let derive_roles = pf.entity == Entity::Users && manifest.version == Version::V1_1;
+            let mut main = Applier::new(conn, pf.entity, pf.mode, &marker)?;
+            let mut roles = if derive_roles {
+                Some(Applier::new(conn, Entity::Roles, pf.mode, &marker)?)
+            } else {
+                None
+            };
+            let mut owners: Vec<(String, HashSet<String>)> = Vec::new();
+            let pb = bar(
+                progress,
+                known.rows.get(&pf.entity).copied().unwrap_or(0),
+                format!("importing {}", pf.name),
+            );
+            let mut row = csv::StringRecord::new();
+            let mut n = 0u64;
+            while rdr.read_record(&mut row)? {
+                n += 1;
+                if n % 4096 == 0 {
+                    pb.set_position(n);
+                }
+                let line = row.position().map(|p| p.line()).unwrap_or(0);
+                let Some(mut parsed) = parser.parse(&row, line, pf.mode, &mut scratch) else {
+                    continue;
+                };
+                if let Some(r) = roles.as_mut() {
+                    if parsed.record.get("primaryOrgSourcedId").is_none() {
+                        if let Some(first) = parsed.v11_orgs.first() {
+                            parsed.record.set("primaryOrgSourcedId", first.clone());
+                        }
+                    }
+                    let derived = if parsed.record.status == Status::Active {
+                        v11_roles(
+                            &parsed.record,
+                            &parsed.v11_orgs,
+                            parsed.v11_role.as_deref().unwrap_or(""),
+                            |o| known.org_types.get(o).cloned(),
+                        )
+                    } else {
+                        Vec::new()
+                    };
+                    if pf.mode == Mode::Delta {
+                        owners.push((
+                            parsed.record.sourced_id.clone(),
+                            derived.iter().map(|d| d.sourced_id.clone()).collect(),
+                        ));
+                    }
+                    for d in derived {
+                        r.push(conn, d)?;
+                    }
+                }
+                main.push(conn, parsed.record)?;
+                if owners.len() >= BATCH {
+                    retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
+                }
+            }
+            retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
+            pb.finish_and_clear();
+            let c = main.finish(conn)?;
+            add(&mut counts, pf.entity, c);
+            if let Some(r) = roles {
+                add(&mut counts, Entity::Roles, r.finish(conn)?);
+            }
+        }
+        // Restamp just before commit (see the module doc).
+        let stamped_at = time::now();
+        for e in counts.keys() {
+            records::restamp(conn, *e, &marker, &stamped_at)?;
+        }
+        let report = ImportReport {
+            outcome: Outcome::Committed,
+            version: Some(manifest.version),
+            diags: diags.clone(),
+            counts: counts.clone(),
+            rows: known.rows.clone(),
+            stamped_at: Some(stamped_at.clone()),
+        };
+        imports::record(conn, &run_row(&report, started, path))?;
+        Ok(Applied { counts, stamped_at })
+    })
+}
+
+fn add(counts: &mut BTreeMap<Entity, Counts>, e: Entity, c: Counts) {
+    let t = counts.entry(e).or_default();
+    t.inserted += c.inserted;
+    t.updated += c.updated;
+    t.unchanged += c.unchanged;
+    t.tombstoned += c.tombstoned;
+}
+
+/// Delta 1.1 users: roles of these users that their new `orgSourcedIds` no longer name become
+/// tombstones.
+fn retire_other_roles(
+    conn: &mut DbConnection,
+    owners: &mut Vec<(String, HashSet<String>)>,
+    roles: Option<&mut Applier>,
+    marker: &str,
+) -> QueryResult<()> {
+    let Some(roles) = roles else { return Ok(()) };
+    if owners.is_empty() {
+        return Ok(());
+    }
+    roles.flush(conn)?;
+    let keep: HashMap<&str, &HashSet<String>> =
+        owners.iter().map(|(u, s)| (u.as_str(), s)).collect();
+    let users: Vec<&str> = keep.keys().copied().collect();
+    let current = records::active_ids_by(conn, Entity::Roles, "user_sourced_id", &users)?;
+    let gone: Vec<&str> = current
+        .iter()
+        .filter(|(rid, user)| !keep.get(user.as_str()).is_some_and(|s| s.contains(rid)))
+        .map(|(rid, _)| rid.as_str())
+        .collect();
+    roles.counts.tombstoned += records::tombstone(conn, Entity::Roles, &gone, marker)? as u64;
+    owners.clear();
+    Ok(())
+}

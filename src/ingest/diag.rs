@@ -1,0 +1,110 @@
+//! Import diagnostics: every problem names file, line, column and rule. All are counted; the
+//! listing is capped so a broken 2-million-row file cannot exhaust memory.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diag {
+    pub severity: Severity,
+    pub file: String,
+    /// 1-based line in the file (0: the file as a whole).
+    pub line: u64,
+    /// Column header ("" when the problem is not about one column).
+    pub column: String,
+    /// Short rule name, e.g. `required`, `enum`, `reference`, `duplicate-id`.
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}: {}", self.file)?;
+        if self.line > 0 {
+            write!(f, " line {}", self.line)?;
+        }
+        if !self.column.is_empty() {
+            write!(f, " column {}", self.column)?;
+        }
+        write!(f, " [{}]: {}", self.rule, self.message)
+    }
+}
+
+/// Most diagnostics kept for listing.
+pub const MAX_LISTED: usize = 1000;
+/// Warnings of one rule in one file kept for listing (the rest are only counted).
+const MAX_SAME_WARNING: u32 = 3;
+
+#[derive(Debug, Default, Clone)]
+pub struct Diags {
+    pub list: Vec<Diag>,
+    pub errors: u64,
+    pub warnings: u64,
+    same_warning: HashMap<(String, &'static str), u32>,
+}
+
+impl Diags {
+    pub fn error(
+        &mut self,
+        file: &str,
+        line: u64,
+        column: &str,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.errors += 1;
+        if self.list.len() < MAX_LISTED {
+            self.list.push(Diag {
+                severity: Severity::Error,
+                file: file.to_string(),
+                line,
+                column: column.to_string(),
+                rule,
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn warning(
+        &mut self,
+        file: &str,
+        line: u64,
+        column: &str,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.warnings += 1;
+        let n = self
+            .same_warning
+            .entry((file.to_string(), rule))
+            .or_default();
+        *n += 1;
+        if *n <= MAX_SAME_WARNING && self.list.len() < MAX_LISTED {
+            self.list.push(Diag {
+                severity: Severity::Warning,
+                file: file.to_string(),
+                line,
+                column: column.to_string(),
+                rule,
+                message: message.into(),
+            });
+        }
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diag> {
+        self.list.iter().filter(|d| d.severity == Severity::Error)
+    }
+}

@@ -1,0 +1,295 @@
+//! OneRoster CSV package → store. `import()` opens the package, validates every file completely
+//! (nothing is written while any error stands), then applies all files in dependency order in
+//! one transaction with bulk/delta semantics and change detection, and records the run.
+
+pub mod apply;
+pub mod diag;
+pub mod manifest;
+pub mod rows;
+pub mod source;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+pub use diag::{Diag, Diags, Severity};
+pub use manifest::{Manifest, Mode};
+use source::{Source, SourceError};
+
+use crate::model::catalog::{Entity, Version};
+use crate::model::time;
+use crate::store::imports::{self, ImportRun};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Validate only; write nothing but the run's log entry.
+    pub dry_run: bool,
+    /// Draw progress bars (only ever on a terminal).
+    pub progress: bool,
+}
+
+/// Per-entity outcome of an import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub tombstoned: u64,
+}
+
+impl Counts {
+    pub fn changed(&self) -> u64 {
+        self.inserted + self.updated + self.tombstoned
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Committed,
+    Rejected,
+    DryRun,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Committed => "committed",
+            Outcome::Rejected => "rejected",
+            Outcome::DryRun => "dry-run",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ImportReport {
+    pub outcome: Outcome,
+    pub version: Option<Version>,
+    pub diags: Diags,
+    pub counts: BTreeMap<Entity, Counts>,
+    /// Rows read per file in validation.
+    pub rows: BTreeMap<Entity, u64>,
+    /// The store timestamp stamped on every change of this import.
+    pub stamped_at: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("CSV read error: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("database error during import (nothing was changed): {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+/// A file of the package, resolved against the manifest.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedFile {
+    pub entity: Entity,
+    pub mode: Mode,
+    pub name: String,
+}
+
+pub(crate) fn bar(show: bool, len: u64, msg: String) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>32} {bar:30} {pos}/{len} rows {per_sec} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(msg);
+    pb
+}
+
+/// Import the package at `path` (a `.zip` or a folder) into `store`.
+pub fn import(
+    store: &Store,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let started = time::now();
+    let mut src = Source::open(path)?;
+    let mut diags = Diags::default();
+    let mut report = ImportReport {
+        outcome: Outcome::Rejected,
+        version: None,
+        diags: Diags::default(),
+        counts: BTreeMap::new(),
+        rows: BTreeMap::new(),
+        stamped_at: None,
+    };
+    let plan = plan(&mut src, &mut diags)?;
+    if let Some((manifest, files)) = plan {
+        report.version = Some(manifest.version);
+        let known = validate::validate(
+            store,
+            &mut src,
+            &manifest,
+            &files,
+            &mut diags,
+            opts.progress,
+        )?;
+        report.rows = known.rows.clone();
+        if diags.errors == 0 {
+            if opts.dry_run {
+                report.outcome = Outcome::DryRun;
+            } else {
+                let result = apply::apply(
+                    store,
+                    &mut src,
+                    &manifest,
+                    &files,
+                    &known,
+                    &started,
+                    path,
+                    &diags,
+                    opts.progress,
+                )?;
+                report.counts = result.counts;
+                report.stamped_at = Some(result.stamped_at);
+                report.outcome = Outcome::Committed;
+                report.diags = diags;
+                return Ok(report);
+            }
+        }
+    }
+    report.diags = diags;
+    // Rejected and dry runs are logged too, in their own small transaction.
+    let run = run_row(&report, &started, path);
+    store.transaction(|c| imports::record(c, &run).map_err(ImportError::from))?;
+    Ok(report)
+}
+
+pub(crate) fn run_row(report: &ImportReport, started: &str, path: &Path) -> ImportRun {
+    let summary: BTreeMap<&str, Counts> =
+        report.counts.iter().map(|(e, c)| (e.name(), *c)).collect();
+    let errors: Vec<&Diag> = report.diags.errors().take(100).collect();
+    ImportRun {
+        id: 0,
+        started_at: started.to_string(),
+        finished_at: time::now(),
+        source: path.display().to_string(),
+        oneroster_version: report.version.map(|v| v.as_str().to_string()),
+        outcome: report.outcome.as_str().to_string(),
+        summary: serde_json::to_string(&summary).unwrap_or_default(),
+        errors: serde_json::to_string(&errors).unwrap_or_default(),
+        error_count: report.diags.errors as i64,
+        warning_count: report.diags.warnings as i64,
+    }
+}
+
+/// Read the manifest and match its declarations with the files present.
+fn plan(
+    src: &mut Source,
+    diags: &mut Diags,
+) -> Result<Option<(Manifest, Vec<PlannedFile>)>, ImportError> {
+    let Some((mname, mcase)) = src.find("manifest.csv") else {
+        diags.error(
+            "manifest.csv",
+            0,
+            "",
+            "manifest-missing",
+            "the package has no manifest.csv (OneRoster 1.0 packages are not supported)",
+        );
+        return Ok(None);
+    };
+    if mcase {
+        diags.warning(
+            "manifest.csv",
+            0,
+            "",
+            "lenient-file-name",
+            format!("found as '{mname}'"),
+        );
+    }
+    let Some(manifest) = manifest::parse(src.open_file(&mname)?, diags) else {
+        return Ok(None);
+    };
+    let mut files = Vec::new();
+    let names = src.names();
+    for e in Entity::ALL {
+        let wanted = format!("{}.csv", e.name());
+        let found = src.find(&wanted);
+        let mode = manifest.mode(e);
+        if !e.in_version(manifest.version) {
+            if found.is_some() {
+                diags.warning(
+                    &wanted,
+                    0,
+                    "",
+                    "unexpected-file",
+                    format!(
+                        "not a OneRoster {} file: ignored",
+                        manifest.version.as_str()
+                    ),
+                );
+            }
+            continue;
+        }
+        match (mode, found) {
+            (Mode::Absent, Some((name, _))) => diags.warning(
+                &name,
+                0,
+                "",
+                "manifest-mismatch",
+                format!(
+                    "present, but manifest.csv declares file.{} absent: ignored",
+                    e.name()
+                ),
+            ),
+            (Mode::Absent, None) => {}
+            (_, None) => diags.error(
+                &wanted,
+                0,
+                "",
+                "manifest-mismatch",
+                format!(
+                    "manifest.csv declares file.{} {}, but the file is not in the package",
+                    e.name(),
+                    mode.as_str()
+                ),
+            ),
+            (_, Some((name, case))) => {
+                if case {
+                    diags.warning(
+                        &name,
+                        0,
+                        "",
+                        "lenient-file-name",
+                        format!("read as '{wanted}'"),
+                    );
+                }
+                files.push(PlannedFile {
+                    entity: e,
+                    mode,
+                    name,
+                });
+            }
+        }
+    }
+    for n in names {
+        let known = n.eq_ignore_ascii_case("manifest.csv")
+            || Entity::ALL
+                .iter()
+                .any(|e| n.eq_ignore_ascii_case(&format!("{}.csv", e.name())));
+        if !known {
+            diags.warning(
+                &n,
+                0,
+                "",
+                "unexpected-file",
+                "not a OneRoster file: ignored",
+            );
+        }
+    }
+    Ok(Some((manifest, files)))
+}

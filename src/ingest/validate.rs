@@ -1,0 +1,356 @@
+//! The validation pass: reads every declared file once, checks headers, cells, id uniqueness,
+//! references (bulk rows against the package, delta rows against package plus store),
+//! reference types and role rules. Memory holds only id hashes and a few small maps.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::diag::Diags;
+use super::manifest::{Manifest, Mode};
+use super::rows::RowParser;
+use super::source::Source;
+use super::{bar, ImportError, PlannedFile};
+use crate::model::catalog::{Entity, Target};
+use crate::model::record::{id_hash, Status, Value};
+use crate::store::{records, Store};
+
+/// What validation learnt, reused by the apply pass.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    pub ids: HashMap<Entity, HashSet<u128>>,
+    pub org_types: HashMap<String, String>,
+    pub session_types: HashMap<String, String>,
+    pub rows: BTreeMap<Entity, u64>,
+}
+
+struct PendingRef {
+    file: String,
+    line: u64,
+    column: &'static str,
+    target: Entity,
+    id: String,
+}
+
+/// (entity, column, required target type, or a forbidden type when `false`).
+const TYPE_RULES: &[(Entity, &str, &str, bool)] = &[
+    (Entity::Classes, "schoolSourcedId", "school", true),
+    (Entity::Enrollments, "schoolSourcedId", "school", true),
+    (Entity::LineItems, "schoolSourcedId", "school", true),
+    (Entity::Courses, "schoolYearSourcedId", "schoolYear", true),
+    (
+        Entity::LineItems,
+        "academicSessionSourcedId",
+        "schoolYear",
+        false,
+    ),
+];
+
+pub(crate) fn validate(
+    store: &Store,
+    src: &mut Source,
+    manifest: &Manifest,
+    files: &[PlannedFile],
+    diags: &mut Diags,
+    progress: bool,
+) -> Result<Known, ImportError> {
+    let mut known = Known::default();
+    let mut pending: Vec<PendingRef> = Vec::new();
+    for pf in files {
+        let mut ids: HashSet<u128> = HashSet::new();
+        let mut self_refs: Vec<PendingRef> = Vec::new();
+        // (user, org) → (primary count, first line), for the roles rule.
+        let mut primaries: HashMap<u128, (u32, u64)> = HashMap::new();
+        let reader = src.open_file(&pf.name)?;
+        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let headers = match rdr.headers() {
+            Ok(h) => h.clone(),
+            Err(e) => {
+                diags.error(&pf.name, 1, "", "csv-syntax", e.to_string());
+                continue;
+            }
+        };
+        let Some(parser) = RowParser::new(pf.entity, manifest.version, &pf.name, &headers, diags)
+        else {
+            continue;
+        };
+        let refcols: Vec<_> = parser.reference_columns().collect();
+        let pb = bar(progress, 0, format!("validating {}", pf.name));
+        let mut row = csv::StringRecord::new();
+        let mut n: u64 = 0;
+        loop {
+            match rdr.read_record(&mut row) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    diags.error(&pf.name, line, "", "csv-syntax", e.to_string());
+                    if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                        continue;
+                    }
+                    break;
+                }
+            }
+            n += 1;
+            if n % 8192 == 0 {
+                pb.set_position(n);
+            }
+            let line = row.position().map(|p| p.line()).unwrap_or(0);
+            let Some(parsed) = parser.parse(&row, line, pf.mode, diags) else {
+                // Still register the id: one bad row must not cascade into reference errors.
+                if let Some(id) = parser.raw_id(&row) {
+                    ids.insert(id_hash(id));
+                }
+                continue;
+            };
+            let rec = &parsed.record;
+            if !ids.insert(id_hash(&rec.sourced_id)) {
+                diags.error(
+                    &pf.name,
+                    line,
+                    "sourcedId",
+                    "duplicate-id",
+                    format!("'{}' appears more than once in this file", rec.sourced_id),
+                );
+            }
+            for (column, target, slot) in &refcols {
+                let values: Vec<&str> = match slot {
+                    Target::Field(i) => rec
+                        .values
+                        .get(*i)
+                        .and_then(Value::as_str)
+                        .map(|s| s.split(',').collect())
+                        .unwrap_or_default(),
+                    Target::V11OrgSourcedIds => {
+                        parsed.v11_orgs.iter().map(String::as_str).collect()
+                    }
+                    Target::V11Role => Vec::new(),
+                };
+                if *slot == Target::V11OrgSourcedIds {
+                    let distinct: HashSet<&&str> = values.iter().collect();
+                    if distinct.len() != values.len() {
+                        diags.error(
+                            &pf.name,
+                            line,
+                            column,
+                            "duplicate-list-item",
+                            "an org appears twice",
+                        );
+                    }
+                }
+                for id in values {
+                    let p = PendingRef {
+                        file: pf.name.clone(),
+                        line,
+                        column,
+                        target: *target,
+                        id: id.to_string(),
+                    };
+                    if *target == pf.entity {
+                        self_refs.push(p);
+                        continue;
+                    }
+                    check_ref(manifest, pf.mode, &known, p, diags, &mut pending);
+                }
+            }
+            match pf.entity {
+                Entity::Orgs => {
+                    if let Some(t) = rec.get("type") {
+                        known
+                            .org_types
+                            .insert(rec.sourced_id.clone(), t.to_string());
+                    }
+                }
+                Entity::AcademicSessions => {
+                    if let Some(t) = rec.get("type") {
+                        known
+                            .session_types
+                            .insert(rec.sourced_id.clone(), t.to_string());
+                    }
+                }
+                Entity::Roles if rec.status == Status::Active => {
+                    let key = id_hash(&format!(
+                        "{}\u{1f}{}",
+                        rec.get("userSourcedId").unwrap_or(""),
+                        rec.get("orgSourcedId").unwrap_or("")
+                    ));
+                    let e = primaries.entry(key).or_insert((0, line));
+                    if rec.get("roleType") == Some("primary") {
+                        e.0 += 1;
+                    }
+                }
+                Entity::LineItems => {
+                    let num = |f: &str| {
+                        rec.entity
+                            .field_index(f)
+                            .and_then(|i| match rec.values.get(i) {
+                                Some(Value::Float(x)) => Some(*x),
+                                _ => None,
+                            })
+                    };
+                    if let (Some(lo), Some(hi)) = (num("resultValueMin"), num("resultValueMax")) {
+                        if lo > hi {
+                            diags.error(
+                                &pf.name,
+                                line,
+                                "resultValueMax",
+                                "value-range",
+                                format!("resultValueMin {lo} > resultValueMax {hi}"),
+                            );
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for (entity, column, ty, must) in TYPE_RULES {
+                if *entity != pf.entity {
+                    continue;
+                }
+                let Some(target) = rec.get(column) else {
+                    continue;
+                };
+                let types = if *column == "schoolSourcedId" {
+                    &known.org_types
+                } else {
+                    &known.session_types
+                };
+                if let Some(actual) = types.get(target) {
+                    if (actual == ty) != *must {
+                        let want = if *must {
+                            format!("must be of type {ty}")
+                        } else {
+                            format!("must not be of type {ty}")
+                        };
+                        diags.error(
+                            &pf.name,
+                            line,
+                            column,
+                            "reference-type",
+                            format!("'{target}' is a {actual}; the reference {want}"),
+                        );
+                    }
+                }
+            }
+        }
+        pb.finish_and_clear();
+        for p in self_refs {
+            if !ids.contains(&id_hash(&p.id)) {
+                if pf.mode == Mode::Delta {
+                    pending.push(p);
+                } else {
+                    diags.error(
+                        &p.file,
+                        p.line,
+                        p.column,
+                        "reference",
+                        format!("'{}' is not in {}.csv", p.id, p.target.name()),
+                    );
+                }
+            }
+        }
+        for (_, (count, line)) in primaries {
+            let bad = if pf.mode == Mode::Bulk {
+                count != 1
+            } else {
+                count > 1
+            };
+            if bad {
+                diags.error(
+                    &pf.name,
+                    line,
+                    "roleType",
+                    "primary-role",
+                    format!("{count} primary roles for one (user, org); exactly one is required"),
+                );
+            }
+        }
+        if n == 0 {
+            diags.error(&pf.name, 0, "", "empty-file", format!(
+                "declared {} in manifest.csv but has no data rows (declare it absent; an empty bulk file would delete every record)",
+                pf.mode.as_str()
+            ));
+        }
+        known.rows.insert(pf.entity, n);
+        known.ids.insert(pf.entity, ids);
+    }
+    resolve_in_store(store, pending, diags)?;
+    Ok(known)
+}
+
+fn check_ref(
+    manifest: &Manifest,
+    row_mode: Mode,
+    known: &Known,
+    p: PendingRef,
+    diags: &mut Diags,
+    pending: &mut Vec<PendingRef>,
+) {
+    if known
+        .ids
+        .get(&p.target)
+        .is_some_and(|s| s.contains(&id_hash(&p.id)))
+    {
+        return;
+    }
+    let target_mode = manifest.mode(p.target);
+    if row_mode == Mode::Bulk && target_mode == Mode::Absent {
+        diags.error(
+            &p.file,
+            p.line,
+            p.column,
+            "reference",
+            format!(
+                "'{}': reference target file {}.csv is not supplied by the package",
+                p.id,
+                p.target.name()
+            ),
+        );
+    } else if row_mode == Mode::Delta || target_mode == Mode::Delta {
+        pending.push(p);
+    } else {
+        diags.error(
+            &p.file,
+            p.line,
+            p.column,
+            "reference",
+            format!("'{}' is not in {}.csv", p.id, p.target.name()),
+        );
+    }
+}
+
+/// Delta references not found in the package must exist in the store.
+fn resolve_in_store(
+    store: &Store,
+    pending: Vec<PendingRef>,
+    diags: &mut Diags,
+) -> Result<(), ImportError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut by_target: BTreeMap<Entity, Vec<PendingRef>> = BTreeMap::new();
+    for p in pending {
+        by_target.entry(p.target).or_default().push(p);
+    }
+    let mut conn = store.conn()?;
+    for (target, refs) in by_target {
+        let ids: Vec<&str> = refs
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let found = records::existing_ids(&mut conn, target, &ids)?;
+        for p in refs.iter().filter(|p| !found.contains(&p.id)) {
+            diags.error(
+                &p.file,
+                p.line,
+                p.column,
+                "reference",
+                format!(
+                    "'{}' is neither in {}.csv nor in the store",
+                    p.id,
+                    target.name()
+                ),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! rosterbridge: a OneRoster (CSV, REST 1.1/1.2) and LIS 2.0 roster gateway over one store.
+//!
+//! Layers (docs/ARCHITECTURE.md): `model` (domain, no I/O) ← `store` (Diesel) ← `ingest`
+//! (CSV packages in), `export` (CSV packages out), `generate` (synthetic districts); `cli` wires
+//! them to the `rosterbridge` binary.
+
+pub mod cli;
+pub mod export;
+pub mod generate;
+pub mod ingest;
+pub mod model;
+pub mod store;

@@ -1,0 +1,7 @@
+//! The domain: the entity catalogue and records. No I/O, no database, no wire formats.
+pub mod catalog;
+pub mod record;
+pub mod time;
+
+pub use catalog::{Entity, Kind, Version};
+pub use record::{Record, Status, Value};

@@ -1,0 +1,154 @@
+//! A stored roster record in domain form: one row of any catalogue entity, independent of CSV,
+//! JSON, XML and Diesel. Values line up with [`Entity::fields`].
+
+use std::collections::BTreeMap;
+
+use super::catalog::{Entity, Kind};
+
+/// `active` or `tobedeleted` (a tombstone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    ToBeDeleted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::ToBeDeleted => "tobedeleted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Active),
+            "tobedeleted" => Some(Status::ToBeDeleted),
+            _ => None,
+        }
+    }
+}
+
+/// One field value. Lists are kept in their canonical CSV form (`a,b,c`, no blanks around items).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Float(f64),
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    /// The CSV cell text of this value.
+    pub fn to_cell(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Text(s) => s.clone(),
+            Value::Float(x) => format_float(*x),
+        }
+    }
+}
+
+/// Shortest text that reads back as the same `f64` (`95`, `87.5`).
+pub fn format_float(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Split a canonical list cell into items.
+pub fn list_items(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').filter(|x| !x.is_empty())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub entity: Entity,
+    pub sourced_id: String,
+    pub status: Status,
+    /// When rosterbridge recorded the last change (`YYYY-MM-DDTHH:MM:SS.sssZ`); `None` before storing.
+    pub date_last_modified: Option<String>,
+    /// The dateLastModified the SIS sent, kept apart from ours (rendered under `metadata`).
+    pub sis_date_last_modified: Option<String>,
+    pub values: Vec<Value>,
+    /// Extension values (`metadata.*` CSV columns), sorted by key.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Record {
+    pub fn new(entity: Entity, sourced_id: impl Into<String>) -> Record {
+        Record {
+            entity,
+            sourced_id: sourced_id.into(),
+            status: Status::Active,
+            date_last_modified: None,
+            sis_date_last_modified: None,
+            values: vec![Value::Null; entity.fields().len()],
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        let i = self.entity.field_index(field)?;
+        self.values.get(i).and_then(Value::as_str)
+    }
+
+    /// Set a field by name; an empty string stores NULL. Floats are parsed. Unknown names are ignored.
+    pub fn set(&mut self, field: &str, v: impl Into<String>) -> &mut Self {
+        let v: String = v.into();
+        if let Some(i) = self.entity.field_index(field) {
+            let kind = self.entity.fields().get(i).map(|f| f.kind);
+            let val = if v.is_empty() {
+                Value::Null
+            } else if kind == Some(Kind::Float) {
+                v.parse().map(Value::Float).unwrap_or(Value::Text(v))
+            } else {
+                Value::Text(v)
+            };
+            if let Some(slot) = self.values.get_mut(i) {
+                *slot = val;
+            }
+        }
+        self
+    }
+
+    /// Stable 128-bit hash of the content (fields and metadata; not status, not timestamps).
+    pub fn content_hash(&self) -> u128 {
+        let mut buf: Vec<u8> = Vec::with_capacity(256);
+        for v in &self.values {
+            match v {
+                Value::Null => buf.push(0),
+                Value::Text(s) => {
+                    buf.push(1);
+                    buf.extend_from_slice(s.as_bytes());
+                }
+                Value::Float(x) => {
+                    buf.push(2);
+                    buf.extend_from_slice(&x.to_bits().to_le_bytes());
+                }
+            }
+            buf.push(0x1f);
+        }
+        for (k, v) in &self.metadata {
+            buf.push(3);
+            buf.extend_from_slice(k.as_bytes());
+            buf.push(0x1e);
+            buf.extend_from_slice(v.as_bytes());
+        }
+        xxhash_rust::xxh3::xxh3_128(&buf)
+    }
+}
+
+/// Hash of an id, used for memory-light id sets.
+pub fn id_hash(id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes())
+}

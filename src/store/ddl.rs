@@ -1,0 +1,109 @@
+//! Generates the initial schema's DDL from the entity catalogue, per backend. The checked-in
+//! migration `migrations/*/2026-11-23-000001_roster_store/up.sql` is this output; a test keeps
+//! the two identical, so the catalogue and the tables cannot drift apart.
+
+use crate::model::catalog::{Entity, Kind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// `CREATE TABLE` / `CREATE INDEX` statements for every entity plus `list_values` and the
+/// bookkeeping tables.
+pub fn initial_up(d: Dialect) -> String {
+    let float = match d {
+        Dialect::Sqlite => "REAL",
+        Dialect::Postgres => "DOUBLE PRECISION",
+    };
+    let mut out = String::from(
+        "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\
+         -- Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.sssZ' (UTC, fixed width: text order = time order).\n\n",
+    );
+    for e in Entity::ALL {
+        let t = e.table();
+        out.push_str(&format!("CREATE TABLE {t} (\n"));
+        out.push_str("    sourced_id TEXT PRIMARY KEY NOT NULL,\n");
+        out.push_str("    status TEXT NOT NULL,\n");
+        out.push_str("    date_last_modified TEXT NOT NULL,\n");
+        out.push_str("    sis_date_last_modified TEXT,\n");
+        out.push_str("    content_hash TEXT NOT NULL,\n");
+        out.push_str("    metadata TEXT");
+        for f in e.fields() {
+            let ty = if f.kind == Kind::Float { float } else { "TEXT" };
+            out.push_str(&format!(",\n    {} {ty}", f.column));
+        }
+        out.push_str("\n);\n");
+        out.push_str(&format!(
+            "CREATE INDEX {t}_dlm_idx ON {t} (date_last_modified);\n"
+        ));
+        out.push_str(&format!("CREATE INDEX {t}_status_idx ON {t} (status);\n"));
+        for f in e.fields() {
+            if f.indexed || (f.kind.target().is_some() && !f.kind.is_list()) {
+                out.push_str(&format!(
+                    "CREATE INDEX {t}_{c}_idx ON {t} ({c});\n",
+                    c = f.column
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "-- Multi-valued fields (grades, subjects, terms, agents, userIds, ...), one row per item, so\n\
+         -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.\n\
+         CREATE TABLE list_values (\n    entity TEXT NOT NULL,\n    owner TEXT NOT NULL,\n    field TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    value TEXT NOT NULL,\n    PRIMARY KEY (entity, owner, field, position)\n);\n\
+         CREATE INDEX list_values_value_idx ON list_values (entity, field, value);\n\n",
+    );
+    let id = match d {
+        Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+    };
+    out.push_str(&format!(
+        "-- One row per import run (committed, rejected, dry-run or failed).\n\
+         CREATE TABLE imports (\n    id {id},\n    started_at TEXT NOT NULL,\n    finished_at TEXT NOT NULL,\n    source TEXT NOT NULL,\n    oneroster_version TEXT,\n    outcome TEXT NOT NULL,\n    summary TEXT NOT NULL,\n    errors TEXT NOT NULL,\n    error_count BIGINT NOT NULL,\n    warning_count BIGINT NOT NULL\n);\n\n\
+         -- A single row every import updates first: imports are serialised on both backends.\n\
+         CREATE TABLE import_lock (\n    id INTEGER PRIMARY KEY NOT NULL,\n    held_at TEXT\n);\n\
+         INSERT INTO import_lock (id, held_at) VALUES (1, NULL);\n"
+    ));
+    out
+}
+
+pub fn initial_down() -> String {
+    let mut out =
+        String::from("DROP TABLE import_lock;\nDROP TABLE imports;\nDROP TABLE list_values;\n");
+    for e in Entity::ALL.iter().rev() {
+        out.push_str(&format!("DROP TABLE {};\n", e.table()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIR: &str = "2026-11-23-000001_roster_store";
+
+    /// The checked-in initial migrations equal the generator's output. Run with
+    /// `RB_WRITE_MIGRATIONS=1` to rewrite them after changing the catalogue.
+    #[test]
+    fn checked_in_migrations_match_the_catalogue() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        for (d, sub) in [(Dialect::Sqlite, "sqlite"), (Dialect::Postgres, "postgres")] {
+            let dir = format!("{root}/migrations/{sub}/{DIR}");
+            let (up, down) = (initial_up(d), initial_down());
+            if std::env::var_os("RB_WRITE_MIGRATIONS").is_some() {
+                std::fs::create_dir_all(&dir).expect("create migration dir");
+                std::fs::write(format!("{dir}/up.sql"), &up).expect("write up.sql");
+                std::fs::write(format!("{dir}/down.sql"), &down).expect("write down.sql");
+            }
+            let on_disk = std::fs::read_to_string(format!("{dir}/up.sql")).unwrap_or_default();
+            assert_eq!(
+                on_disk, up,
+                "{dir}/up.sql differs from the catalogue; see the test's doc"
+            );
+            let on_disk = std::fs::read_to_string(format!("{dir}/down.sql")).unwrap_or_default();
+            assert_eq!(on_disk, down, "{dir}/down.sql differs from the catalogue");
+        }
+    }
+}

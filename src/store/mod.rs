@@ -1,0 +1,102 @@
+//! Everything Diesel: connections, migrations, and the catalogue-driven record tables. Knows
+//! nothing about CSV, HTTP, JSON or XML.
+//!
+//! Error policy: store functions return `diesel::QueryResult` inside a transaction and
+//! [`StoreError`] at the edges (connect, pool, migrations).
+
+pub mod connection;
+pub mod ddl;
+pub mod imports;
+pub mod records;
+pub mod sql;
+
+use diesel::connection::Connection;
+use diesel::r2d2::{self as r2d2, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use connection::{DbConnection, DbUrl};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot connect to {0}")]
+    Connect(String),
+    #[error("connection pool: {0}")]
+    Pool(String),
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+impl From<r2d2::PoolError> for StoreError {
+    fn from(e: r2d2::PoolError) -> Self {
+        StoreError::Pool(e.to_string())
+    }
+}
+
+/// The roster store: a pool over one database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<connection::Manager>,
+    url: DbUrl,
+}
+
+impl Store {
+    /// Connect (one-line error when unreachable) and build the pool. Does not migrate.
+    pub fn connect(url: &str) -> Result<Store, StoreError> {
+        let url = DbUrl::parse(url)?;
+        // A first direct connection gives the real reason when the database is unreachable,
+        // instead of r2d2's generic timeout.
+        drop(url.connect()?);
+        let pool = Pool::builder()
+            .max_size(if url.is_sqlite() { 4 } else { 8 })
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(connection::Manager(url.clone()))?;
+        Ok(Store { pool, url })
+    }
+
+    /// Connect and apply pending migrations.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.is_sqlite()
+    }
+
+    pub fn conn(&self) -> Result<PooledConnection<connection::Manager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Apply pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let ran = match &mut *conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+        };
+        ran.map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
+    /// Run `f` in one transaction on a pooled connection.
+    pub fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StoreError>,
+    {
+        let mut conn = self.conn()?;
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(f)
+    }
+}

@@ -1,0 +1,424 @@
+//! Reads and writes of catalogue records: change-detection lookups, batched upserts with their
+//! `list_values` rows, tombstones, commit-time stamping, and keyset-paged scans for export.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use diesel::QueryResult;
+
+use super::connection::DbConnection;
+use super::sql::{Cell, DynRow, Sql, P};
+use crate::model::catalog::{Entity, Kind};
+use crate::model::record::{id_hash, list_items, Record, Status, Value};
+
+/// What the store holds for an id, for change detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Existing {
+    pub hash: u128,
+    pub active: bool,
+}
+
+/// Rows per statement: keeps every statement under SQLite's 32,766 bound parameters.
+fn rows_per_statement(entity: Entity) -> usize {
+    (30_000 / (entity.fields().len() + 6)).min(500)
+}
+
+pub fn hash_hex(h: u128) -> String {
+    format!("{h:032x}")
+}
+
+fn parse_hex(s: Option<&str>) -> u128 {
+    s.and_then(|s| u128::from_str_radix(s, 16).ok())
+        .unwrap_or(0)
+}
+
+fn existing_of(row: &DynRow) -> Option<(String, Existing)> {
+    let id = row.0.first()?.text()?.to_string();
+    let hash = parse_hex(row.0.get(1).and_then(Cell::text));
+    let active = row.0.get(2).and_then(Cell::text) == Some("active");
+    Some((id, Existing { hash, active }))
+}
+
+/// Every id of `entity` (by id hash) with its content hash and status; paged so PostgreSQL never
+/// materialises the whole table in one result.
+pub fn load_existing(
+    conn: &mut DbConnection,
+    entity: Entity,
+) -> QueryResult<HashMap<u128, Existing>> {
+    let mut out = HashMap::new();
+    let mut after = String::new();
+    loop {
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "SELECT sourced_id AS t0, content_hash AS t1, status AS t2 FROM {} WHERE sourced_id > ",
+            entity.table()
+        ));
+        q.bind(P::Owned(Some(after.clone())));
+        q.push(" ORDER BY sourced_id LIMIT 20000");
+        let rows: Vec<DynRow> = q.load(conn)?;
+        let n = rows.len();
+        for row in &rows {
+            if let Some((id, ex)) = existing_of(row) {
+                out.insert(id_hash(&id), ex);
+                after = id;
+            }
+        }
+        if n < 20000 {
+            return Ok(out);
+        }
+    }
+}
+
+/// Existing state of the given ids.
+pub fn lookup_existing(
+    conn: &mut DbConnection,
+    entity: Entity,
+    ids: &[&str],
+) -> QueryResult<HashMap<String, Existing>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "SELECT sourced_id AS t0, content_hash AS t1, status AS t2 FROM {} WHERE sourced_id IN ",
+            entity.table()
+        ));
+        q.bind_list(chunk.iter().copied());
+        for row in q.load::<DynRow>(conn)? {
+            if let Some((id, ex)) = existing_of(&row) {
+                out.insert(id, ex);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `ids` exist in `entity` (any status).
+pub fn existing_ids(
+    conn: &mut DbConnection,
+    entity: Entity,
+    ids: &[&str],
+) -> QueryResult<HashSet<String>> {
+    Ok(lookup_existing(conn, entity, ids)?.into_keys().collect())
+}
+
+/// Insert or replace `recs` (status, content, SIS timestamp, metadata), stamping them `dlm`, and
+/// rewrite their `list_values`. `fresh` says the ids are known to be new (no old list rows).
+pub fn upsert(
+    conn: &mut DbConnection,
+    recs: &[&Record],
+    dlm: &str,
+    fresh: &[bool],
+) -> QueryResult<()> {
+    let Some(first) = recs.first() else {
+        return Ok(());
+    };
+    let entity = first.entity;
+    let fields = entity.fields();
+    let hashes: Vec<String> = recs.iter().map(|r| hash_hex(r.content_hash())).collect();
+    let metas: Vec<Option<String>> = recs
+        .iter()
+        .map(|r| {
+            (!r.metadata.is_empty()).then(|| serde_json::to_string(&r.metadata).unwrap_or_default())
+        })
+        .collect();
+    let mut cols = String::from(
+        "sourced_id, status, date_last_modified, sis_date_last_modified, content_hash, metadata",
+    );
+    let mut set = String::from(
+        "status = excluded.status, date_last_modified = excluded.date_last_modified, \
+         sis_date_last_modified = excluded.sis_date_last_modified, \
+         content_hash = excluded.content_hash, metadata = excluded.metadata",
+    );
+    for f in fields {
+        cols.push_str(", ");
+        cols.push_str(f.column);
+        set.push_str(&format!(", {c} = excluded.{c}", c = f.column));
+    }
+    let per = rows_per_statement(entity);
+    let mut start = 0;
+    while start < recs.len() {
+        let end = (start + per).min(recs.len());
+        let mut q = Sql::new(conn);
+        q.push(&format!("INSERT INTO {} ({cols}) VALUES ", entity.table()));
+        for i in start..end {
+            let (Some(r), Some(h)) = (recs.get(i), hashes.get(i)) else {
+                continue;
+            };
+            if i > start {
+                q.push(", ");
+            }
+            q.push("(");
+            q.bind_str(&r.sourced_id).push(", ");
+            q.bind_str(r.status.as_str()).push(", ");
+            q.bind_str(dlm).push(", ");
+            q.bind(P::Text(r.sis_date_last_modified.as_deref()))
+                .push(", ");
+            q.bind_str(h).push(", ");
+            q.bind(P::Text(metas.get(i).and_then(|m| m.as_deref())));
+            for (v, f) in r.values.iter().zip(fields) {
+                q.push(", ");
+                match v {
+                    // PostgreSQL types a NULL parameter: it must match the column.
+                    Value::Null if f.kind == Kind::Float => q.bind(P::Float(None)),
+                    Value::Null => q.bind(P::Text(None)),
+                    Value::Text(s) => q.bind(P::Text(Some(s))),
+                    Value::Float(x) => q.bind(P::Float(Some(*x))),
+                };
+            }
+            q.push(")");
+        }
+        q.push(&format!(" ON CONFLICT (sourced_id) DO UPDATE SET {set}"));
+        q.execute(conn)?;
+        start = end;
+    }
+    write_list_values(conn, recs, fresh)
+}
+
+fn write_list_values(conn: &mut DbConnection, recs: &[&Record], fresh: &[bool]) -> QueryResult<()> {
+    let Some(first) = recs.first() else {
+        return Ok(());
+    };
+    let entity = first.entity;
+    let list_fields: Vec<(usize, &'static str)> = entity
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind.is_list() && f.kind != Kind::ScoreScaleValue)
+        .map(|(i, f)| (i, f.name))
+        .collect();
+    if list_fields.is_empty() {
+        return Ok(());
+    }
+    let stale: Vec<&str> = recs
+        .iter()
+        .zip(fresh.iter().chain(std::iter::repeat(&false)))
+        .filter(|(_, f)| !**f)
+        .map(|(r, _)| r.sourced_id.as_str())
+        .collect();
+    for chunk in stale.chunks(500) {
+        let mut q = Sql::new(conn);
+        q.push("DELETE FROM list_values WHERE entity = ");
+        q.bind_str(entity.name()).push(" AND owner IN ");
+        q.bind_list(chunk.iter().copied());
+        q.execute(conn)?;
+    }
+    let mut items: Vec<(&str, &str, i64, &str)> = Vec::new();
+    for r in recs {
+        for (i, name) in &list_fields {
+            if let Some(Value::Text(s)) = r.values.get(*i) {
+                for (pos, item) in list_items(s).enumerate() {
+                    items.push((&r.sourced_id, name, pos as i64, item));
+                }
+            }
+        }
+    }
+    for chunk in items.chunks(1000) {
+        let mut q = Sql::new(conn);
+        q.push("INSERT INTO list_values (entity, owner, field, position, value) VALUES ");
+        for (i, (owner, field, pos, value)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(");
+            q.bind_str(entity.name()).push(", ");
+            q.bind_str(owner).push(", ");
+            q.bind_str(field).push(", ");
+            q.bind(P::Int(*pos)).push(", ");
+            q.bind_str(value).push(")");
+        }
+        q.execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Mark `ids` as tombstones stamped `dlm` (content is kept).
+pub fn tombstone(
+    conn: &mut DbConnection,
+    entity: Entity,
+    ids: &[&str],
+    dlm: &str,
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "UPDATE {} SET status = 'tobedeleted', date_last_modified = ",
+            entity.table()
+        ));
+        q.bind_str(dlm)
+            .push(" WHERE status = 'active' AND sourced_id IN ");
+        q.bind_list(chunk.iter().copied());
+        n += q.execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// Replace the provisional stamp `marker` by `now` in `entity`'s table (run just before commit).
+pub fn restamp(
+    conn: &mut DbConnection,
+    entity: Entity,
+    marker: &str,
+    now: &str,
+) -> QueryResult<usize> {
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "UPDATE {} SET date_last_modified = ",
+        entity.table()
+    ));
+    q.bind_str(now).push(" WHERE date_last_modified = ");
+    q.bind_str(marker);
+    q.execute(conn)
+}
+
+/// Active ids of `entity` whose `column` is one of `values`, with that column's value.
+pub fn active_ids_by(
+    conn: &mut DbConnection,
+    entity: Entity,
+    column: &str,
+    values: &[&str],
+) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(500) {
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "SELECT sourced_id AS t0, {column} AS t1 FROM {} WHERE status = 'active' AND {column} IN ",
+            entity.table()
+        ));
+        q.bind_list(chunk.iter().copied());
+        for row in q.load::<DynRow>(conn)? {
+            if let (Some(a), Some(b)) = (
+                row.0.first().and_then(Cell::text),
+                row.0.get(1).and_then(Cell::text),
+            ) {
+                out.push((a.to_string(), b.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which records a scan returns.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Only `active` records.
+    pub active_only: bool,
+    /// Only records changed strictly after this store timestamp.
+    pub since: Option<String>,
+    /// Only records whose `column` equals one of these values.
+    pub column_in: Option<(&'static str, Vec<String>)>,
+}
+
+fn select_list(entity: Entity) -> String {
+    let mut s = String::from(
+        "SELECT sourced_id AS t0, status AS t1, date_last_modified AS t2, \
+         sis_date_last_modified AS t3, metadata AS t4",
+    );
+    for (i, f) in entity.fields().iter().enumerate() {
+        let p = if f.kind == Kind::Float { "f" } else { "t" };
+        s.push_str(&format!(", {} AS {p}{}", f.column, i + 5));
+    }
+    s
+}
+
+fn record_of(entity: Entity, row: DynRow) -> Option<Record> {
+    let mut cells = row.0.into_iter();
+    let text = |c: Option<Cell>| match c {
+        Some(Cell::Text(t)) => t,
+        _ => None,
+    };
+    let id = text(cells.next())?;
+    let status = Status::parse(text(cells.next()).as_deref().unwrap_or(""))?;
+    let dlm = text(cells.next());
+    let sis = text(cells.next());
+    let metadata: BTreeMap<String, String> = text(cells.next())
+        .and_then(|m| serde_json::from_str(&m).ok())
+        .unwrap_or_default();
+    let values = cells
+        .map(|c| match c {
+            Cell::Text(Some(s)) => Value::Text(s),
+            Cell::Float(Some(x)) => Value::Float(x),
+            _ => Value::Null,
+        })
+        .collect();
+    Some(Record {
+        entity,
+        sourced_id: id,
+        status,
+        date_last_modified: dlm,
+        sis_date_last_modified: sis,
+        values,
+        metadata,
+    })
+}
+
+/// One keyset page of records after `after`, in `sourcedId` order.
+pub fn page(
+    conn: &mut DbConnection,
+    entity: Entity,
+    scan: &Scan,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<Record>> {
+    let mut q = Sql::new(conn);
+    q.push(&select_list(entity));
+    q.push(&format!(" FROM {} WHERE sourced_id > ", entity.table()));
+    q.bind_str(after);
+    if scan.active_only {
+        q.push(" AND status = 'active'");
+    }
+    if let Some(since) = &scan.since {
+        q.push(" AND date_last_modified > ");
+        q.bind_str(since);
+    }
+    if let Some((col, values)) = &scan.column_in {
+        q.push(&format!(" AND {col} IN "));
+        q.bind_list(values.iter().map(String::as_str));
+    }
+    q.push(" ORDER BY sourced_id LIMIT ");
+    q.bind(P::Int(limit));
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| record_of(entity, r))
+        .collect())
+}
+
+/// Visit every record matching `scan`, page by page (memory stays bounded).
+pub fn scan(
+    conn: &mut DbConnection,
+    entity: Entity,
+    scan: &Scan,
+    mut visit: impl FnMut(&mut DbConnection, Vec<Record>) -> QueryResult<()>,
+) -> QueryResult<()> {
+    let mut after = String::new();
+    loop {
+        let recs = page(conn, entity, scan, &after, 5000)?;
+        let Some(last) = recs.last() else {
+            return Ok(());
+        };
+        after = last.sourced_id.clone();
+        let n = recs.len();
+        visit(conn, recs)?;
+        if n < 5000 {
+            return Ok(());
+        }
+    }
+}
+
+/// Active and tombstoned counts of `entity`.
+pub fn counts(conn: &mut DbConnection, entity: Entity) -> QueryResult<(i64, i64)> {
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "SELECT CAST(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS TEXT) AS t0, \
+         CAST(SUM(CASE WHEN status = 'active' THEN 0 ELSE 1 END) AS TEXT) AS t1 FROM {}",
+        entity.table()
+    ));
+    let rows: Vec<DynRow> = q.load(conn)?;
+    let get = |i: usize| {
+        rows.first()
+            .and_then(|r| r.0.get(i))
+            .and_then(Cell::text)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((get(0), get(1)))
+}

@@ -1,0 +1,131 @@
+//! The binary end to end: exit codes, messages, dry runs, the import log, unreachable
+//! databases, and a kill in the middle of an import.
+
+use std::process::{Command, Stdio};
+
+use rosterbridge::model::catalog::Entity;
+
+use crate::common::{bin, copy_fixture, edit, fixture, Backend, TestDb};
+
+fn run(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn invalid_package_exits_2_naming_file_line_column_and_rule() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let pkg = copy_fixture("valid-1.2");
+    edit(
+        pkg.path(),
+        "enrollments.csv",
+        "e4,,,k2,s1,u2",
+        "e4,,,k2,s1,ghost",
+    );
+    let (code, _, err) = run(&db.url, &["import", pkg.path().to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error: enrollments.csv line 5 column userSourcedId [reference]: 'ghost' is not in users.csv"), "{err}");
+    assert_eq!(db.count(Entity::Users), (0, 0));
+    let (code, out, _) = run(&db.url, &["imports"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("rejected"), "{out}");
+}
+
+#[test]
+fn dry_run_validates_without_writing_and_import_prints_a_summary() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let path = fixture("valid-1.2");
+    let (code, out, _) = run(&db.url, &["import", "--dry-run", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("import dry-run: 0 error(s)"), "{out}");
+    assert_eq!(db.count(Entity::Users), (0, 0));
+    let (code, out, _) = run(&db.url, &["import", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["users", "4", "0", "0", "0"]),
+        "{out}"
+    );
+    let (_, out, _) = run(&db.url, &["imports"]);
+    assert!(
+        out.contains("committed") && out.contains("dry-run"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unreachable_database_is_a_one_line_error_not_a_panic() {
+    let (code, out, err) = run("postgres://nobody@127.0.0.1:1/none", &["imports"]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("rosterbridge: cannot connect to postgres://nobody@127.0.0.1:1/none"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    let (code, _, err) = run("mysql://x", &["imports"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unsupported database URL"), "{err}");
+}
+
+#[test]
+fn killed_import_leaves_the_store_unchanged() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let first = db.import(&fixture("valid-1.2"));
+    assert!(first.stamped_at.is_some());
+    let before = db.snapshot(false);
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("big.zip");
+    let (code, _, err) = run(
+        &db.url,
+        &[
+            "generate",
+            pkg.to_str().unwrap(),
+            "--schools",
+            "4",
+            "--students-per-school",
+            "1500",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Kill the importer once it is writing (the WAL grows), well before it can finish.
+    let mut child = Command::new(bin())
+        .args(["import", pkg.to_str().unwrap()])
+        .env("DATABASE_URL", &db.url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.url.trim_start_matches("sqlite:")));
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 4 << 20 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before it could be killed"
+        );
+        assert!(start.elapsed().as_secs() < 120);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        db.snapshot(false),
+        before,
+        "a killed import must change nothing"
+    );
+    // And the store still works: the same import now lands whole.
+    let (code, _, err) = run(&db.url, &["import", pkg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // district admin + 4 x (principal + 72 teachers + 1500 students + 1500 guardians); the
+    // fixture's 4 users were replaced by this bulk package and are tombstones now.
+    assert_eq!(db.count(Entity::Users), (1 + 4 * (1 + 72 + 3000), 4));
+}

@@ -1,0 +1,90 @@
+//! The generator: deterministic, valid in both versions, and its delta follow-ups apply.
+
+use rosterbridge::generate::{generate, generate_delta, GenerateOptions};
+use rosterbridge::ingest::{self, ImportOptions, Outcome};
+use rosterbridge::model::catalog::{Entity, Version};
+
+use crate::both;
+use crate::common::{Backend, TestDb};
+
+fn opts(version: Version, seed: u64) -> GenerateOptions {
+    GenerateOptions {
+        schools: 2,
+        students_per_school: 60,
+        seed,
+        version,
+    }
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    generate(&a, &opts(Version::V1_2, 7)).unwrap();
+    generate(&b, &opts(Version::V1_2, 7)).unwrap();
+    generate(&c, &opts(Version::V1_2, 8)).unwrap();
+    let read = |p: &std::path::Path| std::fs::read_to_string(p.join("users.csv")).unwrap();
+    assert_eq!(read(&a), read(&b));
+    assert_ne!(read(&a), read(&c));
+    let users = read(&a);
+    assert!(!users.is_ascii(), "names carry non-ASCII letters");
+    assert!(
+        users.contains("\"Smith, Jr.\"") || users.contains("\"Van \"\"Der\"\" Berg\""),
+        "names with commas and quotes are quoted"
+    );
+}
+
+both!(
+    generated_packages_and_their_deltas_validate_and_apply,
+    |db| {
+        for (version, seed) in [(Version::V1_1, 3), (Version::V1_2, 4)] {
+            let dir = tempfile::tempdir().unwrap();
+            let base = dir.path().join("base.zip");
+            let delta = dir.path().join("delta.zip");
+            let summary = generate(&base, &opts(version, seed)).unwrap();
+            let report = ingest::import(&db.store, &base, &ImportOptions::default()).unwrap();
+            assert_eq!(
+                report.outcome,
+                Outcome::Committed,
+                "{version:?}: {:#?}",
+                report.diags.list
+            );
+            assert_eq!(report.diags.warnings, 0, "{:#?}", report.diags.list);
+            let users = summary.iter().find(|(e, _)| *e == Entity::Users).unwrap().1;
+            let u = report.counts[&Entity::Users];
+            assert_eq!(u.inserted + u.updated + u.unchanged, users);
+            generate_delta(&base, &delta, &opts(version, seed)).unwrap();
+            let report = ingest::import(&db.store, &delta, &ImportOptions::default()).unwrap();
+            assert_eq!(
+                report.outcome,
+                Outcome::Committed,
+                "{version:?}: {:#?}",
+                report.diags.list
+            );
+            let u = report.counts[&Entity::Users];
+            assert!(u.updated >= users / 100, "about 1% of users updated: {u:?}");
+            assert!(u.inserted >= 1);
+            assert!(report.counts[&Entity::Enrollments].tombstoned >= 1);
+            assert!(report.counts[&Entity::Results].updated >= 1);
+        }
+    }
+);
+
+#[test]
+fn demo_generates_imports_and_reports_what_the_store_holds() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["demo", "--schools", "1", "--students-per-school", "30"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("import committed"), "{stdout}");
+    let (users, _) = db.count(Entity::Users);
+    assert!(stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["users", &users.to_string(), "0"]), "{stdout}");
+}

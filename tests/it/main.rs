@@ -1,0 +1,14 @@
+//! The single integration-test binary. Store and import tests run on SQLite and on PostgreSQL
+//! (the server named by TEST_DATABASE_URL); each test gets its own fresh database.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+mod cli;
+mod export_roundtrip;
+mod fixtures;
+mod generate;
+mod import;
+mod invalid;
+mod schema;
