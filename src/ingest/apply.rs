@@ -19,7 +19,7 @@ use crate::model::catalog::{Entity, Version};
 use crate::model::record::{id_hash, Record, Status};
 use crate::model::time;
 use crate::store::connection::DbConnection;
-use crate::store::records::{self, Existing, Scan};
+use crate::store::records::{self, DeferredIndexes, Existing, Scan};
 use crate::store::{imports, Store};
 
 const BATCH: usize = 2000;
@@ -211,8 +211,16 @@ pub(crate) fn apply(
     let marker = format!("pending:{started}");
     store.transaction(|conn| {
         imports::lock(conn, started)?;
+        let mut deferred = DeferredIndexes::default();
+        for pf in files.iter().filter(|pf| pf.mode == Mode::Bulk) {
+            deferred.defer_if_empty(conn, pf.entity)?;
+            if pf.entity == Entity::Users && manifest.version == Version::V1_1 {
+                deferred.defer_if_empty(conn, Entity::Roles)?;
+            }
+        }
         let mut counts: BTreeMap<Entity, Counts> = BTreeMap::new();
         for pf in files {
+            let t0 = std::time::Instant::now();
             let reader = src.open_file(&pf.name)?;
             let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
             let headers = rdr.headers()?.clone();
@@ -284,16 +292,22 @@ pub(crate) fn apply(
             retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
             pb.finish_and_clear();
             let c = main.finish(conn)?;
+            tracing::info!(file = %pf.name, rows = n, secs = t0.elapsed().as_secs_f64(), "applied");
             add(&mut counts, pf.entity, c);
             if let Some(r) = roles {
                 add(&mut counts, Entity::Roles, r.finish(conn)?);
             }
         }
         // Restamp just before commit (see the module doc).
+        let t0 = std::time::Instant::now();
         let stamped_at = time::now();
         for e in counts.keys() {
             records::restamp(conn, *e, &marker, &stamped_at)?;
         }
+        tracing::info!(secs = t0.elapsed().as_secs_f64(), "restamped");
+        let t0 = std::time::Instant::now();
+        deferred.rebuild(conn)?;
+        tracing::info!(secs = t0.elapsed().as_secs_f64(), "indexes built");
         let report = ImportReport {
             outcome: Outcome::Committed,
             version: Some(manifest.version),

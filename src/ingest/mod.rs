@@ -154,6 +154,7 @@ pub fn import(
                     &diags,
                     opts.progress,
                 )?;
+                tracing::info!("committed");
                 report.counts = result.counts;
                 report.stamped_at = Some(result.stamped_at);
                 report.outcome = Outcome::Committed;

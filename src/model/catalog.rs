@@ -177,7 +177,7 @@ const SESSIONS: &[Field] = &[
         K::Ref(E::AcademicSessions),
         false,
     ),
-    fi("schoolYear", "school_year", K::Year, true),
+    f("schoolYear", "school_year", K::Year, true),
 ];
 const COURSES: &[Field] = &[
     f(
@@ -187,7 +187,7 @@ const COURSES: &[Field] = &[
         false,
     ),
     f("title", "title", K::Text, true),
-    fi("courseCode", "course_code", K::Text, false),
+    f("courseCode", "course_code", K::Text, false),
     f("grades", "grades", K::List, false),
     f("orgSourcedId", "org_sourced_id", K::Ref(E::Orgs), true),
     f("subjects", "subjects", K::List, false),
@@ -202,7 +202,7 @@ const CLASSES: &[Field] = &[
         K::Ref(E::Courses),
         true,
     ),
-    fi("classCode", "class_code", K::Text, false),
+    f("classCode", "class_code", K::Text, false),
     fi("classType", "class_type", K::Enum(CLASS_TYPES, true), true),
     f("location", "location", K::Text, false),
     f(
@@ -225,8 +225,8 @@ const USERS: &[Field] = &[
     f("enabledUser", "enabled_user", K::Bool, true),
     fi("username", "username", K::Text, true),
     f("userIds", "user_ids", K::UserIds, false),
-    fi("givenName", "given_name", K::Text, true),
-    fi("familyName", "family_name", K::Text, true),
+    f("givenName", "given_name", K::Text, true),
+    f("familyName", "family_name", K::Text, true),
     f("middleName", "middle_name", K::Text, false),
     fi("identifier", "identifier", K::Text, false),
     fi("email", "email", K::Text, false),
@@ -240,7 +240,7 @@ const USERS: &[Field] = &[
     ),
     f("grades", "grades", K::List, false),
     f("password", "password", K::Text, false),
-    fi(
+    f(
         "userMasterIdentifier",
         "user_master_identifier",
         K::Text,
@@ -279,7 +279,7 @@ const USER_PROFILES: &[Field] = &[
 ];
 const ROLES: &[Field] = &[
     f("userSourcedId", "user_sourced_id", K::Ref(E::Users), true),
-    fi("roleType", "role_type", K::Enum(ROLE_TYPES, false), true),
+    f("roleType", "role_type", K::Enum(ROLE_TYPES, false), true),
     fi("role", "role", K::Enum(ROLES_V12, true), true),
     f("beginDate", "begin_date", K::Date, false),
     f("endDate", "end_date", K::Date, false),
@@ -367,7 +367,7 @@ const DEMOGRAPHICS: &[Field] = &[
     ),
 ];
 const RESOURCES: &[Field] = &[
-    fi("vendorResourceId", "vendor_resource_id", K::Text, true),
+    f("vendorResourceId", "vendor_resource_id", K::Text, true),
     f("title", "title", K::Text, false),
     f("roles", "roles", K::EnumList(ROLES_V11, true), false),
     f(
@@ -431,7 +431,7 @@ const CATEGORIES: &[Field] = &[
 ];
 const SCORE_SCALES: &[Field] = &[
     f("title", "title", K::Text, true),
-    fi("type", "type", K::Text, true),
+    f("type", "type", K::Text, true),
     f("orgSourcedId", "org_sourced_id", K::Ref(E::Orgs), true),
     f(
         "courseSourcedId",
@@ -527,7 +527,7 @@ const RESULTS: &[Field] = &[
         K::Ref(E::Users),
         true,
     ),
-    fi(
+    f(
         "scoreStatus",
         "score_status",
         K::Enum(SCORE_STATUSES, true),

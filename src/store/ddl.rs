@@ -10,6 +10,31 @@ pub enum Dialect {
     Postgres,
 }
 
+/// The secondary index on `list_values` (item lookups such as "classes of term t1").
+pub const LIST_VALUES_INDEX: &str =
+    "CREATE INDEX list_values_value_idx ON list_values (entity, field, value)";
+
+/// Secondary indexes of `entity`'s table: (name, `CREATE INDEX` statement). Change tracking
+/// (`date_last_modified`, `status`), the fields consumers filter on, and every single-valued
+/// reference; list references are indexed through `list_values`.
+pub fn indexes(e: Entity) -> Vec<(String, String)> {
+    let t = e.table();
+    let mut cols = vec!["date_last_modified", "status"];
+    for f in e.fields() {
+        if f.indexed || (f.kind.target().is_some() && !f.kind.is_list()) {
+            cols.push(f.column);
+        }
+    }
+    cols.into_iter()
+        .map(|c| {
+            let short = if c == "date_last_modified" { "dlm" } else { c };
+            let name = format!("{t}_{short}_idx");
+            let create = format!("CREATE INDEX {name} ON {t} ({c})");
+            (name, create)
+        })
+        .collect()
+}
+
 /// `CREATE TABLE` / `CREATE INDEX` statements for every entity plus `list_values` and the
 /// bookkeeping tables.
 pub fn initial_up(d: Dialect) -> String {
@@ -35,26 +60,18 @@ pub fn initial_up(d: Dialect) -> String {
             out.push_str(&format!(",\n    {} {ty}", f.column));
         }
         out.push_str("\n);\n");
-        out.push_str(&format!(
-            "CREATE INDEX {t}_dlm_idx ON {t} (date_last_modified);\n"
-        ));
-        out.push_str(&format!("CREATE INDEX {t}_status_idx ON {t} (status);\n"));
-        for f in e.fields() {
-            if f.indexed || (f.kind.target().is_some() && !f.kind.is_list()) {
-                out.push_str(&format!(
-                    "CREATE INDEX {t}_{c}_idx ON {t} ({c});\n",
-                    c = f.column
-                ));
-            }
+        for (_, create) in indexes(e) {
+            out.push_str(&create);
+            out.push_str(";\n");
         }
         out.push('\n');
     }
-    out.push_str(
+    out.push_str(&format!(
         "-- Multi-valued fields (grades, subjects, terms, agents, userIds, ...), one row per item, so\n\
          -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.\n\
          CREATE TABLE list_values (\n    entity TEXT NOT NULL,\n    owner TEXT NOT NULL,\n    field TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    value TEXT NOT NULL,\n    PRIMARY KEY (entity, owner, field, position)\n);\n\
-         CREATE INDEX list_values_value_idx ON list_values (entity, field, value);\n\n",
-    );
+         {LIST_VALUES_INDEX};\n\n"
+    ));
     let id = match d {
         Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
         Dialect::Postgres => "BIGSERIAL PRIMARY KEY",

@@ -83,6 +83,8 @@ fn killed_import_leaves_the_store_unchanged() {
     let first = db.import(&fixture("valid-1.2"));
     assert!(first.stamped_at.is_some());
     let before = db.snapshot(false);
+    let indexes_before = index_names(&db);
+    assert!(indexes_before.iter().any(|n| n == "resources_dlm_idx"));
     let dir = tempfile::tempdir().unwrap();
     let pkg = dir.path().join("big.zip");
     let (code, _, err) = run(
@@ -128,4 +130,19 @@ fn killed_import_leaves_the_store_unchanged() {
     // district admin + 4 x (principal + 72 teachers + 1500 students + 1500 guardians); the
     // fixture's 4 users were replaced by this bulk package and are tombstones now.
     assert_eq!(db.count(Entity::Users), (1 + 4 * (1 + 72 + 3000), 4));
+}
+
+fn index_names(db: &TestDb) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let mut conn = db.store.conn().unwrap();
+    let rows: Vec<Name> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name"),
+        &mut *conn,
+    )
+    .unwrap();
+    rows.into_iter().map(|r| r.name).collect()
 }

@@ -37,7 +37,6 @@ CREATE INDEX academic_sessions_dlm_idx ON academic_sessions (date_last_modified)
 CREATE INDEX academic_sessions_status_idx ON academic_sessions (status);
 CREATE INDEX academic_sessions_type_idx ON academic_sessions (type);
 CREATE INDEX academic_sessions_parent_sourced_id_idx ON academic_sessions (parent_sourced_id);
-CREATE INDEX academic_sessions_school_year_idx ON academic_sessions (school_year);
 
 CREATE TABLE courses (
     sourced_id TEXT PRIMARY KEY NOT NULL,
@@ -57,7 +56,6 @@ CREATE TABLE courses (
 CREATE INDEX courses_dlm_idx ON courses (date_last_modified);
 CREATE INDEX courses_status_idx ON courses (status);
 CREATE INDEX courses_school_year_sourced_id_idx ON courses (school_year_sourced_id);
-CREATE INDEX courses_course_code_idx ON courses (course_code);
 CREATE INDEX courses_org_sourced_id_idx ON courses (org_sourced_id);
 
 CREATE TABLE classes (
@@ -82,7 +80,6 @@ CREATE TABLE classes (
 CREATE INDEX classes_dlm_idx ON classes (date_last_modified);
 CREATE INDEX classes_status_idx ON classes (status);
 CREATE INDEX classes_course_sourced_id_idx ON classes (course_sourced_id);
-CREATE INDEX classes_class_code_idx ON classes (class_code);
 CREATE INDEX classes_class_type_idx ON classes (class_type);
 CREATE INDEX classes_school_sourced_id_idx ON classes (school_sourced_id);
 
@@ -116,11 +113,8 @@ CREATE TABLE users (
 CREATE INDEX users_dlm_idx ON users (date_last_modified);
 CREATE INDEX users_status_idx ON users (status);
 CREATE INDEX users_username_idx ON users (username);
-CREATE INDEX users_given_name_idx ON users (given_name);
-CREATE INDEX users_family_name_idx ON users (family_name);
 CREATE INDEX users_identifier_idx ON users (identifier);
 CREATE INDEX users_email_idx ON users (email);
-CREATE INDEX users_user_master_identifier_idx ON users (user_master_identifier);
 CREATE INDEX users_primary_org_sourced_id_idx ON users (primary_org_sourced_id);
 
 CREATE TABLE user_profiles (
@@ -161,7 +155,6 @@ CREATE TABLE user_roles (
 CREATE INDEX user_roles_dlm_idx ON user_roles (date_last_modified);
 CREATE INDEX user_roles_status_idx ON user_roles (status);
 CREATE INDEX user_roles_user_sourced_id_idx ON user_roles (user_sourced_id);
-CREATE INDEX user_roles_role_type_idx ON user_roles (role_type);
 CREATE INDEX user_roles_role_idx ON user_roles (role);
 CREATE INDEX user_roles_org_sourced_id_idx ON user_roles (org_sourced_id);
 CREATE INDEX user_roles_user_profile_sourced_id_idx ON user_roles (user_profile_sourced_id);
@@ -228,7 +221,6 @@ CREATE TABLE resources (
 );
 CREATE INDEX resources_dlm_idx ON resources (date_last_modified);
 CREATE INDEX resources_status_idx ON resources (status);
-CREATE INDEX resources_vendor_resource_id_idx ON resources (vendor_resource_id);
 
 CREATE TABLE class_resources (
     sourced_id TEXT PRIMARY KEY NOT NULL,
@@ -310,7 +302,6 @@ CREATE TABLE score_scales (
 );
 CREATE INDEX score_scales_dlm_idx ON score_scales (date_last_modified);
 CREATE INDEX score_scales_status_idx ON score_scales (status);
-CREATE INDEX score_scales_type_idx ON score_scales (type);
 CREATE INDEX score_scales_org_sourced_id_idx ON score_scales (org_sourced_id);
 CREATE INDEX score_scales_course_sourced_id_idx ON score_scales (course_sourced_id);
 CREATE INDEX score_scales_class_sourced_id_idx ON score_scales (class_sourced_id);
@@ -395,7 +386,6 @@ CREATE INDEX results_dlm_idx ON results (date_last_modified);
 CREATE INDEX results_status_idx ON results (status);
 CREATE INDEX results_line_item_sourced_id_idx ON results (line_item_sourced_id);
 CREATE INDEX results_student_sourced_id_idx ON results (student_sourced_id);
-CREATE INDEX results_score_status_idx ON results (score_status);
 CREATE INDEX results_class_sourced_id_idx ON results (class_sourced_id);
 
 CREATE TABLE result_learning_objective_ids (
