@@ -18,7 +18,7 @@ use super::{bar, run_row, Counts, ImportError, ImportReport, Outcome, PlannedFil
 use crate::model::catalog::{Entity, Version};
 use crate::model::record::{id_hash, Record, Status};
 use crate::model::time;
-use crate::store::connection::DbConnection;
+use crate::store::connection::{self, DbConnection};
 use crate::store::records::{self, DeferredIndexes, Existing, Scan};
 use crate::store::{imports, Store};
 
@@ -209,7 +209,7 @@ pub(crate) fn apply(
     progress: bool,
 ) -> Result<Applied, ImportError> {
     let marker = format!("pending:{started}");
-    store.transaction(|conn| {
+    store.import_transaction(|conn| {
         imports::lock(conn, started)?;
         let mut deferred = DeferredIndexes::default();
         for pf in files.iter().filter(|pf| pf.mode == Mode::Bulk) {
@@ -217,6 +217,11 @@ pub(crate) fn apply(
             if pf.entity == Entity::Users && manifest.version == Version::V1_1 {
                 deferred.defer_if_empty(conn, Entity::Roles)?;
             }
+        }
+        if deferred.is_empty() {
+            // Changes to populated tables touch pages all over them; a fresh bulk load does
+            // not, and keeps the default cache (peak memory, docs/PERFORMANCE.md).
+            connection::enlarge_cache(conn)?;
         }
         let mut counts: BTreeMap<Entity, Counts> = BTreeMap::new();
         for pf in files {

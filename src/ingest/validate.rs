@@ -272,6 +272,8 @@ pub(crate) fn validate(
         known.ids.insert(pf.entity, ids);
     }
     resolve_in_store(store, pending, diags)?;
+    // The id sets are only needed for validation: free them before the apply pass.
+    known.ids = HashMap::new();
     Ok(known)
 }
 

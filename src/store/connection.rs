@@ -17,6 +17,24 @@ pub enum DbConnection {
 /// The backend type the derive generates, used for dynamic SQL.
 pub type Db = <DbConnection as Connection>::Backend;
 
+/// SQLite page cache per connection, in KiB.
+pub const CACHE_KIB: u32 = 64 * 1024;
+
+/// SQLite page cache of an import that changes existing tables, in KiB.
+const IMPORT_CACHE_KIB: u32 = 256 * 1024;
+
+/// Give this SQLite connection a larger page cache for the rest of its transaction, so that an
+/// import's scattered index pages stay in memory until commit instead of spilling to the WAL
+/// and being read back (docs/PERFORMANCE.md). No-op on PostgreSQL.
+pub fn enlarge_cache(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.batch_execute(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
+        }
+        DbConnection::Postgres(_) => Ok(()),
+    }
+}
+
 /// A parsed database URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbUrl {
@@ -58,11 +76,11 @@ impl DbUrl {
                     .map_err(|e| StoreError::Connect(format!("sqlite:{path}: {e}")))?;
                 // WAL lets readers run beside the importer; foreign keys for the bookkeeping
                 // tables; a busy timeout instead of instant SQLITE_BUSY when an import holds the lock.
-                c.batch_execute(
+                c.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
-                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
-                )
+                     PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY;"
+                ))
                 .map_err(|e| StoreError::Connect(format!("sqlite:{path}: {e}")))?;
                 Ok(DbConnection::Sqlite(c))
             }

@@ -87,6 +87,30 @@ impl Store {
         ran.map_err(|e| StoreError::Migrate(e.to_string()))
     }
 
+    /// Run an import's transaction: like [`Store::transaction`], and afterwards put back the
+    /// connection's normal SQLite page cache in case the import enlarged it
+    /// ([`connection::enlarge_cache`]).
+    pub fn import_transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StoreError>,
+    {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.conn()?;
+        let conn: &mut DbConnection = &mut conn;
+        let result = conn.transaction(f);
+        if matches!(conn, DbConnection::Sqlite(_)) {
+            // Give the memory back; the pool keeps this connection.
+            let _ = conn.batch_execute(&format!(
+                "PRAGMA cache_size = -{}; PRAGMA shrink_memory",
+                connection::CACHE_KIB
+            ));
+        }
+        result
+    }
+
     /// Run `f` in one transaction on a pooled connection.
     pub fn transaction<T, E>(
         &self,

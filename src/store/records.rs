@@ -471,6 +471,11 @@ impl DeferredIndexes {
         Ok(())
     }
 
+    /// Whether nothing was deferred (the import only changes tables that already hold data).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Build every deferred index.
     pub fn rebuild(self, conn: &mut DbConnection) -> QueryResult<()> {
         for create in self.0 {
