@@ -42,6 +42,12 @@ pub fn initial_up(d: Dialect) -> String {
         Dialect::Sqlite => "REAL",
         Dialect::Postgres => "DOUBLE PRECISION",
     };
+    // Byte order for ids on PostgreSQL too (its default collation is locale-aware), so keyset
+    // pages and "order by sourcedId" agree across backends and the primary key serves them.
+    let id_collate = match d {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " COLLATE \"C\"",
+    };
     let mut out = String::from(
         "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\
          -- Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.sssZ' (UTC, fixed width: text order = time order).\n\n",
@@ -49,7 +55,7 @@ pub fn initial_up(d: Dialect) -> String {
     for e in Entity::ALL {
         let t = e.table();
         out.push_str(&format!("CREATE TABLE {t} (\n"));
-        out.push_str("    sourced_id TEXT PRIMARY KEY NOT NULL,\n");
+        out.push_str(&format!("    sourced_id TEXT{id_collate} PRIMARY KEY NOT NULL,\n"));
         out.push_str("    status TEXT NOT NULL,\n");
         out.push_str("    date_last_modified TEXT NOT NULL,\n");
         out.push_str("    sis_date_last_modified TEXT,\n");
@@ -69,7 +75,7 @@ pub fn initial_up(d: Dialect) -> String {
     out.push_str(&format!(
         "-- Multi-valued fields (grades, subjects, terms, agents, userIds, ...), one row per item, so\n\
          -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.\n\
-         CREATE TABLE list_values (\n    entity TEXT NOT NULL,\n    owner TEXT NOT NULL,\n    field TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    value TEXT NOT NULL,\n    PRIMARY KEY (entity, owner, field, position)\n);\n\
+         CREATE TABLE list_values (\n    entity TEXT NOT NULL,\n    owner TEXT{id_collate} NOT NULL,\n    field TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    value TEXT NOT NULL,\n    PRIMARY KEY (entity, owner, field, position)\n);\n\
          {LIST_VALUES_INDEX};\n\n"
     ));
     let id = match d {

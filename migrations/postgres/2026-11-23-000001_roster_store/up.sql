@@ -2,7 +2,7 @@
 -- Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.sssZ' (UTC, fixed width: text order = time order).
 
 CREATE TABLE orgs (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -20,7 +20,7 @@ CREATE INDEX orgs_identifier_idx ON orgs (identifier);
 CREATE INDEX orgs_parent_sourced_id_idx ON orgs (parent_sourced_id);
 
 CREATE TABLE academic_sessions (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -39,7 +39,7 @@ CREATE INDEX academic_sessions_type_idx ON academic_sessions (type);
 CREATE INDEX academic_sessions_parent_sourced_id_idx ON academic_sessions (parent_sourced_id);
 
 CREATE TABLE courses (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -59,7 +59,7 @@ CREATE INDEX courses_school_year_sourced_id_idx ON courses (school_year_sourced_
 CREATE INDEX courses_org_sourced_id_idx ON courses (org_sourced_id);
 
 CREATE TABLE classes (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -84,7 +84,7 @@ CREATE INDEX classes_class_type_idx ON classes (class_type);
 CREATE INDEX classes_school_sourced_id_idx ON classes (school_sourced_id);
 
 CREATE TABLE users (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -118,7 +118,7 @@ CREATE INDEX users_email_idx ON users (email);
 CREATE INDEX users_primary_org_sourced_id_idx ON users (primary_org_sourced_id);
 
 CREATE TABLE user_profiles (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -138,7 +138,7 @@ CREATE INDEX user_profiles_status_idx ON user_profiles (status);
 CREATE INDEX user_profiles_user_sourced_id_idx ON user_profiles (user_sourced_id);
 
 CREATE TABLE user_roles (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -160,7 +160,7 @@ CREATE INDEX user_roles_org_sourced_id_idx ON user_roles (org_sourced_id);
 CREATE INDEX user_roles_user_profile_sourced_id_idx ON user_roles (user_profile_sourced_id);
 
 CREATE TABLE enrollments (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -182,7 +182,7 @@ CREATE INDEX enrollments_user_sourced_id_idx ON enrollments (user_sourced_id);
 CREATE INDEX enrollments_role_idx ON enrollments (role);
 
 CREATE TABLE demographics (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -206,7 +206,7 @@ CREATE INDEX demographics_dlm_idx ON demographics (date_last_modified);
 CREATE INDEX demographics_status_idx ON demographics (status);
 
 CREATE TABLE resources (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -223,7 +223,7 @@ CREATE INDEX resources_dlm_idx ON resources (date_last_modified);
 CREATE INDEX resources_status_idx ON resources (status);
 
 CREATE TABLE class_resources (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -239,7 +239,7 @@ CREATE INDEX class_resources_class_sourced_id_idx ON class_resources (class_sour
 CREATE INDEX class_resources_resource_sourced_id_idx ON class_resources (resource_sourced_id);
 
 CREATE TABLE course_resources (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -255,7 +255,7 @@ CREATE INDEX course_resources_course_sourced_id_idx ON course_resources (course_
 CREATE INDEX course_resources_resource_sourced_id_idx ON course_resources (resource_sourced_id);
 
 CREATE TABLE user_resources (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -274,7 +274,7 @@ CREATE INDEX user_resources_class_sourced_id_idx ON user_resources (class_source
 CREATE INDEX user_resources_resource_sourced_id_idx ON user_resources (resource_sourced_id);
 
 CREATE TABLE categories (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -287,7 +287,7 @@ CREATE INDEX categories_dlm_idx ON categories (date_last_modified);
 CREATE INDEX categories_status_idx ON categories (status);
 
 CREATE TABLE score_scales (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -307,7 +307,7 @@ CREATE INDEX score_scales_course_sourced_id_idx ON score_scales (course_sourced_
 CREATE INDEX score_scales_class_sourced_id_idx ON score_scales (class_sourced_id);
 
 CREATE TABLE line_items (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -332,7 +332,7 @@ CREATE INDEX line_items_academic_session_sourced_id_idx ON line_items (academic_
 CREATE INDEX line_items_school_sourced_id_idx ON line_items (school_sourced_id);
 
 CREATE TABLE line_item_learning_objective_ids (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -347,7 +347,7 @@ CREATE INDEX line_item_learning_objective_ids_status_idx ON line_item_learning_o
 CREATE INDEX line_item_learning_objective_ids_line_item_sourced_id_idx ON line_item_learning_objective_ids (line_item_sourced_id);
 
 CREATE TABLE line_item_score_scales (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -363,7 +363,7 @@ CREATE INDEX line_item_score_scales_line_item_sourced_id_idx ON line_item_score_
 CREATE INDEX line_item_score_scales_score_scale_sourced_id_idx ON line_item_score_scales (score_scale_sourced_id);
 
 CREATE TABLE results (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -389,7 +389,7 @@ CREATE INDEX results_student_sourced_id_idx ON results (student_sourced_id);
 CREATE INDEX results_class_sourced_id_idx ON results (class_sourced_id);
 
 CREATE TABLE result_learning_objective_ids (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -406,7 +406,7 @@ CREATE INDEX result_learning_objective_ids_status_idx ON result_learning_objecti
 CREATE INDEX result_learning_objective_ids_result_sourced_id_idx ON result_learning_objective_ids (result_sourced_id);
 
 CREATE TABLE result_score_scales (
-    sourced_id TEXT PRIMARY KEY NOT NULL,
+    sourced_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     status TEXT NOT NULL,
     date_last_modified TEXT NOT NULL,
     sis_date_last_modified TEXT,
@@ -425,7 +425,7 @@ CREATE INDEX result_score_scales_score_scale_sourced_id_idx ON result_score_scal
 -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.
 CREATE TABLE list_values (
     entity TEXT NOT NULL,
-    owner TEXT NOT NULL,
+    owner TEXT COLLATE "C" NOT NULL,
     field TEXT NOT NULL,
     position INTEGER NOT NULL,
     value TEXT NOT NULL,
