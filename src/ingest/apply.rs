@@ -11,7 +11,7 @@ use diesel::QueryResult;
 
 use super::diag::Diags;
 use super::manifest::{Manifest, Mode};
-use super::rows::RowParser;
+use super::rows::{Parsed, RowParser};
 use super::source::Source;
 use super::validate::Known;
 use super::{bar, run_row, Counts, ImportError, ImportReport, Outcome, PlannedFile};
@@ -227,18 +227,6 @@ pub(crate) fn apply(
         for pf in files {
             let t0 = std::time::Instant::now();
             let reader = src.open_file(&pf.name)?;
-            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-            let headers = rdr.headers()?.clone();
-            let mut scratch = Diags::default();
-            let Some(parser) = RowParser::new(
-                pf.entity,
-                manifest.version,
-                &pf.name,
-                &headers,
-                &mut scratch,
-            ) else {
-                continue;
-            };
             let derive_roles = pf.entity == Entity::Users && manifest.version == Version::V1_1;
             let mut main = Applier::new(conn, pf.entity, pf.mode, &marker)?;
             let mut roles = if derive_roles {
@@ -252,48 +240,42 @@ pub(crate) fn apply(
                 known.rows.get(&pf.entity).copied().unwrap_or(0),
                 format!("importing {}", pf.name),
             );
-            let mut row = csv::StringRecord::new();
             let mut n = 0u64;
-            while rdr.read_record(&mut row)? {
-                n += 1;
-                if n % 4096 == 0 {
-                    pb.set_position(n);
-                }
-                let line = row.position().map(|p| p.line()).unwrap_or(0);
-                let Some(mut parsed) = parser.parse(&row, line, pf.mode, &mut scratch) else {
-                    continue;
-                };
-                if let Some(r) = roles.as_mut() {
-                    if parsed.record.get("primaryOrgSourcedId").is_none() {
-                        if let Some(first) = parsed.v11_orgs.first() {
-                            parsed.record.set("primaryOrgSourcedId", first.clone());
+            // Parsing runs on a second thread, a few batches ahead of the database work.
+            std::thread::scope(|scope| -> Result<(), ImportError> {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
+                let producer = scope.spawn(move || parse_batches(reader, pf, manifest.version, tx));
+                for batch in rx {
+                    for mut parsed in batch {
+                        n += 1;
+                        if n % 4096 == 0 {
+                            pb.set_position(n);
+                        }
+                        if let Some(r) = roles.as_mut() {
+                            let derived = v11_user(&mut parsed, known);
+                            if pf.mode == Mode::Delta {
+                                owners.push((
+                                    parsed.record.sourced_id.clone(),
+                                    derived.iter().map(|d| d.sourced_id.clone()).collect(),
+                                ));
+                            }
+                            for d in derived {
+                                r.push(conn, d)?;
+                            }
+                        }
+                        main.push(conn, parsed.record)?;
+                        if owners.len() >= BATCH {
+                            retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
                         }
                     }
-                    let derived = if parsed.record.status == Status::Active {
-                        v11_roles(
-                            &parsed.record,
-                            &parsed.v11_orgs,
-                            parsed.v11_role.as_deref().unwrap_or(""),
-                            |o| known.org_types.get(o).cloned(),
-                        )
-                    } else {
-                        Vec::new()
-                    };
-                    if pf.mode == Mode::Delta {
-                        owners.push((
-                            parsed.record.sourced_id.clone(),
-                            derived.iter().map(|d| d.sourced_id.clone()).collect(),
-                        ));
-                    }
-                    for d in derived {
-                        r.push(conn, d)?;
-                    }
                 }
-                main.push(conn, parsed.record)?;
-                if owners.len() >= BATCH {
-                    retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
-                }
-            }
+                producer.join().map_err(|_| {
+                    ImportError::Db(diesel::result::Error::QueryBuilderError(
+                        "CSV parser thread panicked".into(),
+                    ))
+                })??;
+                Ok(())
+            })?;
             retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
             pb.finish_and_clear();
             let c = main.finish(conn)?;
@@ -324,6 +306,59 @@ pub(crate) fn apply(
         imports::record(conn, &run_row(&report, started, path))?;
         Ok(Applied { counts, stamped_at })
     })
+}
+
+/// Read and parse one (already validated) file, sending batches of rows to the applier. Stops
+/// quietly when the receiver is gone (the apply failed).
+fn parse_batches(
+    reader: Box<dyn std::io::Read + Send + '_>,
+    pf: &PlannedFile,
+    version: Version,
+    tx: std::sync::mpsc::SyncSender<Vec<Parsed>>,
+) -> Result<(), ImportError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let headers = rdr.headers()?.clone();
+    let mut scratch = Diags::default();
+    let Some(parser) = RowParser::new(pf.entity, version, &pf.name, &headers, &mut scratch) else {
+        return Ok(());
+    };
+    let mut row = csv::StringRecord::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    while rdr.read_record(&mut row)? {
+        let line = row.position().map(|p| p.line()).unwrap_or(0);
+        if let Some(parsed) = parser.parse(&row, line, pf.mode, &mut scratch) {
+            batch.push(parsed);
+        }
+        if batch.len() >= BATCH
+            && tx
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .is_err()
+        {
+            return Ok(());
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(())
+}
+
+/// A 1.1 user row: default `primaryOrgSourcedId` to the first org and derive its roles.
+fn v11_user(parsed: &mut Parsed, known: &Known) -> Vec<Record> {
+    if parsed.record.get("primaryOrgSourcedId").is_none() {
+        if let Some(first) = parsed.v11_orgs.first() {
+            parsed.record.set("primaryOrgSourcedId", first.clone());
+        }
+    }
+    if parsed.record.status != Status::Active {
+        return Vec::new();
+    }
+    v11_roles(
+        &parsed.record,
+        &parsed.v11_orgs,
+        parsed.v11_role.as_deref().unwrap_or(""),
+        |o| known.org_types.get(o).cloned(),
+    )
 }
 
 fn add(counts: &mut BTreeMap<Entity, Counts>, e: Entity, c: Counts) {

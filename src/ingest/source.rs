@@ -76,7 +76,7 @@ impl Source {
     }
 
     /// Read one file (bounded).
-    pub fn open_file(&mut self, name: &str) -> Result<Box<dyn Read + '_>, SourceError> {
+    pub fn open_file(&mut self, name: &str) -> Result<Box<dyn Read + Send + '_>, SourceError> {
         match self {
             Source::Dir(p) => {
                 let path = p.join(name);

@@ -55,7 +55,9 @@ pub fn initial_up(d: Dialect) -> String {
     for e in Entity::ALL {
         let t = e.table();
         out.push_str(&format!("CREATE TABLE {t} (\n"));
-        out.push_str(&format!("    sourced_id TEXT{id_collate} PRIMARY KEY NOT NULL,\n"));
+        out.push_str(&format!(
+            "    sourced_id TEXT{id_collate} PRIMARY KEY NOT NULL,\n"
+        ));
         out.push_str("    status TEXT NOT NULL,\n");
         out.push_str("    date_last_modified TEXT NOT NULL,\n");
         out.push_str("    sis_date_last_modified TEXT,\n");
