@@ -79,7 +79,8 @@ impl DbUrl {
                 c.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
-                     PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY;"
+                     PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY; \
+                     PRAGMA threads = 2;"
                 ))
                 .map_err(|e| StoreError::Connect(format!("sqlite:{path}: {e}")))?;
                 Ok(DbConnection::Sqlite(c))
