@@ -66,16 +66,7 @@ impl Diags {
         message: impl Into<String>,
     ) {
         self.errors += 1;
-        if self.list.len() < MAX_LISTED {
-            self.list.push(Diag {
-                severity: Severity::Error,
-                file: file.to_string(),
-                line,
-                column: column.to_string(),
-                rule,
-                message: message.into(),
-            });
-        }
+        self.list_one(Severity::Error, file, line, column, rule, message.into());
     }
 
     pub fn warning(
@@ -92,14 +83,29 @@ impl Diags {
             .entry((file.to_string(), rule))
             .or_default();
         *n += 1;
-        if *n <= MAX_SAME_WARNING && self.list.len() < MAX_LISTED {
+        if *n <= MAX_SAME_WARNING {
+            self.list_one(Severity::Warning, file, line, column, rule, message.into());
+        }
+    }
+
+    fn list_one(
+        &mut self,
+        severity: Severity,
+        file: &str,
+        line: u64,
+        column: &str,
+        rule: &'static str,
+        message: String,
+    ) {
+        if self.list.len() < MAX_LISTED {
+            let (file, column) = (file.to_string(), column.to_string());
             self.list.push(Diag {
-                severity: Severity::Warning,
-                file: file.to_string(),
+                severity,
+                file,
                 line,
-                column: column.to_string(),
+                column,
                 rule,
-                message: message.into(),
+                message,
             });
         }
     }

@@ -30,6 +30,13 @@ struct PendingRef {
     id: String,
 }
 
+impl PendingRef {
+    fn not_in_package(&self, diags: &mut Diags) {
+        let msg = format!("'{}' is not in {}.csv", self.id, self.target.name());
+        diags.error(&self.file, self.line, self.column, "reference", msg);
+    }
+}
+
 /// (entity, column, required target type, or a forbidden type when `false`).
 const TYPE_RULES: &[(Entity, &str, &str, bool)] = &[
     (Entity::Classes, "schoolSourcedId", "school", true),
@@ -236,13 +243,7 @@ pub(crate) fn validate(
                 if pf.mode == Mode::Delta {
                     pending.push(p);
                 } else {
-                    diags.error(
-                        &p.file,
-                        p.line,
-                        p.column,
-                        "reference",
-                        format!("'{}' is not in {}.csv", p.id, p.target.name()),
-                    );
+                    p.not_in_package(diags);
                 }
             }
         }
@@ -308,13 +309,7 @@ fn check_ref(
     } else if row_mode == Mode::Delta || target_mode == Mode::Delta {
         pending.push(p);
     } else {
-        diags.error(
-            &p.file,
-            p.line,
-            p.column,
-            "reference",
-            format!("'{}' is not in {}.csv", p.id, p.target.name()),
-        );
+        p.not_in_package(diags);
     }
 }
 
