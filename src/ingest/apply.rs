@@ -211,6 +211,13 @@ pub(crate) fn apply(
     let marker = format!("pending:{started}");
     store.import_transaction(|conn| {
         imports::lock(conn, started)?;
+        // Tables empty before this import: all their rows are new, no parent needs touching.
+        let mut fresh: HashSet<Entity> = HashSet::new();
+        for pf in files {
+            if records::is_empty(conn, pf.entity)? {
+                fresh.insert(pf.entity);
+            }
+        }
         let mut deferred = DeferredIndexes::default();
         for pf in files.iter().filter(|pf| pf.mode == Mode::Bulk) {
             deferred.defer_if_empty(conn, pf.entity)?;
@@ -285,10 +292,21 @@ pub(crate) fn apply(
                 add(&mut counts, Entity::Roles, r.finish(conn)?);
             }
         }
+        // A changed association row changes the record it is rendered in.
+        let mut stamped: HashSet<Entity> = counts.keys().copied().collect();
+        for child in counts.keys() {
+            if let Some((parent, column)) = child.parent() {
+                if !fresh.contains(&parent)
+                    && records::touch_parents(conn, *child, parent, column, &marker)? > 0
+                {
+                    stamped.insert(parent);
+                }
+            }
+        }
         // Restamp just before commit (see the module doc).
         let t0 = std::time::Instant::now();
         let stamped_at = time::now();
-        for e in counts.keys() {
+        for e in &stamped {
             records::restamp(conn, *e, &marker, &stamped_at)?;
         }
         tracing::info!(secs = t0.elapsed().as_secs_f64(), "restamped");

@@ -61,7 +61,15 @@ pub(crate) fn validate(
 ) -> Result<Known, ImportError> {
     let mut known = Known::default();
     let mut pending: Vec<PendingRef> = Vec::new();
+    // userProfile id → its user, for "a role's profile belongs to the same user".
+    let mut profile_user: HashMap<u128, u128> = HashMap::new();
+    // Bulk users' primaryOrgSourcedId, checked against the bulk roles file once it is read.
+    let mut primary_orgs: Vec<(u128, u64, String)> = Vec::new();
+    // (user, org) pairs of the roles file, when it is bulk and without errors.
+    let mut role_pairs: Option<HashSet<u128>> = None;
+    let pair = |user: &str, org: &str| id_hash(&format!("{user}\u{1f}{org}"));
     for pf in files {
+        let errors_before = diags.errors;
         let mut ids: HashSet<u128> = HashSet::new();
         let mut self_refs: Vec<PendingRef> = Vec::new();
         // (user, org) → (primary count, first line), for the roles rule.
@@ -174,14 +182,34 @@ pub(crate) fn validate(
                     }
                 }
                 Entity::Roles if rec.status == Status::Active => {
-                    let key = id_hash(&format!(
-                        "{}\u{1f}{}",
-                        rec.get("userSourcedId").unwrap_or(""),
-                        rec.get("orgSourcedId").unwrap_or("")
-                    ));
+                    let user = rec.get("userSourcedId").unwrap_or("");
+                    let key = pair(user, rec.get("orgSourcedId").unwrap_or(""));
                     let e = primaries.entry(key).or_insert((0, line));
                     if rec.get("roleType") == Some("primary") {
                         e.0 += 1;
+                    }
+                    if let Some(profile) = rec.get("userProfileSourcedId") {
+                        let owner = profile_user.get(&id_hash(profile));
+                        if owner.is_some_and(|o| *o != id_hash(user)) {
+                            diags.error(
+                                &pf.name,
+                                line,
+                                "userProfileSourcedId",
+                                "profile-user",
+                                format!("'{profile}' is a profile of another user"),
+                            );
+                        }
+                    }
+                }
+                Entity::UserProfiles => {
+                    profile_user.insert(
+                        id_hash(&rec.sourced_id),
+                        id_hash(rec.get("userSourcedId").unwrap_or("")),
+                    );
+                }
+                Entity::Users if pf.mode == Mode::Bulk && rec.status == Status::Active => {
+                    if let Some(org) = rec.get("primaryOrgSourcedId") {
+                        primary_orgs.push((pair(&rec.sourced_id, org), line, org.to_string()));
                     }
                 }
                 Entity::LineItems => {
@@ -247,6 +275,7 @@ pub(crate) fn validate(
                 }
             }
         }
+        let primaries_keys: HashSet<u128> = primaries.keys().copied().collect();
         for (_, (count, line)) in primaries {
             let bad = if pf.mode == Mode::Bulk {
                 count != 1
@@ -269,8 +298,27 @@ pub(crate) fn validate(
                 pf.mode.as_str()
             ));
         }
+        if pf.entity == Entity::Roles && pf.mode == Mode::Bulk && diags.errors == errors_before {
+            role_pairs = Some(primaries_keys);
+        }
         known.rows.insert(pf.entity, n);
         known.ids.insert(pf.entity, ids);
+    }
+    if let (Some(pairs), Some(users)) = (
+        &role_pairs,
+        files.iter().find(|f| f.entity == Entity::Users),
+    ) {
+        for (key, line, org) in &primary_orgs {
+            if !pairs.contains(key) {
+                diags.error(
+                    &users.name,
+                    *line,
+                    "primaryOrgSourcedId",
+                    "primary-org",
+                    format!("'{org}' is not backed by a roles.csv row for this user"),
+                );
+            }
+        }
     }
     resolve_in_store(store, pending, diags)?;
     // The id sets are only needed for validation: free them before the apply pass.

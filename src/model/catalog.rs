@@ -695,6 +695,25 @@ impl Entity {
         self.fields().iter().position(|f| f.name == name)
     }
 
+    /// For association entities that the JSON bindings render inside another record (a user's
+    /// `roles[]`, `userProfiles[]` and `resources[]`, a class's or course's `resources[]`, a line
+    /// item's or result's score scale and learning objectives): that record's entity and the
+    /// SQL column pointing at it. A change to such a row is a change to its parent.
+    pub fn parent(self) -> Option<(Entity, &'static str)> {
+        match self {
+            E::Roles | E::UserProfiles | E::UserResources => Some((E::Users, "user_sourced_id")),
+            E::ClassResources => Some((E::Classes, "class_sourced_id")),
+            E::CourseResources => Some((E::Courses, "course_sourced_id")),
+            E::LineItemLearningObjectiveIds | E::LineItemScoreScales => {
+                Some((E::LineItems, "line_item_sourced_id"))
+            }
+            E::ResultLearningObjectiveIds | E::ResultScoreScales => {
+                Some((E::Results, "result_sourced_id"))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the entity exists as a CSV file in the given version.
     pub fn in_version(self, v: Version) -> bool {
         match v {

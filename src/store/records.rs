@@ -269,6 +269,31 @@ pub fn restamp(
     q.execute(conn)
 }
 
+/// Stamp `parent` records with `marker` when a `child` row pointing at them (through
+/// `column`) carries `marker`, i.e. changed in this import: an embedded association changed, so
+/// the parent's JSON did. Returns how many parents were touched.
+pub fn touch_parents(
+    conn: &mut DbConnection,
+    child: Entity,
+    parent: Entity,
+    column: &str,
+    marker: &str,
+) -> QueryResult<usize> {
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "UPDATE {} SET date_last_modified = ",
+        parent.table()
+    ));
+    q.bind_str(marker).push(" WHERE date_last_modified <> ");
+    q.bind_str(marker);
+    q.push(&format!(
+        " AND sourced_id IN (SELECT {column} FROM {} WHERE date_last_modified = ",
+        child.table()
+    ));
+    q.bind_str(marker).push(")");
+    q.execute(conn)
+}
+
 /// Active ids of `entity` whose `column` is one of `values`, with that column's value.
 pub fn active_ids_by(
     conn: &mut DbConnection,

@@ -297,3 +297,54 @@ both!(v1_1_users_become_roles_and_export_back, |db| {
     );
     assert!(users.contains("t1u,,,true,s2,teacher,mr.nguyen"), "{users}");
 });
+
+both!(
+    changing_an_embedded_association_moves_its_parents_timestamp,
+    |db| {
+        let first = db.import(&fixture("valid-1.2"));
+        let t1 = first.stamped_at.unwrap();
+        let pkg = tempfile::tempdir().unwrap();
+        let p = pkg.path();
+        std::fs::write(
+            p.join("manifest.csv"),
+            "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.roles,delta\n",
+        )
+        .unwrap();
+        // u2 gains an end date on its role: the user's roles[] changes, so the user changed.
+        std::fs::write(p.join("roles.csv"), "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\nr2,active,2026-01-01T00:00:00.000Z,u2,primary,student,,2026-06-13,s1,\n").unwrap();
+        let report = db.import(p);
+        assert_eq!(
+            report.outcome,
+            Outcome::Committed,
+            "{:?}",
+            report.diags.list
+        );
+        let t2 = report.stamped_at.unwrap();
+        assert_eq!(
+            db.get(Entity::Roles, "r2")
+                .unwrap()
+                .date_last_modified
+                .as_deref(),
+            Some(t2.as_str())
+        );
+        assert_eq!(
+            db.get(Entity::Users, "u2")
+                .unwrap()
+                .date_last_modified
+                .as_deref(),
+            Some(t2.as_str())
+        );
+        assert_eq!(
+            db.get(Entity::Users, "u1")
+                .unwrap()
+                .date_last_modified
+                .as_deref(),
+            Some(t1.as_str())
+        );
+        assert_eq!(report.counts[&Entity::Roles].updated, 1);
+        assert!(
+            !report.counts.contains_key(&Entity::Users),
+            "the user itself was not in the package"
+        );
+    }
+);
