@@ -9,4 +9,5 @@ pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod query;
 pub mod store;

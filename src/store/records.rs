@@ -511,3 +511,99 @@ impl DeferredIndexes {
         Ok(())
     }
 }
+
+/// A collection read: conditions, order and page, all executed in SQL.
+#[derive(Debug, Clone, Default)]
+pub struct Query<'f> {
+    /// Fixed conditions of the endpoint (e.g. `/schools` is orgs with `type = 'school'`):
+    /// (column, value) pairs, all required.
+    pub base: Vec<(&'static str, String)>,
+    /// The client's `filter`, AND-ed with the base conditions in its own parentheses, so no
+    /// `OR` in it can widen what the endpoint (or, later, the client's scope) allows.
+    pub filter: Option<&'f crate::query::Filter>,
+    /// Sort column and direction; `sourcedId` always breaks ties (pages never overlap).
+    pub sort: Option<(&'static str, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Error of a collection read: the filter did not compile, or the database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Filter(#[from] crate::query::FilterError),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+fn push_where(
+    q: &mut Sql<'_>,
+    entity: Entity,
+    query: &Query<'_>,
+) -> Result<(), crate::query::FilterError> {
+    q.push(" WHERE 1 = 1");
+    for (column, value) in &query.base {
+        q.push(&format!(" AND t.{column} = "));
+        q.bind(P::Owned(Some(value.clone())));
+    }
+    if let Some(f) = query.filter {
+        q.push(" AND ");
+        crate::query::plan::push_filter(q, entity, f)?;
+    }
+    Ok(())
+}
+
+/// One page of `entity` matching `query`, and the total number of matches.
+pub fn query(
+    conn: &mut DbConnection,
+    entity: Entity,
+    query: &Query<'_>,
+) -> Result<(Vec<Record>, i64), QueryError> {
+    let mut count = Sql::new(conn);
+    count.push(&format!(
+        "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
+        entity.table()
+    ));
+    push_where(&mut count, entity, query)?;
+    let total = count
+        .load::<DynRow>(conn)?
+        .first()
+        .and_then(|r| r.0.first())
+        .and_then(Cell::text)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut q = Sql::new(conn);
+    q.push(&select_list(entity));
+    q.push(&format!(" FROM {} t", entity.table()));
+    push_where(&mut q, entity, query)?;
+    q.push(" ORDER BY ");
+    if let Some((column, desc)) = query.sort {
+        // NULLs sort first ascending on both backends.
+        let nulls = if desc { "NULLS LAST" } else { "NULLS FIRST" };
+        // Code-point order for text on PostgreSQL too, so both backends sort alike.
+        let float = entity
+            .fields()
+            .iter()
+            .any(|f| f.column == column && f.kind == Kind::Float);
+        let collate = if q.is_postgres() && !float {
+            " COLLATE \"C\""
+        } else {
+            ""
+        };
+        q.push(&format!(
+            "t.{column}{collate} {} {nulls}, ",
+            if desc { "DESC" } else { "ASC" }
+        ));
+    }
+    q.push("t.sourced_id LIMIT ");
+    q.bind(P::Int(query.limit));
+    q.push(" OFFSET ");
+    q.bind(P::Int(query.offset));
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok((
+        rows.into_iter()
+            .filter_map(|r| record_of(entity, r))
+            .collect(),
+        total,
+    ))
+}

@@ -34,6 +34,11 @@ impl<'a> Sql<'a> {
         }
     }
 
+    /// Whether the SQL is for PostgreSQL (placeholders `$n`, collations named differently).
+    pub fn is_postgres(&self) -> bool {
+        self.pg
+    }
+
     pub fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self

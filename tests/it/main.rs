@@ -11,4 +11,5 @@ mod fixtures;
 mod generate;
 mod import;
 mod invalid;
+mod query;
 mod schema;
