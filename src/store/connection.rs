@@ -77,8 +77,9 @@ impl DbUrl {
                 // WAL lets readers run beside the importer; foreign keys for the bookkeeping
                 // tables; a busy timeout instead of instant SQLITE_BUSY when an import holds the lock.
                 c.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                    // busy_timeout first: switching to WAL needs a lock another connection may hold.
+                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY; \
                      PRAGMA threads = 2;"
                 ))

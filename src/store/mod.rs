@@ -55,6 +55,8 @@ impl Store {
         drop(url.connect()?);
         let pool = Pool::builder()
             .max_size(if url.is_sqlite() { 4 } else { 8 })
+            // Open connections on demand (the CLI needs one or two).
+            .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(connection::Manager(url.clone()))?;
         Ok(Store { pool, url })

@@ -36,6 +36,15 @@ both!(valid_1_2_package_lands_with_every_field, |db| {
     assert_eq!(db.count(Entity::Roles), (5, 0));
     assert_eq!(db.count(Entity::Enrollments), (4, 0));
     assert_eq!(db.count(Entity::Results), (2, 0));
+    // Every one of the 21 files landed.
+    for e in Entity::ALL {
+        assert!(db.count(e).0 > 0, "{} is empty", e.name());
+    }
+    let ss = db.get(Entity::ScoreScales, "ss1").unwrap();
+    assert_eq!(
+        ss.get("scoreScaleValue"),
+        Some("{90-100:A},{80-89:B},{0-79:C}")
+    );
     let u1 = db.get(Entity::Users, "u1").unwrap();
     assert_eq!(u1.get("familyName"), Some("García, Jr."));
     assert_eq!(u1.get("preferredGivenName"), Some("Pepe"));

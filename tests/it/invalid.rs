@@ -192,9 +192,9 @@ const CASES: &[Case] = &[
     ),
     (
         "declared file missing",
-        "manifest.csv",
-        "file.resources,absent",
-        "file.resources,bulk",
+        "resources.csv",
+        "",
+        "",
         "resources.csv",
         0,
         "",
@@ -285,7 +285,11 @@ both!(
                     "file.categories,delta",
                 );
             }
-            edit(pkg.path(), file, from, to);
+            if from.is_empty() {
+                std::fs::remove_file(pkg.path().join(file)).unwrap();
+            } else {
+                edit(pkg.path(), file, from, to);
+            }
             let report = db.import(pkg.path());
             assert_eq!(
                 report.outcome,
