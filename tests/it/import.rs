@@ -250,6 +250,12 @@ both!(v1_1_users_become_roles_and_export_back, |db| {
         "{:?}",
         report.diags.list
     );
+    for e in Entity::ALL
+        .into_iter()
+        .filter(|e| e.in_version(rosterbridge::model::Version::V1_1))
+    {
+        assert!(db.count(e).0 > 0, "1.1 file {} did not land", e.name());
+    }
     let roles = db.all(Entity::Roles);
     let ids: Vec<&str> = roles.iter().map(|r| r.sourced_id.as_str()).collect();
     assert_eq!(ids, ["a1:d1", "t1u:s1", "t1u:s2", "u1:s1", "u2:s1"]);
