@@ -142,8 +142,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             json,
         } => {
             let store = Store::open(&cli.database_url)?;
-            let report = ingest::import(&store, &path, &ImportOptions { dry_run, progress })
-                .with_context(|| format!("importing {}", path.display()))?;
+            let report = match ingest::import(&store, &path, &ImportOptions { dry_run, progress }) {
+                // An unreadable or unsafe package is invalid input (exit 2), not a failure.
+                Err(ingest::ImportError::Source(e)) => {
+                    eprintln!("rosterbridge: {e}");
+                    return Ok(2);
+                }
+                other => other.with_context(|| format!("importing {}", path.display()))?,
+            };
             print_report(&report, json);
             Ok(if report.outcome == Outcome::Rejected {
                 2

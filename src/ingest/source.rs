@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 const MAX_ENTRIES: usize = 256;
 /// Largest decompressed size read from one entry: bounds ZIP bombs.
 pub const MAX_FILE_BYTES: u64 = 16 << 30;
+/// Largest decompressed size of a whole package.
+const MAX_TOTAL_BYTES: u64 = 64 << 30;
+/// Entries above this size must not decompress more than [`MAX_RATIO`] times.
+const RATIO_CHECK_BYTES: u64 = 32 << 20;
+const MAX_RATIO: u64 = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -33,12 +38,37 @@ impl Source {
             return Ok(Source::Dir(path.to_path_buf()));
         }
         let f = File::open(path).map_err(|e| SourceError::Io(shown.clone(), e))?;
-        let zip = zip::ZipArchive::new(BufReader::new(f))
+        let mut zip = zip::ZipArchive::new(BufReader::new(f))
             .map_err(|e| SourceError::Zip(shown.clone(), e.to_string()))?;
         if zip.len() > MAX_ENTRIES {
             return Err(SourceError::Invalid(
                 shown,
                 format!("{} entries (at most {MAX_ENTRIES})", zip.len()),
+            ));
+        }
+        // Bound what decompression may produce before reading anything: total size, and the
+        // compression ratio of large entries (CSV compresses ~10x; a bomb, thousands of times).
+        let mut total: u64 = 0;
+        for i in 0..zip.len() {
+            let e = zip
+                .by_index_raw(i)
+                .map_err(|e| SourceError::Zip(shown.clone(), e.to_string()))?;
+            let (size, packed) = (e.size(), e.compressed_size().max(1));
+            total = total.saturating_add(size);
+            if size > MAX_FILE_BYTES || (size > RATIO_CHECK_BYTES && size / packed > MAX_RATIO) {
+                return Err(SourceError::Invalid(
+                    shown,
+                    format!(
+                        "{}: {size} bytes from {packed} compressed: refusing a likely ZIP bomb",
+                        e.name()
+                    ),
+                ));
+            }
+        }
+        if total > MAX_TOTAL_BYTES {
+            return Err(SourceError::Invalid(
+                shown,
+                format!("{total} bytes decompressed (at most {MAX_TOTAL_BYTES})"),
             ));
         }
         Ok(Source::Zip(path.to_path_buf(), zip))
@@ -91,12 +121,14 @@ impl Source {
                 let entry = z
                     .by_name(name)
                     .map_err(|e| SourceError::Zip(shown.clone(), e.to_string()))?;
-                if entry.size() > MAX_FILE_BYTES {
+                let declared = entry.size();
+                if declared > MAX_FILE_BYTES {
                     return Err(SourceError::Invalid(shown, "entry too large".into()));
                 }
                 Ok(Box::new(CrlfToLf::new(BufReader::with_capacity(
                     1 << 16,
-                    entry.take(MAX_FILE_BYTES),
+                    // Never more than the size the archive declared (and checked in `open`).
+                    entry.take(declared),
                 ))))
             }
         }

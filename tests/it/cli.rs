@@ -146,3 +146,41 @@ fn index_names(db: &TestDb) -> Vec<String> {
     .unwrap();
     rows.into_iter().map(|r| r.name).collect()
 }
+
+#[test]
+fn zip_bombs_and_unreadable_archives_are_refused_before_reading() {
+    use std::io::Write;
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("manifest.csv", opts).unwrap();
+    z.write_all(
+        b"propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.orgs,bulk\n",
+    )
+    .unwrap();
+    z.start_file("orgs.csv", opts).unwrap();
+    let zeros = vec![b'0'; 1 << 20];
+    for _ in 0..64 {
+        z.write_all(&zeros).unwrap();
+    }
+    z.finish().unwrap();
+    assert!(
+        std::fs::metadata(&bomb).unwrap().len() < 1 << 20,
+        "64 MiB of zeros compress to well under 1 MiB"
+    );
+    let (code, _, err) = run(&db.url, &["import", bomb.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("orgs.csv") && err.contains("ZIP bomb"),
+        "{err}"
+    );
+    let junk = dir.path().join("junk.zip");
+    std::fs::write(&junk, b"not a zip at all").unwrap();
+    let (code, _, err) = run(&db.url, &["import", junk.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a readable ZIP archive"), "{err}");
+    assert_eq!(db.count(Entity::Orgs), (0, 0));
+}
