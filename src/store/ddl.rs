@@ -29,7 +29,10 @@ pub fn indexes(e: Entity) -> Vec<(String, String)> {
         .map(|c| {
             let short = if c == "date_last_modified" { "dlm" } else { c };
             let name = format!("{t}_{short}_idx");
-            let create = format!("CREATE INDEX {name} ON {t} ({c})");
+            // `status = 'active'` matches nearly every row, so an index helps only to find
+            // tombstones: a partial index holds just those, and costs nothing on active rows.
+            let partial = if c == "status" { " WHERE status = 'tobedeleted'" } else { "" };
+            let create = format!("CREATE INDEX {name} ON {t} ({c}){partial}");
             (name, create)
         })
         .collect()

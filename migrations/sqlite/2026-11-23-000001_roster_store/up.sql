@@ -14,7 +14,7 @@ CREATE TABLE orgs (
     parent_sourced_id TEXT
 );
 CREATE INDEX orgs_dlm_idx ON orgs (date_last_modified);
-CREATE INDEX orgs_status_idx ON orgs (status);
+CREATE INDEX orgs_status_idx ON orgs (status) WHERE status = 'tobedeleted';
 CREATE INDEX orgs_type_idx ON orgs (type);
 CREATE INDEX orgs_identifier_idx ON orgs (identifier);
 CREATE INDEX orgs_parent_sourced_id_idx ON orgs (parent_sourced_id);
@@ -34,7 +34,7 @@ CREATE TABLE academic_sessions (
     school_year TEXT
 );
 CREATE INDEX academic_sessions_dlm_idx ON academic_sessions (date_last_modified);
-CREATE INDEX academic_sessions_status_idx ON academic_sessions (status);
+CREATE INDEX academic_sessions_status_idx ON academic_sessions (status) WHERE status = 'tobedeleted';
 CREATE INDEX academic_sessions_type_idx ON academic_sessions (type);
 CREATE INDEX academic_sessions_parent_sourced_id_idx ON academic_sessions (parent_sourced_id);
 
@@ -54,7 +54,7 @@ CREATE TABLE courses (
     subject_codes TEXT
 );
 CREATE INDEX courses_dlm_idx ON courses (date_last_modified);
-CREATE INDEX courses_status_idx ON courses (status);
+CREATE INDEX courses_status_idx ON courses (status) WHERE status = 'tobedeleted';
 CREATE INDEX courses_school_year_sourced_id_idx ON courses (school_year_sourced_id);
 CREATE INDEX courses_org_sourced_id_idx ON courses (org_sourced_id);
 
@@ -78,7 +78,7 @@ CREATE TABLE classes (
     periods TEXT
 );
 CREATE INDEX classes_dlm_idx ON classes (date_last_modified);
-CREATE INDEX classes_status_idx ON classes (status);
+CREATE INDEX classes_status_idx ON classes (status) WHERE status = 'tobedeleted';
 CREATE INDEX classes_course_sourced_id_idx ON classes (course_sourced_id);
 CREATE INDEX classes_class_type_idx ON classes (class_type);
 CREATE INDEX classes_school_sourced_id_idx ON classes (school_sourced_id);
@@ -111,7 +111,7 @@ CREATE TABLE users (
     pronouns TEXT
 );
 CREATE INDEX users_dlm_idx ON users (date_last_modified);
-CREATE INDEX users_status_idx ON users (status);
+CREATE INDEX users_status_idx ON users (status) WHERE status = 'tobedeleted';
 CREATE INDEX users_username_idx ON users (username);
 CREATE INDEX users_identifier_idx ON users (identifier);
 CREATE INDEX users_email_idx ON users (email);
@@ -134,7 +134,7 @@ CREATE TABLE user_profiles (
     password TEXT
 );
 CREATE INDEX user_profiles_dlm_idx ON user_profiles (date_last_modified);
-CREATE INDEX user_profiles_status_idx ON user_profiles (status);
+CREATE INDEX user_profiles_status_idx ON user_profiles (status) WHERE status = 'tobedeleted';
 CREATE INDEX user_profiles_user_sourced_id_idx ON user_profiles (user_sourced_id);
 
 CREATE TABLE user_roles (
@@ -153,7 +153,7 @@ CREATE TABLE user_roles (
     user_profile_sourced_id TEXT
 );
 CREATE INDEX user_roles_dlm_idx ON user_roles (date_last_modified);
-CREATE INDEX user_roles_status_idx ON user_roles (status);
+CREATE INDEX user_roles_status_idx ON user_roles (status) WHERE status = 'tobedeleted';
 CREATE INDEX user_roles_user_sourced_id_idx ON user_roles (user_sourced_id);
 CREATE INDEX user_roles_role_idx ON user_roles (role);
 CREATE INDEX user_roles_org_sourced_id_idx ON user_roles (org_sourced_id);
@@ -175,7 +175,7 @@ CREATE TABLE enrollments (
     end_date TEXT
 );
 CREATE INDEX enrollments_dlm_idx ON enrollments (date_last_modified);
-CREATE INDEX enrollments_status_idx ON enrollments (status);
+CREATE INDEX enrollments_status_idx ON enrollments (status) WHERE status = 'tobedeleted';
 CREATE INDEX enrollments_class_sourced_id_idx ON enrollments (class_sourced_id);
 CREATE INDEX enrollments_school_sourced_id_idx ON enrollments (school_sourced_id);
 CREATE INDEX enrollments_user_sourced_id_idx ON enrollments (user_sourced_id);
@@ -203,7 +203,7 @@ CREATE TABLE demographics (
     public_school_residence_status TEXT
 );
 CREATE INDEX demographics_dlm_idx ON demographics (date_last_modified);
-CREATE INDEX demographics_status_idx ON demographics (status);
+CREATE INDEX demographics_status_idx ON demographics (status) WHERE status = 'tobedeleted';
 
 CREATE TABLE resources (
     sourced_id TEXT PRIMARY KEY NOT NULL,
@@ -220,7 +220,7 @@ CREATE TABLE resources (
     application_id TEXT
 );
 CREATE INDEX resources_dlm_idx ON resources (date_last_modified);
-CREATE INDEX resources_status_idx ON resources (status);
+CREATE INDEX resources_status_idx ON resources (status) WHERE status = 'tobedeleted';
 
 CREATE TABLE class_resources (
     sourced_id TEXT PRIMARY KEY NOT NULL,
@@ -234,7 +234,7 @@ CREATE TABLE class_resources (
     resource_sourced_id TEXT
 );
 CREATE INDEX class_resources_dlm_idx ON class_resources (date_last_modified);
-CREATE INDEX class_resources_status_idx ON class_resources (status);
+CREATE INDEX class_resources_status_idx ON class_resources (status) WHERE status = 'tobedeleted';
 CREATE INDEX class_resources_class_sourced_id_idx ON class_resources (class_sourced_id);
 CREATE INDEX class_resources_resource_sourced_id_idx ON class_resources (resource_sourced_id);
 
@@ -250,7 +250,7 @@ CREATE TABLE course_resources (
     resource_sourced_id TEXT
 );
 CREATE INDEX course_resources_dlm_idx ON course_resources (date_last_modified);
-CREATE INDEX course_resources_status_idx ON course_resources (status);
+CREATE INDEX course_resources_status_idx ON course_resources (status) WHERE status = 'tobedeleted';
 CREATE INDEX course_resources_course_sourced_id_idx ON course_resources (course_sourced_id);
 CREATE INDEX course_resources_resource_sourced_id_idx ON course_resources (resource_sourced_id);
 
@@ -267,7 +267,7 @@ CREATE TABLE user_resources (
     resource_sourced_id TEXT
 );
 CREATE INDEX user_resources_dlm_idx ON user_resources (date_last_modified);
-CREATE INDEX user_resources_status_idx ON user_resources (status);
+CREATE INDEX user_resources_status_idx ON user_resources (status) WHERE status = 'tobedeleted';
 CREATE INDEX user_resources_user_sourced_id_idx ON user_resources (user_sourced_id);
 CREATE INDEX user_resources_org_sourced_id_idx ON user_resources (org_sourced_id);
 CREATE INDEX user_resources_class_sourced_id_idx ON user_resources (class_sourced_id);
@@ -284,7 +284,7 @@ CREATE TABLE categories (
     weight REAL
 );
 CREATE INDEX categories_dlm_idx ON categories (date_last_modified);
-CREATE INDEX categories_status_idx ON categories (status);
+CREATE INDEX categories_status_idx ON categories (status) WHERE status = 'tobedeleted';
 
 CREATE TABLE score_scales (
     sourced_id TEXT PRIMARY KEY NOT NULL,
@@ -301,7 +301,7 @@ CREATE TABLE score_scales (
     score_scale_value TEXT
 );
 CREATE INDEX score_scales_dlm_idx ON score_scales (date_last_modified);
-CREATE INDEX score_scales_status_idx ON score_scales (status);
+CREATE INDEX score_scales_status_idx ON score_scales (status) WHERE status = 'tobedeleted';
 CREATE INDEX score_scales_org_sourced_id_idx ON score_scales (org_sourced_id);
 CREATE INDEX score_scales_course_sourced_id_idx ON score_scales (course_sourced_id);
 CREATE INDEX score_scales_class_sourced_id_idx ON score_scales (class_sourced_id);
@@ -325,7 +325,7 @@ CREATE TABLE line_items (
     school_sourced_id TEXT
 );
 CREATE INDEX line_items_dlm_idx ON line_items (date_last_modified);
-CREATE INDEX line_items_status_idx ON line_items (status);
+CREATE INDEX line_items_status_idx ON line_items (status) WHERE status = 'tobedeleted';
 CREATE INDEX line_items_class_sourced_id_idx ON line_items (class_sourced_id);
 CREATE INDEX line_items_category_sourced_id_idx ON line_items (category_sourced_id);
 CREATE INDEX line_items_academic_session_sourced_id_idx ON line_items (academic_session_sourced_id);
@@ -343,7 +343,7 @@ CREATE TABLE line_item_learning_objective_ids (
     learning_objective_id TEXT
 );
 CREATE INDEX line_item_learning_objective_ids_dlm_idx ON line_item_learning_objective_ids (date_last_modified);
-CREATE INDEX line_item_learning_objective_ids_status_idx ON line_item_learning_objective_ids (status);
+CREATE INDEX line_item_learning_objective_ids_status_idx ON line_item_learning_objective_ids (status) WHERE status = 'tobedeleted';
 CREATE INDEX line_item_learning_objective_ids_line_item_sourced_id_idx ON line_item_learning_objective_ids (line_item_sourced_id);
 
 CREATE TABLE line_item_score_scales (
@@ -358,7 +358,7 @@ CREATE TABLE line_item_score_scales (
     score_scale_sourced_id TEXT
 );
 CREATE INDEX line_item_score_scales_dlm_idx ON line_item_score_scales (date_last_modified);
-CREATE INDEX line_item_score_scales_status_idx ON line_item_score_scales (status);
+CREATE INDEX line_item_score_scales_status_idx ON line_item_score_scales (status) WHERE status = 'tobedeleted';
 CREATE INDEX line_item_score_scales_line_item_sourced_id_idx ON line_item_score_scales (line_item_sourced_id);
 CREATE INDEX line_item_score_scales_score_scale_sourced_id_idx ON line_item_score_scales (score_scale_sourced_id);
 
@@ -383,7 +383,7 @@ CREATE TABLE results (
     missing TEXT
 );
 CREATE INDEX results_dlm_idx ON results (date_last_modified);
-CREATE INDEX results_status_idx ON results (status);
+CREATE INDEX results_status_idx ON results (status) WHERE status = 'tobedeleted';
 CREATE INDEX results_line_item_sourced_id_idx ON results (line_item_sourced_id);
 CREATE INDEX results_student_sourced_id_idx ON results (student_sourced_id);
 CREATE INDEX results_class_sourced_id_idx ON results (class_sourced_id);
@@ -402,7 +402,7 @@ CREATE TABLE result_learning_objective_ids (
     text_score TEXT
 );
 CREATE INDEX result_learning_objective_ids_dlm_idx ON result_learning_objective_ids (date_last_modified);
-CREATE INDEX result_learning_objective_ids_status_idx ON result_learning_objective_ids (status);
+CREATE INDEX result_learning_objective_ids_status_idx ON result_learning_objective_ids (status) WHERE status = 'tobedeleted';
 CREATE INDEX result_learning_objective_ids_result_sourced_id_idx ON result_learning_objective_ids (result_sourced_id);
 
 CREATE TABLE result_score_scales (
@@ -417,7 +417,7 @@ CREATE TABLE result_score_scales (
     score_scale_sourced_id TEXT
 );
 CREATE INDEX result_score_scales_dlm_idx ON result_score_scales (date_last_modified);
-CREATE INDEX result_score_scales_status_idx ON result_score_scales (status);
+CREATE INDEX result_score_scales_status_idx ON result_score_scales (status) WHERE status = 'tobedeleted';
 CREATE INDEX result_score_scales_result_sourced_id_idx ON result_score_scales (result_sourced_id);
 CREATE INDEX result_score_scales_score_scale_sourced_id_idx ON result_score_scales (score_scale_sourced_id);
 
