@@ -31,9 +31,15 @@ struct PendingRef {
 }
 
 impl PendingRef {
+    fn error(&self, diags: &mut Diags, message: String) {
+        diags.error(&self.file, self.line, self.column, "reference", message);
+    }
+
     fn not_in_package(&self, diags: &mut Diags) {
-        let msg = format!("'{}' is not in {}.csv", self.id, self.target.name());
-        diags.error(&self.file, self.line, self.column, "reference", msg);
+        self.error(
+            diags,
+            format!("'{}' is not in {}.csv", self.id, self.target.name()),
+        );
     }
 }
 
@@ -343,11 +349,8 @@ fn check_ref(
     }
     let target_mode = manifest.mode(p.target);
     if row_mode == Mode::Bulk && target_mode == Mode::Absent {
-        diags.error(
-            &p.file,
-            p.line,
-            p.column,
-            "reference",
+        p.error(
+            diags,
             format!(
                 "'{}': reference target file {}.csv is not supplied by the package",
                 p.id,
@@ -384,11 +387,8 @@ fn resolve_in_store(
             .collect();
         let found = records::existing_ids(&mut conn, target, &ids)?;
         for p in refs.iter().filter(|p| !found.contains(&p.id)) {
-            diags.error(
-                &p.file,
-                p.line,
-                p.column,
-                "reference",
+            p.error(
+                diags,
                 format!(
                     "'{}' is neither in {}.csv nor in the store",
                     p.id,

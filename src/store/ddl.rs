@@ -31,7 +31,11 @@ pub fn indexes(e: Entity) -> Vec<(String, String)> {
             let name = format!("{t}_{short}_idx");
             // `status = 'active'` matches nearly every row, so an index helps only to find
             // tombstones: a partial index holds just those, and costs nothing on active rows.
-            let partial = if c == "status" { " WHERE status = 'tobedeleted'" } else { "" };
+            let partial = if c == "status" {
+                " WHERE status = 'tobedeleted'"
+            } else {
+                ""
+            };
             let create = format!("CREATE INDEX {name} ON {t} ({c}){partial}");
             (name, create)
         })
