@@ -103,8 +103,18 @@ pub(crate) fn bar(show: bool, len: u64, msg: String) -> ProgressBar {
     }
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template("{msg:>32} {bar:30} {pos}/{len} rows {per_sec} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{msg:>32} {bar:30} {human_pos}/{human_len} rows {rate} {elapsed}",
+        )
+        .map(|s| {
+            s.with_key(
+                "rate",
+                |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} rows/s", st.per_sec());
+                },
+            )
+        })
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message(msg);
     pb
