@@ -95,11 +95,38 @@ pub enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
+    /// Manage API clients (apps): `client add NAME`, `client list`, `client remove ID`.
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
     /// List recorded import runs, newest first.
     Imports {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientAction {
+    /// Register a client; its secret is shown once and stored only as an argon2id hash.
+    Add {
+        name: String,
+        /// Scope URIs or short names (roster-core.readonly, …), comma- or space-separated;
+        /// default: every scope.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Restrict the client to these org sourcedIds (comma-separated); default: every org.
+        #[arg(long, value_delimiter = ',')]
+        orgs: Vec<String>,
+        /// Print one JSON line {"client_id":…,"client_secret":…} for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients (never their secrets).
+    List,
+    /// Remove a client and its tokens.
+    Remove { client_id: String },
 }
 
 /// Run the CLI; returns the process exit code.
@@ -156,6 +183,55 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 0
             })
+        }
+        Command::Client { action } => {
+            let store = Store::open(&cli.database_url)?;
+            match action {
+                ClientAction::Add {
+                    name,
+                    scopes,
+                    orgs,
+                    json,
+                } => {
+                    let scopes: Vec<String> = scopes
+                        .iter()
+                        .flat_map(|s| s.split_whitespace())
+                        .map(str::to_string)
+                        .collect();
+                    let c = crate::auth::add_client(&store, &name, &scopes, &orgs)?;
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"client_id": c.client_id, "client_secret": c.client_secret})
+                        );
+                    } else {
+                        println!("client_id:     {}", c.client_id);
+                        println!("client_secret: {}", c.client_secret);
+                        println!("(the secret is shown only now; rosterbridge keeps a hash)");
+                        println!("scopes:        {}", c.scopes.join(" "));
+                    }
+                }
+                ClientAction::List => {
+                    for c in crate::store::clients::list(&mut *store.conn()?)? {
+                        println!(
+                            "{}  {:<24} orgs={} scopes={}",
+                            c.client_id,
+                            c.name,
+                            c.orgs.as_deref().unwrap_or("*"),
+                            c.scopes.split_whitespace().count()
+                        );
+                    }
+                }
+                ClientAction::Remove { client_id } => {
+                    let removed = crate::store::clients::remove(&mut *store.conn()?, &client_id)?;
+                    if !removed {
+                        eprintln!("rosterbridge: no client {client_id}");
+                        return Ok(1);
+                    }
+                    println!("removed {client_id}");
+                }
+            }
+            Ok(0)
         }
         Command::Imports { limit } => {
             let store = Store::open(&cli.database_url)?;

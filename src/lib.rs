@@ -4,6 +4,7 @@
 //! (CSV packages in), `export` (CSV packages out), `generate` (synthetic districts); `cli` wires
 //! them to the `rosterbridge` binary.
 
+pub mod auth;
 pub mod cli;
 pub mod export;
 pub mod generate;

@@ -1,0 +1,121 @@
+//! API clients and access tokens: rows in `clients` and `access_tokens`. Only hashes of secrets
+//! and tokens are ever written; hashing and verification live in `auth`.
+
+use diesel::QueryResult;
+
+use super::connection::DbConnection;
+use super::sql::{Cell, DynRow, Sql, P};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    /// Space-separated scope URIs.
+    pub scopes: String,
+    /// Comma-separated org sourcedIds; `None`: every org.
+    pub orgs: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub client_id: String,
+    pub scopes: String,
+    pub expires_at: String,
+}
+
+pub fn insert(conn: &mut DbConnection, c: &ClientRow) -> QueryResult<()> {
+    let mut q = Sql::new(conn);
+    q.push("INSERT INTO clients (client_id, name, secret_hash, scopes, orgs, created_at) VALUES (");
+    q.bind_str(&c.client_id).push(", ");
+    q.bind_str(&c.name).push(", ");
+    q.bind_str(&c.secret_hash).push(", ");
+    q.bind_str(&c.scopes).push(", ");
+    q.bind(P::Text(c.orgs.as_deref())).push(", ");
+    q.bind_str(&c.created_at).push(")");
+    q.execute(conn).map(|_| ())
+}
+
+fn client_of(r: DynRow) -> ClientRow {
+    let t = |i: usize| r.0.get(i).and_then(Cell::text).unwrap_or("").to_string();
+    ClientRow {
+        client_id: t(0),
+        name: t(1),
+        secret_hash: t(2),
+        scopes: t(3),
+        orgs: r.0.get(4).and_then(Cell::text).map(str::to_string),
+        created_at: t(5),
+    }
+}
+
+const CLIENT_COLUMNS: &str =
+    "SELECT client_id AS t0, name AS t1, secret_hash AS t2, scopes AS t3, \
+                              orgs AS t4, created_at AS t5 FROM clients";
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
+    let mut q = Sql::new(conn);
+    q.push(CLIENT_COLUMNS)
+        .push(" ORDER BY created_at, client_id");
+    Ok(q.load::<DynRow>(conn)?.into_iter().map(client_of).collect())
+}
+
+pub fn get(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+    let mut q = Sql::new(conn);
+    q.push(CLIENT_COLUMNS).push(" WHERE client_id = ");
+    q.bind_str(client_id);
+    Ok(q.load::<DynRow>(conn)?.into_iter().next().map(client_of))
+}
+
+/// Remove a client and (by cascade, and explicitly for SQLite connections without foreign
+/// keys) its tokens. Returns whether it existed.
+pub fn remove(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
+    let mut q = Sql::new(conn);
+    q.push("DELETE FROM access_tokens WHERE client_id = ");
+    q.bind_str(client_id);
+    q.execute(conn)?;
+    let mut q = Sql::new(conn);
+    q.push("DELETE FROM clients WHERE client_id = ");
+    q.bind_str(client_id);
+    Ok(q.execute(conn)? > 0)
+}
+
+pub fn insert_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    client_id: &str,
+    scopes: &str,
+    issued_at: &str,
+    expires_at: &str,
+) -> QueryResult<()> {
+    let mut q = Sql::new(conn);
+    q.push(
+        "INSERT INTO access_tokens (token_hash, client_id, scopes, issued_at, expires_at) VALUES (",
+    );
+    q.bind_str(token_hash).push(", ");
+    q.bind_str(client_id).push(", ");
+    q.bind_str(scopes).push(", ");
+    q.bind_str(issued_at).push(", ");
+    q.bind_str(expires_at).push(")");
+    q.execute(conn).map(|_| ())
+}
+
+/// The unexpired token with this hash, if any.
+pub fn find_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: &str,
+) -> QueryResult<Option<TokenRow>> {
+    let mut q = Sql::new(conn);
+    q.push("SELECT client_id AS t0, scopes AS t1, expires_at AS t2 FROM access_tokens WHERE token_hash = ");
+    q.bind_str(token_hash).push(" AND expires_at > ");
+    q.bind_str(now);
+    Ok(q.load::<DynRow>(conn)?.into_iter().next().map(|r| {
+        let t = |i: usize| r.0.get(i).and_then(Cell::text).unwrap_or("").to_string();
+        TokenRow {
+            client_id: t(0),
+            scopes: t(1),
+            expires_at: t(2),
+        }
+    }))
+}
