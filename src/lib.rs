@@ -11,4 +11,5 @@ pub mod generate;
 pub mod ingest;
 pub mod model;
 pub mod query;
+pub mod rest;
 pub mod store;

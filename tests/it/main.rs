@@ -13,4 +13,5 @@ mod generate;
 mod import;
 mod invalid;
 mod query;
+mod render;
 mod schema;
