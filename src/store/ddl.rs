@@ -55,6 +55,11 @@ pub fn initial_up(d: Dialect) -> String {
         Dialect::Sqlite => "",
         Dialect::Postgres => " COLLATE \"C\"",
     };
+    // SQLite: the key is the whole row, so store it once (no rowid table beside the key).
+    let list_values_options = match d {
+        Dialect::Sqlite => " WITHOUT ROWID",
+        Dialect::Postgres => "",
+    };
     let mut out = String::from(
         "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\
          -- Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.sssZ' (UTC, fixed width: text order = time order).\n\n",
@@ -84,7 +89,7 @@ pub fn initial_up(d: Dialect) -> String {
     out.push_str(&format!(
         "-- Multi-valued fields (grades, subjects, terms, agents, userIds, ...), one row per item, so\n\
          -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.\n\
-         CREATE TABLE list_values (\n    entity TEXT NOT NULL,\n    owner TEXT{id_collate} NOT NULL,\n    field TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    value TEXT NOT NULL,\n    PRIMARY KEY (entity, owner, field, position)\n);\n\
+         CREATE TABLE list_values (\n    entity TEXT NOT NULL,\n    owner TEXT{id_collate} NOT NULL,\n    field TEXT NOT NULL,\n    position INTEGER NOT NULL,\n    value TEXT NOT NULL,\n    PRIMARY KEY (entity, owner, field, position)\n){list_values_options};\n\
          {LIST_VALUES_INDEX};\n\n"
     ));
     let id = match d {

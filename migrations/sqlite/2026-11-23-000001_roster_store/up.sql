@@ -430,7 +430,7 @@ CREATE TABLE list_values (
     position INTEGER NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (entity, owner, field, position)
-);
+) WITHOUT ROWID;
 CREATE INDEX list_values_value_idx ON list_values (entity, field, value);
 
 -- One row per import run (committed, rejected, dry-run or failed).
