@@ -90,6 +90,19 @@ impl Store {
         ran.map_err(|e| StoreError::Migrate(e.to_string()))
     }
 
+    /// Revert every applied migration (tests and operators rebuilding a store); returns how
+    /// many were reverted.
+    pub fn revert_all_migrations(&self) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        let n = match &mut *conn {
+            DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Postgres(c) => c
+                .revert_all_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+        };
+        n.map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
     /// Run an import's transaction: like [`Store::transaction`], and afterwards put back the
     /// connection's normal SQLite page cache in case the import enlarged it
     /// ([`connection::enlarge_cache`]).
