@@ -13,6 +13,8 @@ use crate::query::fields::json_name;
 
 /// Base path of the 1.2 rostering service.
 pub const V1P2_ROSTERING: &str = "/ims/oneroster/rostering/v1p2";
+/// Base path of every 1.1 service.
+pub const V1P1: &str = "/ims/oneroster/v1p1";
 
 /// Collection path and GUIDRef `type` of a referenced entity.
 fn target(e: Entity) -> (&'static str, &'static str) {
@@ -115,12 +117,71 @@ pub fn embedded(entity: Entity) -> &'static [(Entity, &'static str)] {
 
 impl Renderer<'_> {
     pub fn guid_ref(&self, e: Entity, id: &str) -> Json {
+        self.guid_ref_at(V1P2_ROSTERING, e, id)
+    }
+
+    fn guid_ref_at(&self, base: &str, e: Entity, id: &str) -> Json {
         let (path, ty) = target(e);
         json!({
-            "href": format!("{}{V1P2_ROSTERING}/{path}/{id}", self.base_url),
+            "href": format!("{}{base}/{path}/{id}", self.base_url),
             "sourcedId": id,
             "type": ty,
         })
+    }
+
+    /// The 1.1 JSON object of `rec`: the 1.2 object with 1.1 `href`s, and for users a single
+    /// `role` (the primary org's, in the 1.1 vocabulary) and `orgs[]` (primary org first) in
+    /// place of `roles[]`, without the fields 1.1 does not have (ONEROSTER.md §3.5).
+    pub fn v1p1(&self, rec: &Record, related: &Related) -> Json {
+        let mut j = self.v1p2(rec, related);
+        rebase_hrefs(&mut j, self.base_url, V1P2_ROSTERING, V1P1);
+        if rec.entity == Entity::Users {
+            if let Some(o) = j.as_object_mut() {
+                for k in [
+                    "userMasterIdentifier",
+                    "preferredFirstName",
+                    "preferredMiddleName",
+                    "preferredLastName",
+                    "pronouns",
+                    "userProfiles",
+                    "primaryOrg",
+                    "resources",
+                    "roles",
+                ] {
+                    o.remove(k);
+                }
+                let roles: Vec<&Record> = related
+                    .of(Entity::Roles, &rec.sourced_id)
+                    .iter()
+                    .filter(|r| r.status == Status::Active)
+                    .collect();
+                let primary = rec.get("primaryOrgSourcedId");
+                let mut orgs: Vec<&str> =
+                    roles.iter().filter_map(|r| r.get("orgSourcedId")).collect();
+                orgs.sort_by_key(|o| (Some(*o) != primary, *o));
+                orgs.dedup();
+                let role = roles
+                    .iter()
+                    .find(|r| {
+                        r.get("orgSourcedId") == primary && r.get("roleType") == Some("primary")
+                    })
+                    .or_else(|| roles.iter().find(|r| r.get("roleType") == Some("primary")))
+                    .or(roles.first())
+                    .and_then(|r| r.get("role"))
+                    .map(crate::model::catalog::role_v12_to_v11)
+                    .unwrap_or("");
+                o.insert("role".into(), json!(role));
+                o.insert(
+                    "orgs".into(),
+                    Json::Array(
+                        orgs.iter()
+                            .map(|org| self.guid_ref_at(V1P1, Entity::Orgs, org))
+                            .collect(),
+                    ),
+                );
+            }
+        }
+        j
     }
 
     /// The 1.2 JSON object of `rec`.
@@ -264,5 +325,28 @@ impl Renderer<'_> {
         if !res.is_empty() {
             o.insert("resources".into(), Json::Array(res));
         }
+    }
+}
+
+/// Rewrite every `href` under `from` to `to` (same server).
+fn rebase_hrefs(j: &mut Json, base_url: &str, from: &str, to: &str) {
+    match j {
+        Json::Object(o) => {
+            for (k, v) in o.iter_mut() {
+                match v {
+                    Json::String(s) if k == "href" => {
+                        let prefix = format!("{base_url}{from}");
+                        if let Some(rest) = s.strip_prefix(&prefix) {
+                            *s = format!("{base_url}{to}{rest}");
+                        }
+                    }
+                    _ => rebase_hrefs(v, base_url, from, to),
+                }
+            }
+        }
+        Json::Array(a) => a
+            .iter_mut()
+            .for_each(|v| rebase_hrefs(v, base_url, from, to)),
+        _ => {}
     }
 }

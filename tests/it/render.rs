@@ -196,3 +196,53 @@ both!(
         assert_eq!(d1["metadata"]["address"], "1 Lake Rd, Lakeview");
     }
 );
+
+both!(v1_1_users_carry_one_role_and_orgs_with_1_1_hrefs, |db| {
+    db.import(&fixture("valid-1.1"));
+    let r = Renderer {
+        base_url: "https://rb.example.org",
+    };
+    let mut conn = db.store.conn().unwrap();
+    let ids = vec!["t1u".to_string(), "a1".to_string()];
+    let related = load_related(&mut conn, Entity::Users, &ids).unwrap();
+    let t = r.v1p1(&db.get(Entity::Users, "t1u").unwrap(), &related);
+    assert_eq!(t["role"], "teacher");
+    let orgs: Vec<&str> = t["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["sourcedId"].as_str().unwrap())
+        .collect();
+    assert_eq!(orgs, ["s1", "s2"], "primary org first");
+    assert_eq!(
+        t["orgs"][0]["href"],
+        "https://rb.example.org/ims/oneroster/v1p1/orgs/s1"
+    );
+    for absent in [
+        "roles",
+        "primaryOrg",
+        "userProfiles",
+        "preferredFirstName",
+        "pronouns",
+        "userMasterIdentifier",
+    ] {
+        assert!(t.get(absent).is_none(), "1.1 users have no {absent}");
+    }
+    let a = r.v1p1(&db.get(Entity::Users, "a1").unwrap(), &related);
+    assert_eq!(
+        a["role"], "administrator",
+        "1.2 admin roles render as 1.1 administrator"
+    );
+    let k1 = r.v1p1(
+        &db.get(Entity::Classes, "k1").unwrap(),
+        &load_related(&mut conn, Entity::Classes, &["k1".into()]).unwrap(),
+    );
+    assert_eq!(
+        k1["course"]["href"],
+        "https://rb.example.org/ims/oneroster/v1p1/courses/c1"
+    );
+    assert_eq!(
+        k1["terms"][1]["href"],
+        "https://rb.example.org/ims/oneroster/v1p1/academicSessions/t2"
+    );
+});
