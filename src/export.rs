@@ -7,9 +7,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::ingest::Mode;
-use crate::model::catalog::{layout, role_v12_to_v11, Column, Entity, Target, Version};
+use crate::model::catalog::{layout, Column, Entity, Target, Version};
 use crate::model::record::Record;
 use crate::model::time;
+use crate::model::v11;
 use crate::store::records::{self, Scan};
 use crate::store::{Store, StoreError};
 
@@ -167,8 +168,10 @@ impl CsvSink<'_> {
         for c in &self.cols {
             let cell = match c.target {
                 Target::Field(i) => rec.values.get(i).map(|v| v.to_cell()).unwrap_or_default(),
-                Target::V11OrgSourcedIds => v11_orgs(rec, roles).join(","),
-                Target::V11Role => v11_role(rec, roles).to_string(),
+                Target::V11OrgSourcedIds => {
+                    v11::orgs(rec, &roles.iter().collect::<Vec<_>>()).join(",")
+                }
+                Target::V11Role => v11::role(rec, &roles.iter().collect::<Vec<_>>()).to_string(),
             };
             self.buf.push(cell);
         }
@@ -187,32 +190,6 @@ impl CsvSink<'_> {
             .map_err(|e| ExportError::Io("csv".into(), e))?;
         Ok(self.rows)
     }
-}
-
-/// 1.1 `orgSourcedIds`: the primary org first, then the other role orgs in id order.
-fn v11_orgs(user: &Record, roles: &[Record]) -> Vec<String> {
-    let primary = user.get("primaryOrgSourcedId");
-    let mut orgs: Vec<String> = roles
-        .iter()
-        .filter_map(|r| r.get("orgSourcedId"))
-        .map(str::to_string)
-        .collect();
-    orgs.sort_by_key(|o| (Some(o.as_str()) != primary, o.clone()));
-    orgs.dedup();
-    orgs
-}
-
-/// 1.1 `role`: the role held at the primary org (or the first role), in the 1.1 vocabulary.
-fn v11_role<'a>(user: &Record, roles: &'a [Record]) -> &'a str {
-    let primary = user.get("primaryOrgSourcedId");
-    roles
-        .iter()
-        .find(|r| r.get("orgSourcedId") == primary && r.get("roleType") == Some("primary"))
-        .or_else(|| roles.iter().find(|r| r.get("roleType") == Some("primary")))
-        .or(roles.first())
-        .and_then(|r| r.get("role"))
-        .map(role_v12_to_v11)
-        .unwrap_or("")
 }
 
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 pub mod catalog;
 pub mod record;
 pub mod time;
+pub mod v11;
 
 pub use catalog::{Entity, Kind, Version};
 pub use record::{Record, Status, Value};

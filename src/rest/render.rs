@@ -155,21 +155,8 @@ impl Renderer<'_> {
                     .iter()
                     .filter(|r| r.status == Status::Active)
                     .collect();
-                let primary = rec.get("primaryOrgSourcedId");
-                let mut orgs: Vec<&str> =
-                    roles.iter().filter_map(|r| r.get("orgSourcedId")).collect();
-                orgs.sort_by_key(|o| (Some(*o) != primary, *o));
-                orgs.dedup();
-                let role = roles
-                    .iter()
-                    .find(|r| {
-                        r.get("orgSourcedId") == primary && r.get("roleType") == Some("primary")
-                    })
-                    .or_else(|| roles.iter().find(|r| r.get("roleType") == Some("primary")))
-                    .or(roles.first())
-                    .and_then(|r| r.get("role"))
-                    .map(crate::model::catalog::role_v12_to_v11)
-                    .unwrap_or("");
+                let orgs = crate::model::v11::orgs(rec, &roles);
+                let role = crate::model::v11::role(rec, &roles);
                 o.insert("role".into(), json!(role));
                 o.insert(
                     "orgs".into(),
