@@ -114,17 +114,17 @@ impl Store {
         E: From<diesel::result::Error> + From<StoreError>,
     {
         use diesel::connection::SimpleConnection;
-        let mut conn = self.conn()?;
-        let conn: &mut DbConnection = &mut conn;
-        let result = conn.transaction(f);
-        if matches!(conn, DbConnection::Sqlite(_)) {
-            // Give the memory back; the pool keeps this connection.
-            let _ = conn.batch_execute(&format!(
-                "PRAGMA cache_size = -{}; PRAGMA shrink_memory",
-                connection::CACHE_KIB
-            ));
-        }
-        result
+        self.with_conn(|conn| {
+            let result = conn.transaction(f);
+            if matches!(conn, DbConnection::Sqlite(_)) {
+                // Give the memory back; the pool keeps this connection.
+                let _ = conn.batch_execute(&format!(
+                    "PRAGMA cache_size = -{}; PRAGMA shrink_memory",
+                    connection::CACHE_KIB
+                ));
+            }
+            result
+        })
     }
 
     /// Run `f` in one transaction on a pooled connection.
@@ -135,8 +135,15 @@ impl Store {
     where
         E: From<diesel::result::Error> + From<StoreError>,
     {
+        self.with_conn(|conn| conn.transaction(f))
+    }
+
+    /// Check a connection out of the pool and run `f` on it.
+    fn with_conn<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.conn()?;
-        let conn: &mut DbConnection = &mut conn;
-        conn.transaction(f)
+        f(&mut conn)
     }
 }
