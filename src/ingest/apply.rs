@@ -212,19 +212,23 @@ pub(crate) fn apply(
     store.import_transaction(|conn| {
         imports::lock(conn, started)?;
         // Tables empty before this import: all their rows are new, no parent needs touching.
+        // 1.1 users.csv also writes roles, with the same mode.
+        let written = files.iter().flat_map(|pf| {
+            let roles = pf.entity == Entity::Users && manifest.version == Version::V1_1;
+            std::iter::once((pf.entity, pf.mode)).chain(roles.then_some((Entity::Roles, pf.mode)))
+        });
         let mut fresh: HashSet<Entity> = HashSet::new();
-        for pf in files {
-            if records::is_empty(conn, pf.entity)? {
-                fresh.insert(pf.entity);
+        let mut bulk_into_empty: Vec<Entity> = Vec::new();
+        for (entity, mode) in written {
+            if records::is_empty(conn, entity)? {
+                fresh.insert(entity);
+                if mode == Mode::Bulk {
+                    bulk_into_empty.push(entity);
+                }
             }
         }
         let mut deferred = DeferredIndexes::default();
-        for pf in files.iter().filter(|pf| pf.mode == Mode::Bulk) {
-            deferred.defer_if_empty(conn, pf.entity)?;
-            if pf.entity == Entity::Users && manifest.version == Version::V1_1 {
-                deferred.defer_if_empty(conn, Entity::Roles)?;
-            }
-        }
+        deferred.defer(conn, &bulk_into_empty)?;
         if deferred.is_empty() {
             // Changes to populated tables touch pages all over them; a fresh bulk load does
             // not, and keeps the default cache (peak memory, docs/PERFORMANCE.md).

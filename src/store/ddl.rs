@@ -13,6 +13,7 @@ pub enum Dialect {
 /// The secondary index on `list_values` (item lookups such as "classes of term t1").
 pub const LIST_VALUES_INDEX: &str =
     "CREATE INDEX list_values_value_idx ON list_values (entity, field, value)";
+pub const LIST_VALUES_INDEX_NAME: &str = "list_values_value_idx";
 
 /// Secondary indexes of `entity`'s table: (name, `CREATE INDEX` statement). Change tracking
 /// (`date_last_modified`, `status`), the fields consumers filter on, and every single-valued

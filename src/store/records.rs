@@ -455,10 +455,7 @@ pub fn is_empty(conn: &mut DbConnection, entity: Entity) -> QueryResult<bool> {
 
 fn is_empty_table(conn: &mut DbConnection, table: &str) -> QueryResult<bool> {
     let mut q = Sql::new(conn);
-    q.push(&format!("SELECT sourced_id AS t0 FROM {table} LIMIT 1"));
-    if table == "list_values" {
-        q.text = "SELECT owner AS t0 FROM list_values LIMIT 1".into();
-    }
+    q.push(&format!("SELECT 'x' AS t0 FROM {table} LIMIT 1"));
     Ok(q.load::<DynRow>(conn)?.is_empty())
 }
 
@@ -470,24 +467,23 @@ fn is_empty_table(conn: &mut DbConnection, table: &str) -> QueryResult<bool> {
 pub struct DeferredIndexes(Vec<String>);
 
 impl DeferredIndexes {
-    /// Drop `entity`'s secondary indexes if its table is empty (and `list_values`'s, if empty).
-    pub fn defer_if_empty(&mut self, conn: &mut DbConnection, entity: Entity) -> QueryResult<()> {
-        if !is_empty(conn, entity)? {
+    /// Drop the secondary indexes of `entities` (the caller knows their tables are empty), and
+    /// those of `list_values` if that table is empty too.
+    pub fn defer(&mut self, conn: &mut DbConnection, entities: &[Entity]) -> QueryResult<()> {
+        if entities.is_empty() {
             return Ok(());
         }
-        let mut all = super::ddl::indexes(entity);
-        if !self.0.iter().any(|c| c == super::ddl::LIST_VALUES_INDEX)
-            && is_empty_table(conn, "list_values")?
-        {
+        let mut all: Vec<(String, String)> = entities
+            .iter()
+            .flat_map(|e| super::ddl::indexes(*e))
+            .collect();
+        if is_empty_table(conn, "list_values")? {
             all.push((
-                "list_values_value_idx".into(),
+                super::ddl::LIST_VALUES_INDEX_NAME.into(),
                 super::ddl::LIST_VALUES_INDEX.into(),
             ));
         }
         for (name, create) in all {
-            if self.0.contains(&create) {
-                continue;
-            }
             let mut q = Sql::new(conn);
             q.push(&format!("DROP INDEX {name}"));
             q.execute(conn)?;
