@@ -1,7 +1,7 @@
 //! Store → OneRoster CSV package (1.1 or 1.2; bulk, or delta with `--since`), and the package
 //! writer shared with the generator: spec column order, `metadata.*` columns, manifest.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -234,12 +234,9 @@ pub fn export(
         if records::page(conn, e, &scan, "", 1)?.is_empty() {
             continue;
         }
-        let mut keys: BTreeSet<String> = BTreeSet::new();
-        records::scan(conn, e, &scan, |_, page| {
-            keys.extend(page.into_iter().flat_map(|r| r.metadata.into_keys()));
-            Ok(())
-        })?;
-        let keys: Vec<String> = keys.into_iter().collect();
+        let keys: Vec<String> = records::metadata_keys(conn, e, &scan)?
+            .into_iter()
+            .collect();
         let mut sink = pw.file(e, mode, &keys)?;
         let mut failed: Option<ExportError> = None;
         let with_roles = e == Entity::Users && opts.version == Version::V1_1;

@@ -1,7 +1,7 @@
 //! Reads and writes of catalogue records: change-detection lookups, batched upserts with their
 //! `list_values` rows, tombstones, commit-time stamping, and keyset-paged scans for export.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use diesel::QueryResult;
 
@@ -385,6 +385,18 @@ pub fn page(
 ) -> QueryResult<Vec<Record>> {
     let mut q = Sql::new(conn);
     q.push(&select_list(entity));
+    push_scan_where(&mut q, entity, scan, after);
+    q.push(" ORDER BY sourced_id LIMIT ");
+    q.bind(P::Int(limit));
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| record_of(entity, r))
+        .collect())
+}
+
+/// ` FROM <table> WHERE sourced_id > after AND <scan conditions>`.
+fn push_scan_where<'a>(q: &mut Sql<'a>, entity: Entity, scan: &'a Scan, after: &'a str) {
     q.push(&format!(" FROM {} WHERE sourced_id > ", entity.table()));
     q.bind_str(after);
     if scan.active_only {
@@ -398,13 +410,36 @@ pub fn page(
         q.push(&format!(" AND {col} IN "));
         q.bind_list(values.iter().map(String::as_str));
     }
-    q.push(" ORDER BY sourced_id LIMIT ");
-    q.bind(P::Int(limit));
-    let rows: Vec<DynRow> = q.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| record_of(entity, r))
-        .collect())
+}
+
+/// The `metadata` keys used by the records matching `scan`, reading only that column.
+pub fn metadata_keys(
+    conn: &mut DbConnection,
+    entity: Entity,
+    scan: &Scan,
+) -> QueryResult<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    let mut after = String::new();
+    loop {
+        let mut q = Sql::new(conn);
+        q.push("SELECT sourced_id AS t0, metadata AS t1");
+        push_scan_where(&mut q, entity, scan, &after);
+        q.push(" AND metadata IS NOT NULL ORDER BY sourced_id LIMIT 5000");
+        let rows: Vec<DynRow> = q.load(conn)?;
+        let n = rows.len();
+        for row in rows {
+            if let Some(m) = row.0.get(1).and_then(Cell::text) {
+                let map: BTreeMap<String, String> = serde_json::from_str(m).unwrap_or_default();
+                keys.extend(map.into_keys());
+            }
+            if let Some(id) = row.0.first().and_then(Cell::text) {
+                after = id.to_string();
+            }
+        }
+        if n < 5000 {
+            return Ok(keys);
+        }
+    }
 }
 
 /// Visit every record matching `scan`, page by page (memory stays bounded).
