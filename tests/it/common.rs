@@ -185,3 +185,12 @@ pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rosterbridge"))
 }
+
+/// Write a `manifest.csv` into `dir` declaring `files` as delta (everything else absent).
+pub fn delta_manifest(dir: &Path, version: &str, files: &[&str]) {
+    let mut m = format!("propertyName,value\nmanifest.version,1.0\noneroster.version,{version}\n");
+    for f in files {
+        m.push_str(&format!("file.{f},delta\n"));
+    }
+    std::fs::write(dir.join("manifest.csv"), m).unwrap();
+}

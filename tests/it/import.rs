@@ -10,7 +10,7 @@ use rosterbridge::model::Status;
 use rosterbridge::store::records::{self, Scan};
 
 use crate::both;
-use crate::common::{copy_fixture, edit, fixture, TestDb};
+use crate::common::{copy_fixture, delta_manifest, edit, fixture, TestDb};
 
 #[derive(diesel::QueryableByName)]
 struct N {
@@ -153,7 +153,7 @@ both!(delta_upserts_tombstones_and_stamps_the_store_time, |db| {
     let t1 = first.stamped_at.unwrap();
     let pkg = tempfile::tempdir().unwrap();
     let p = pkg.path();
-    std::fs::write(p.join("manifest.csv"), "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.users,delta\nfile.enrollments,delta\nfile.roles,delta\n").unwrap();
+    delta_manifest(p, "1.2", &["users", "enrollments", "roles"]);
     // The SIS's timestamps are years old: the store must still stamp these changes now.
     std::fs::write(p.join("users.csv"), "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n\
 u2,active,2020-01-01T00:00:00.000Z,true,zoe.oconnor,\"{LDAP:13},{Fed:99}\",Zoë,O'Connor,Ann,1002,zoe.new@example.org,,,,10,,,,,,s1,\n\
@@ -229,7 +229,7 @@ both!(
         let before = db.snapshot(false);
         let pkg = tempfile::tempdir().unwrap();
         let p = pkg.path();
-        std::fs::write(p.join("manifest.csv"), "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.enrollments,delta\n").unwrap();
+        delta_manifest(p, "1.2", &["enrollments"]);
         std::fs::write(p.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne9,active,2026-01-01T00:00:00.000Z,k2,s1,ghost,student,,,\n").unwrap();
         let report = db.import(p);
         assert_eq!(report.outcome, Outcome::Rejected);
@@ -277,11 +277,7 @@ both!(v1_1_users_become_roles_and_export_back, |db| {
     // A delta moves the teacher to s2 only: the s1 role is retired.
     let pkg = tempfile::tempdir().unwrap();
     let p = pkg.path();
-    std::fs::write(
-        p.join("manifest.csv"),
-        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.users,delta\n",
-    )
-    .unwrap();
+    delta_manifest(p, "1.1", &["users"]);
     std::fs::write(p.join("users.csv"), "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nt1u,active,2026-01-01T00:00:00.000Z,true,s2,teacher,mr.nguyen,,Ngọc,Nguyễn,,2001,nguyen@example.org,,,,,\n").unwrap();
     let report = db.import(p);
     assert_eq!(
@@ -320,11 +316,7 @@ both!(
         let t1 = first.stamped_at.unwrap();
         let pkg = tempfile::tempdir().unwrap();
         let p = pkg.path();
-        std::fs::write(
-            p.join("manifest.csv"),
-            "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.roles,delta\n",
-        )
-        .unwrap();
+        delta_manifest(p, "1.2", &["roles"]);
         // u2 gains an end date on its role: the user's roles[] changes, so the user changed.
         std::fs::write(p.join("roles.csv"), "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\nr2,active,2026-01-01T00:00:00.000Z,u2,primary,student,,2026-06-13,s1,\n").unwrap();
         let report = db.import(p);
