@@ -1,4 +1,5 @@
-//! The `rosterbridge` command line: import, export, generate, demo, migrate, imports.
+//! The `rosterbridge` command line: import, export, generate, demo, serve, migrate, imports,
+//! client.
 //! Exit codes: 0 success, 1 operational failure (database unreachable, I/O), 2 invalid package.
 
 use std::io::IsTerminal;
@@ -7,10 +8,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::auth::oauth1::ServerKey;
 use crate::export::{self, ExportOptions};
 use crate::generate::{self, GenerateOptions};
 use crate::ingest::{self, ImportOptions, ImportReport, Outcome};
 use crate::model::catalog::{Entity, Version};
+use crate::rest::server::Settings;
 use crate::store::{imports, records, Store};
 
 #[derive(Parser, Debug)]
@@ -28,6 +31,10 @@ pub struct Cli {
         global = true
     )]
     pub database_url: String,
+    /// File holding the server key client secrets are derived from (created when missing);
+    /// default: next to the SQLite database, or ./rosterbridge.key for PostgreSQL.
+    #[arg(long, env = "ROSTERBRIDGE_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,12 +93,23 @@ pub enum Command {
         #[arg(long)]
         delta_from: Option<PathBuf>,
     },
-    /// Generate and import a sample district into the store if it is empty, and show what it holds.
+    /// Generate and import a sample district if the store is empty, create a demo client with
+    /// every scope, print how to call the API, and serve.
     Demo {
         #[arg(long, default_value_t = 3)]
         schools: u32,
         #[arg(long, default_value_t = 200)]
         students_per_school: u32,
+        /// Set everything up and print it, but do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Serve the OneRoster REST API (1.1 and 1.2 rostering) over HTTP.
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -105,6 +123,146 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, serde::Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Server settings. Precedence: flag, then environment variable, then the TOML file
+/// (`--config`, same names with dashes, e.g. `max-limit = 5000`), then the default.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "ROSTERBRIDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ROSTERBRIDGE_BIND")]
+    pub bind: Option<String>,
+    /// External base URL used in hrefs, paging links and discovery [default: from the
+    /// request's Host header].
+    #[arg(long, env = "ROSTERBRIDGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest page size; larger limits are clamped [default: 10000].
+    #[arg(long, env = "ROSTERBRIDGE_MAX_LIMIT")]
+    pub max_limit: Option<i64>,
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "ROSTERBRIDGE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Requests per second allowed per client (429 beyond) [default: off].
+    #[arg(long, env = "ROSTERBRIDGE_RATE_LIMIT")]
+    pub rate_limit: Option<f64>,
+    /// OAuth 1.0a: seconds a timestamp may lie in the past [default: 600].
+    #[arg(long, env = "ROSTERBRIDGE_OAUTH1_PAST_SECS")]
+    pub oauth1_past_secs: Option<i64>,
+    /// OAuth 1.0a: seconds a timestamp may lie in the future [default: 300].
+    #[arg(long, env = "ROSTERBRIDGE_OAUTH1_FUTURE_SECS")]
+    pub oauth1_future_secs: Option<i64>,
+    /// Log format [default: text].
+    #[arg(long, value_enum, env = "ROSTERBRIDGE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// The TOML file's keys.
+#[derive(serde::Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    bind: Option<String>,
+    public_url: Option<String>,
+    max_limit: Option<i64>,
+    workers: Option<usize>,
+    rate_limit: Option<f64>,
+    oauth1_past_secs: Option<i64>,
+    oauth1_future_secs: Option<i64>,
+    log_format: Option<LogFormat>,
+}
+
+impl ServeArgs {
+    /// Merge flags/environment with the TOML file and the defaults.
+    pub fn resolve(&self) -> anyhow::Result<(Settings, LogFormat)> {
+        let file: FileConfig = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let d = Settings::default();
+        let s = Settings {
+            bind: self.bind.clone().or(file.bind).unwrap_or(d.bind),
+            public_url: self.public_url.clone().or(file.public_url),
+            max_limit: self.max_limit.or(file.max_limit).unwrap_or(d.max_limit),
+            workers: self.workers.or(file.workers).unwrap_or(d.workers),
+            rate_limit: self.rate_limit.or(file.rate_limit).filter(|r| *r > 0.0),
+            oauth1_past_secs: self
+                .oauth1_past_secs
+                .or(file.oauth1_past_secs)
+                .unwrap_or(d.oauth1_past_secs),
+            oauth1_future_secs: self
+                .oauth1_future_secs
+                .or(file.oauth1_future_secs)
+                .unwrap_or(d.oauth1_future_secs),
+            server_key: None,
+        };
+        if s.max_limit < 1 {
+            anyhow::bail!("max-limit must be at least 1");
+        }
+        let log = self
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Text);
+        Ok((s, log))
+    }
+}
+
+impl Cli {
+    /// The log format the command asks for (text unless a server is started with json).
+    pub fn log_format(&self) -> LogFormat {
+        match &self.command {
+            Command::Serve { serve } | Command::Demo { serve, .. } => {
+                serve.resolve().map(|(_, l)| l).unwrap_or(LogFormat::Text)
+            }
+            _ => LogFormat::Text,
+        }
+    }
+
+    /// Whether the command runs a server (which logs requests at info level).
+    pub fn serves(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Serve { .. }
+                | Command::Demo {
+                    no_serve: false,
+                    ..
+                }
+        )
+    }
+
+    fn key(&self) -> anyhow::Result<ServerKey> {
+        let path = match &self.key_file {
+            Some(p) => p.clone(),
+            None => match self.database_url.strip_prefix("sqlite:") {
+                Some(db) => PathBuf::from(format!("{db}.key")),
+                None => PathBuf::from("rosterbridge.key"),
+            },
+        };
+        ServerKey::load_or_create(&path)
+            .with_context(|| format!("server key file {}", path.display()))
+    }
+}
+
+fn serve(store: Store, mut settings: Settings, key: ServerKey) -> anyhow::Result<i32> {
+    settings.server_key = Some(key);
+    let running =
+        crate::rest::server::start(store, settings).context("starting the HTTP server")?;
+    tracing::info!(addr = %running.addr, "serving OneRoster 1.1 and 1.2");
+    eprintln!("rosterbridge: listening on http://{}", running.addr);
+    running.wait().context("HTTP server")?;
+    Ok(0)
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,7 +290,21 @@ pub enum ClientAction {
 /// Run the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let progress = std::io::stderr().is_terminal();
+    let key = match &cli.command {
+        Command::Client {
+            action: ClientAction::Add { .. },
+        }
+        | Command::Serve { .. }
+        | Command::Demo { .. } => Some(cli.key()?),
+        _ => None,
+    };
     match cli.command {
+        Command::Serve { serve: args } => {
+            let (settings, _) = args.resolve()?;
+            let store = Store::open(&cli.database_url)?;
+            let key = key.context("server key")?;
+            serve(store, settings, key)
+        }
         Command::Generate {
             out,
             schools,
@@ -198,7 +370,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                         .flat_map(|s| s.split_whitespace())
                         .map(str::to_string)
                         .collect();
-                    let c = crate::auth::add_client(&store, &name, &scopes, &orgs)?;
+                    let key = key.context("server key")?;
+                    let c = crate::auth::add_client(&store, &key, &name, &scopes, &orgs)?;
                     if json {
                         println!(
                             "{}",
@@ -274,7 +447,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Demo {
             schools,
             students_per_school,
+            no_serve,
+            serve: args,
         } => {
+            let (settings, _) = args.resolve()?;
+            let key = key.context("server key")?;
             let store = Store::open(&cli.database_url)?;
             let (users, _) = records::counts(&mut *store.conn()?, Entity::Users)?;
             if users == 0 {
@@ -313,7 +490,27 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     println!("{:>30} {a:>9} {t:>11}", e.name());
                 }
             }
-            Ok(0)
+            drop(conn);
+            let c = crate::auth::add_client(&store, &key, "demo", &[], &[])?;
+            let base = settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", settings.bind));
+            println!("\ndemo client (every scope; the secret is shown only now):");
+            println!("  client_id:     {}", c.client_id);
+            println!("  client_secret: {}", c.client_secret);
+            println!("  token URL:     {base}/oauth/token");
+            println!("\ntry:");
+            println!(
+                "  TOKEN=$(curl -s -u {}:{} -d grant_type=client_credentials {base}/oauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
+                c.client_id, c.client_secret
+            );
+            println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/rostering/v1p2/schools'");
+            println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/v1p1/students?limit=2&filter=familyName~%27a%27'");
+            if no_serve {
+                return Ok(0);
+            }
+            serve(store, settings, key)
         }
     }
 }

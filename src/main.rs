@@ -4,11 +4,21 @@
 use clap::Parser;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("RUST_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = rosterbridge::cli::Cli::parse();
+    let default_level = if cli.serves() {
+        "warn,rosterbridge=info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format() {
+        rosterbridge::cli::LogFormat::Json => fmt.json().init(),
+        rosterbridge::cli::LogFormat::Text => fmt.init(),
+    }
     match rosterbridge::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -3,7 +3,9 @@
 //! the OneRoster scope vocabulary. No HTTP here: the REST layer maps [`OAuthError`] to
 //! RFC 6749 / RFC 6750 responses.
 
+pub mod oauth1;
 pub mod scopes;
+pub mod visibility;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -64,6 +66,7 @@ pub struct NewClient {
 /// restricted to `orgs` (default: every org).
 pub fn add_client(
     store: &Store,
+    key: &oauth1::ServerKey,
     name: &str,
     scopes: &[String],
     orgs: &[String],
@@ -84,7 +87,8 @@ pub fn add_client(
         out
     };
     let client_id = random_hex(16)?;
-    let client_secret = random_hex(32)?;
+    let secret_salt = random_hex(16)?;
+    let client_secret = key.client_secret(&secret_salt);
     let mut salt = [0u8; 16];
     getrandom::getrandom(&mut salt).map_err(|e| AuthError::Random(e.to_string()))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
@@ -99,6 +103,7 @@ pub fn add_client(
         scopes: scopes.join(" "),
         orgs: (!orgs.is_empty()).then(|| orgs.join(",")),
         created_at: time::now(),
+        secret_salt: Some(secret_salt),
     };
     store.transaction(|c| clients::insert(c, &row).map_err(AuthError::from))?;
     Ok(NewClient {
@@ -183,10 +188,18 @@ pub struct Bearer {
 /// Look up an access token (by its hash); `None` when unknown or expired.
 pub fn verify_bearer(store: &Store, token: &str) -> Result<Option<Bearer>, AuthError> {
     let mut conn = store.conn()?;
-    let Some(t) = clients::find_token(&mut conn, &sha256_hex(token), &time::now())? else {
+    Ok(verify_bearer_on(&mut conn, token)?)
+}
+
+/// [`verify_bearer`] on a connection the caller already holds.
+pub fn verify_bearer_on(
+    conn: &mut crate::store::DbConnection,
+    token: &str,
+) -> diesel::QueryResult<Option<Bearer>> {
+    let Some(t) = clients::find_token(conn, &sha256_hex(token), &time::now())? else {
         return Ok(None);
     };
-    let Some(client) = clients::get(&mut conn, &t.client_id)? else {
+    let Some(client) = clients::get(conn, &t.client_id)? else {
         return Ok(None);
     };
     Ok(Some(Bearer {

@@ -1,5 +1,14 @@
-//! The OneRoster REST binding's wire formats. For now: rendering stored records as OneRoster
-//! 1.2 JSON ([`render`]); the HTTP server, route table and 1.1 rendering come with the REST
-//! issue.
+//! The OneRoster REST binding: the route table ([`routes`]), query parameters ([`params`]),
+//! errors in the imsx form ([`error`]), JSON rendering ([`render`]), OAuth 1.0a request
+//! extraction ([`oauth1`]), the HTTP server and its handlers ([`server`], [`handlers`]),
+//! metrics and the rate limiter.
 
+pub mod error;
+pub mod handlers;
+pub mod metrics;
+pub mod oauth1;
+pub mod params;
+pub mod ratelimit;
 pub mod render;
+pub mod routes;
+pub mod server;

@@ -16,6 +16,49 @@ pub const V1P2_ROSTERING: &str = "/ims/oneroster/rostering/v1p2";
 /// Base path of every 1.1 service.
 pub const V1P1: &str = "/ims/oneroster/v1p1";
 
+/// Keys of the 1.2 user object that 1.1 does not have (it has `role` and `orgs` instead).
+pub const V11_USER_DROPPED: &[&str] = &[
+    "userMasterIdentifier",
+    "preferredFirstName",
+    "preferredMiddleName",
+    "preferredLastName",
+    "pronouns",
+    "userProfiles",
+    "primaryOrg",
+    "resources",
+    "roles",
+];
+
+/// Every top-level key the JSON of `entity` can carry (what `fields` may select).
+pub fn json_keys(entity: Entity, v1p1: bool) -> Vec<String> {
+    let mut keys: Vec<String> = ["sourcedId", "status", "dateLastModified", "metadata"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    keys.extend(
+        entity
+            .fields()
+            .iter()
+            .filter(|f| entity.parent().map(|(_, col)| col) != Some(f.column))
+            .map(json_name),
+    );
+    keys.extend(
+        match entity {
+            Entity::Users => &["roles", "userProfiles", "resources"][..],
+            Entity::Classes | Entity::Courses => &["resources"][..],
+            Entity::Orgs | Entity::AcademicSessions => &["children"][..],
+            _ => &[][..],
+        }
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    if v1p1 && entity == Entity::Users {
+        keys.retain(|k| !V11_USER_DROPPED.contains(&k.as_str()));
+        keys.extend(["role".to_string(), "orgs".to_string()]);
+    }
+    keys
+}
+
 /// Collection path and GUIDRef `type` of a referenced entity.
 fn target(e: Entity) -> (&'static str, &'static str) {
     match e {
@@ -137,18 +180,8 @@ impl Renderer<'_> {
         rebase_hrefs(&mut j, self.base_url, V1P2_ROSTERING, V1P1);
         if rec.entity == Entity::Users {
             if let Some(o) = j.as_object_mut() {
-                for k in [
-                    "userMasterIdentifier",
-                    "preferredFirstName",
-                    "preferredMiddleName",
-                    "preferredLastName",
-                    "pronouns",
-                    "userProfiles",
-                    "primaryOrg",
-                    "resources",
-                    "roles",
-                ] {
-                    o.remove(k);
+                for k in V11_USER_DROPPED {
+                    o.remove(*k);
                 }
                 let roles: Vec<&Record> = related
                     .of(Entity::Roles, &rec.sourced_id)

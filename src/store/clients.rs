@@ -16,6 +16,8 @@ pub struct ClientRow {
     /// Comma-separated org sourcedIds; `None`: every org.
     pub orgs: Option<String>,
     pub created_at: String,
+    /// Salt of the derived secret (OAuth 1.0a); `None` for clients without one.
+    pub secret_salt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +29,14 @@ pub struct TokenRow {
 
 pub fn insert(conn: &mut DbConnection, c: &ClientRow) -> QueryResult<()> {
     let mut q = Sql::new(conn);
-    q.push("INSERT INTO clients (client_id, name, secret_hash, scopes, orgs, created_at) VALUES (");
+    q.push("INSERT INTO clients (client_id, name, secret_hash, scopes, orgs, created_at, secret_salt) VALUES (");
     q.bind_str(&c.client_id).push(", ");
     q.bind_str(&c.name).push(", ");
     q.bind_str(&c.secret_hash).push(", ");
     q.bind_str(&c.scopes).push(", ");
     q.bind(P::Text(c.orgs.as_deref())).push(", ");
-    q.bind_str(&c.created_at).push(")");
+    q.bind_str(&c.created_at).push(", ");
+    q.bind(P::Text(c.secret_salt.as_deref())).push(")");
     q.execute(conn).map(|_| ())
 }
 
@@ -46,12 +49,13 @@ fn client_of(r: DynRow) -> ClientRow {
         scopes: t(3),
         orgs: r.0.get(4).and_then(Cell::text).map(str::to_string),
         created_at: t(5),
+        secret_salt: r.0.get(6).and_then(Cell::text).map(str::to_string),
     }
 }
 
 const CLIENT_COLUMNS: &str =
     "SELECT client_id AS t0, name AS t1, secret_hash AS t2, scopes AS t3, \
-                              orgs AS t4, created_at AS t5 FROM clients";
+                              orgs AS t4, created_at AS t5, secret_salt AS t6 FROM clients";
 
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
     let mut q = Sql::new(conn);
@@ -118,4 +122,27 @@ pub fn find_token(
             expires_at: t(2),
         }
     }))
+}
+
+/// Record an OAuth 1.0a nonce; `false` when (client, timestamp, nonce) was seen before.
+/// Nonces older than `oldest_ts` are dropped first.
+pub fn record_nonce(
+    conn: &mut DbConnection,
+    client_id: &str,
+    ts: i64,
+    nonce: &str,
+    oldest_ts: i64,
+) -> QueryResult<bool> {
+    let mut q = Sql::new(conn);
+    q.push("DELETE FROM oauth1_nonces WHERE client_id = ");
+    q.bind_str(client_id).push(" AND ts < ");
+    q.bind(P::Int(oldest_ts));
+    q.execute(conn)?;
+    let mut q = Sql::new(conn);
+    q.push("INSERT INTO oauth1_nonces (client_id, ts, nonce) VALUES (");
+    q.bind_str(client_id).push(", ");
+    q.bind(P::Int(ts)).push(", ");
+    q.bind_str(nonce)
+        .push(") ON CONFLICT (client_id, ts, nonce) DO NOTHING");
+    Ok(q.execute(conn)? == 1)
 }

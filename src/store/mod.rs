@@ -74,6 +74,12 @@ impl Store {
         self.url.is_sqlite()
     }
 
+    /// (open connections, idle connections) of the pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
     pub fn conn(&self) -> Result<PooledConnection<connection::Manager>, StoreError> {
         Ok(self.pool.get()?)
     }

@@ -543,14 +543,75 @@ impl DeferredIndexes {
     }
 }
 
+/// An argument of a [`Cond`] template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    One(String),
+    /// Expands to `?, ?, …` (or `NULL` when empty, so `IN (NULL)` matches nothing).
+    Many(Vec<String>),
+}
+
+/// One fixed condition of a read, ANDed with the others: a static SQL template over the
+/// entity's table (aliased `t`) whose `?` marks are bound, in order, to `args`. Templates are
+/// written in code, never built from input; values always travel as bound parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cond {
+    pub template: std::borrow::Cow<'static, str>,
+    pub args: Vec<Arg>,
+}
+
+impl Cond {
+    /// `t.<column> = value`, for the common case (`column` from the catalogue).
+    pub fn eq(column: &'static str, value: impl Into<String>) -> Cond {
+        Cond {
+            template: format!("t.{column} = ?").into(),
+            args: vec![Arg::One(value.into())],
+        }
+    }
+
+    pub fn new(template: &'static str, args: Vec<Arg>) -> Cond {
+        Cond {
+            template: template.into(),
+            args,
+        }
+    }
+
+    fn push(&self, q: &mut Sql<'_>) {
+        let mut args = self.args.iter();
+        let mut pieces = self.template.split('?');
+        if let Some(first) = pieces.next() {
+            q.push(first);
+        }
+        for piece in pieces {
+            match args.next() {
+                Some(Arg::One(v)) => {
+                    q.bind(P::Owned(Some(v.clone())));
+                }
+                Some(Arg::Many(vs)) if !vs.is_empty() => {
+                    for (i, v) in vs.iter().enumerate() {
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.bind(P::Owned(Some(v.clone())));
+                    }
+                }
+                Some(Arg::Many(_)) | None => {
+                    q.push("NULL");
+                }
+            }
+            q.push(piece);
+        }
+    }
+}
+
 /// A collection read: conditions, order and page, all executed in SQL.
 #[derive(Debug, Clone, Default)]
 pub struct Query<'f> {
-    /// Fixed conditions of the endpoint (e.g. `/schools` is orgs with `type = 'school'`):
-    /// (column, value) pairs, all required.
-    pub base: Vec<(&'static str, String)>,
-    /// The client's `filter`, AND-ed with the base conditions in its own parentheses, so no
-    /// `OR` in it can widen what the endpoint (or, later, the client's scope) allows.
+    /// Fixed conditions: the endpoint's (e.g. `/schools` is orgs with `type = 'school'`, a
+    /// nested path's parent) and the client's org restriction. All must hold.
+    pub conds: Vec<Cond>,
+    /// The client's `filter`, AND-ed with the fixed conditions in its own parentheses, so no
+    /// `OR` in it can widen what the endpoint or the client's restriction allows.
     pub filter: Option<&'f crate::query::Filter>,
     /// Sort column and direction; `sourcedId` always breaks ties (pages never overlap).
     pub sort: Option<(&'static str, bool)>,
@@ -573,15 +634,38 @@ fn push_where(
     query: &Query<'_>,
 ) -> Result<(), crate::query::FilterError> {
     q.push(" WHERE 1 = 1");
-    for (column, value) in &query.base {
-        q.push(&format!(" AND t.{column} = "));
-        q.bind(P::Owned(Some(value.clone())));
+    for cond in &query.conds {
+        q.push(" AND (");
+        cond.push(q);
+        q.push(")");
     }
     if let Some(f) = query.filter {
         q.push(" AND ");
         crate::query::plan::push_filter(q, entity, f)?;
     }
     Ok(())
+}
+
+/// Whether a record of `entity` satisfying every condition exists.
+pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Cond]) -> QueryResult<bool> {
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM (SELECT 1 FROM {} t",
+        entity.table()
+    ));
+    let query = Query {
+        conds: conds.to_vec(),
+        ..Query::default()
+    };
+    push_where(&mut q, entity, &query)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+    q.push(" LIMIT 1) x");
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.0.first())
+        .and_then(Cell::text)
+        .is_some_and(|s| s != "0"))
 }
 
 /// One page of `entity` matching `query`, and the total number of matches.

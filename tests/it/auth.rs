@@ -24,8 +24,10 @@ fn column(db: &TestDb, sql: &str) -> Vec<String> {
 both!(
     client_credentials_grant_the_intersection_and_store_only_hashes,
     |db| {
+        let key = auth::oauth1::ServerKey::random().unwrap();
         let c = auth::add_client(
             &db.store,
+            &key,
             "Acme LMS",
             &[
                 "roster-core.readonly".into(),

@@ -4,7 +4,7 @@
 
 use rosterbridge::model::catalog::Entity;
 use rosterbridge::query::{filter, FilterError};
-use rosterbridge::store::records::{self, Query, QueryError};
+use rosterbridge::store::records::{self, Cond, Query, QueryError};
 
 use crate::both;
 use crate::common::{fixture, TestDb};
@@ -160,7 +160,7 @@ both!(
         db.import(&fixture("valid-1.2"));
         let f = filter::parse("sourcedId='d1' OR sourcedId!=''").unwrap();
         let q = Query {
-            base: vec![("type", "school".into())],
+            conds: vec![Cond::eq("type", "school")],
             filter: Some(&f),
             limit: 100,
             ..Query::default()

@@ -1,0 +1,603 @@
+//! Thin HTTP handlers: pull what the request carries (credentials, path ids, query string),
+//! run the read in one `web::block` closure (authentication, scope and org checks, SQL,
+//! rendering), and shape the response (wrapper key, `X-Total-Count`, `Link`).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value as Json};
+
+use super::error::{status_info, ApiError, CodeMinor};
+use super::params::ReadParams;
+use super::render::{self, Renderer};
+use super::routes::{Api, Route};
+use super::server::{AppState, ClientId};
+use crate::auth::{self, visibility, Bearer};
+use crate::model::record::Record;
+use crate::store::records::{self, Cond, Query, QueryError};
+use crate::store::DbConnection;
+
+/// Credentials a request carries.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    None,
+    Bearer(String),
+    OAuth1(super::oauth1::Signed),
+    /// An `Authorization` header of an unsupported scheme or shape.
+    Malformed(String),
+}
+
+fn credentials(req: &HttpRequest, base_url: &str) -> Credentials {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    match header {
+        Some(h) => {
+            let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
+            if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
+                Credentials::Bearer(rest.trim().to_string())
+            } else if scheme.eq_ignore_ascii_case("oauth") {
+                super::oauth1::Signed::from_request(req, base_url, Some(rest))
+                    .map_or_else(Credentials::Malformed, Credentials::OAuth1)
+            } else {
+                Credentials::Malformed(format!("unsupported authorization scheme '{scheme}'"))
+            }
+        }
+        None if req.query_string().contains("oauth_signature=") => {
+            super::oauth1::Signed::from_request(req, base_url, None)
+                .map_or_else(Credentials::Malformed, Credentials::OAuth1)
+        }
+        None => Credentials::None,
+    }
+}
+
+/// The external base URL: configured, or from the request (scheme and Host).
+fn base_url(req: &HttpRequest, state: &AppState) -> String {
+    match &state.settings.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+const CHALLENGE: &str = "Bearer realm=\"rosterbridge\"";
+
+/// Authenticate on `conn`: a bearer token (any version) or, on 1.1, an OAuth 1.0a signature.
+fn authenticate(
+    conn: &mut DbConnection,
+    state: &AppState,
+    api: Api,
+    cred: &Credentials,
+) -> Result<Bearer, ApiError> {
+    match cred {
+        Credentials::None => Err(ApiError::unauthorised(
+            "no credentials: send Authorization: Bearer <token>",
+            CHALLENGE,
+        )),
+        Credentials::Malformed(why) => Err(ApiError::unauthorised(why.clone(), CHALLENGE)),
+        Credentials::Bearer(token) => auth::verify_bearer_on(conn, token)?.ok_or_else(|| {
+            ApiError::unauthorised(
+                "the access token is unknown or expired",
+                "Bearer realm=\"rosterbridge\", error=\"invalid_token\"",
+            )
+        }),
+        Credentials::OAuth1(signed) if api == Api::V1p1 => {
+            super::oauth1::verify(conn, state, signed)
+        }
+        Credentials::OAuth1(_) => Err(ApiError::unauthorised(
+            "OAuth 1.0a signatures are accepted on OneRoster 1.1 only; use OAuth 2",
+            CHALLENGE,
+        )),
+    }
+}
+
+/// A rendered read: the JSON body and, for collections, the total match count.
+struct ReadOutput {
+    body: Vec<u8>,
+    total: Option<i64>,
+}
+
+struct ReadInput {
+    route: &'static Route,
+    api: Api,
+    ids: Vec<String>,
+    params: Result<ReadParams, ApiError>,
+    cred: Credentials,
+    base_url: String,
+}
+
+/// One rostering read, any route of the table.
+pub async fn read(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    route: &'static Route,
+    api: Api,
+) -> Result<HttpResponse, ApiError> {
+    let base_url = base_url(&req, &state);
+    let ids: Vec<String> = super::routes::params(route.path)
+        .iter()
+        .map(|p| req.match_info().get(p).unwrap_or("").to_string())
+        .collect();
+    let input = ReadInput {
+        route,
+        api,
+        ids,
+        params: ReadParams::parse(
+            req.query_string(),
+            api,
+            route.single,
+            state.settings.max_limit,
+        ),
+        cred: credentials(&req, &base_url),
+        base_url: base_url.clone(),
+    };
+    let st = state.clone();
+    let (client, result) = web::block(move || run_read(&st, input))
+        .await
+        .map_err(ApiError::internal)?;
+    if let Some(c) = client {
+        req.extensions_mut().insert(ClientId(c));
+    }
+    let out = result?;
+    let mut res = HttpResponse::Ok();
+    res.content_type("application/json");
+    if let (Some(total), Ok(p)) = (
+        out.total,
+        ReadParams::parse(req.query_string(), api, false, state.settings.max_limit),
+    ) {
+        res.insert_header(("X-Total-Count", total.to_string()));
+        let url = format!("{base_url}{}", req.path());
+        res.insert_header((header::LINK, link_header(&url, &p, total)));
+    }
+    Ok(res.body(out.body))
+}
+
+fn page_url(url: &str, p: &ReadParams, offset: i64) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &p.rest {
+        s.append_pair(k, v);
+    }
+    s.append_pair("limit", &p.limit.to_string());
+    s.append_pair("offset", &offset.to_string());
+    format!("{url}?{}", s.finish())
+}
+
+/// RFC 8288 `Link` with first, prev, next and last (prev omitted on the first page, next on
+/// the last), each keeping the request's other parameters.
+fn link_header(url: &str, p: &ReadParams, total: i64) -> String {
+    let last = if total == 0 {
+        0
+    } else {
+        ((total - 1) / p.limit) * p.limit
+    };
+    let mut links = Vec::new();
+    if p.offset + p.limit < total {
+        links.push(format!(
+            "<{}>; rel=\"next\"",
+            page_url(url, p, p.offset + p.limit)
+        ));
+    }
+    links.push(format!("<{}>; rel=\"last\"", page_url(url, p, last)));
+    links.push(format!("<{}>; rel=\"first\"", page_url(url, p, 0)));
+    if p.offset > 0 {
+        links.push(format!(
+            "<{}>; rel=\"prev\"",
+            page_url(url, p, (p.offset - p.limit).max(0))
+        ));
+    }
+    links.join(", ")
+}
+
+fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadOutput, ApiError>) {
+    let mut conn = match state.store.conn() {
+        Ok(c) => c,
+        Err(e) => return (None, Err(ApiError::internal(e))),
+    };
+    let bearer = match authenticate(&mut conn, state, input.api, &input.cred) {
+        Ok(b) => b,
+        Err(e) => return (None, Err(e)),
+    };
+    let client = Some(bearer.client_id.clone());
+    if let Some(limiter) = &state.limiter {
+        if let Err(wait) = limiter.check(&bearer.client_id) {
+            return (client, Err(ApiError::busy(wait)));
+        }
+    }
+    if !input.route.allowed(input.api, &bearer.scopes) {
+        let need: Vec<String> = input
+            .route
+            .scopes
+            .iter()
+            .map(|s| format!("{}{s}", input.api.scope_prefix()))
+            .collect();
+        return (
+            client,
+            Err(ApiError::forbidden(format!(
+                "{} needs one of the scopes: {}",
+                input.route.operation,
+                need.join(" ")
+            ))),
+        );
+    }
+    (client, read_records(&mut conn, &bearer, input))
+}
+
+fn read_records(
+    conn: &mut DbConnection,
+    bearer: &Bearer,
+    input: ReadInput,
+) -> Result<ReadOutput, ApiError> {
+    let ReadInput {
+        route,
+        api,
+        ids,
+        params,
+        base_url,
+        ..
+    } = input;
+    let params = params?;
+    let entity = route.entity;
+    let v1p1 = api == Api::V1p1;
+    let mut warnings: Vec<Json> = Vec::new();
+
+    // Field selection: unknown names are a 1.2 error and a 1.1 warning (all fields returned).
+    let mut fields = params.fields.clone();
+    if let Some(sel) = &fields {
+        let known = render::json_keys(entity, v1p1);
+        let unknown: Vec<&String> = sel.iter().filter(|f| !known.contains(f)).collect();
+        if !unknown.is_empty() {
+            let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+            let msg = format!("unknown field(s) in fields: {}", names.join(", "));
+            if v1p1 {
+                warnings.push(status_info(
+                    "success",
+                    "warning",
+                    CodeMinor::InvalidSelectionField,
+                    &msg,
+                ));
+                fields = None;
+            } else {
+                return Err(ApiError::bad(CodeMinor::InvalidSelectionField, msg));
+            }
+        }
+    }
+    // Sort: an unknown or non-scalar field falls back to the default order (1.1: warning).
+    let sort = match &params.sort {
+        None => None,
+        Some(s) => {
+            let path: Vec<String> = s.split('.').map(str::to_string).collect();
+            match crate::query::fields::sort_column(entity, &path) {
+                Some(col) => Some((col, params.desc)),
+                None => {
+                    if v1p1 {
+                        warnings.push(status_info(
+                            "success",
+                            "warning",
+                            CodeMinor::InvalidSortField,
+                            &format!("cannot sort on '{s}'; default order used"),
+                        ));
+                    }
+                    None
+                }
+            }
+        }
+    };
+
+    let orgs = match &bearer.orgs {
+        Some(o) => Some(visibility::expand_orgs(conn, o)?),
+        None => None,
+    };
+    let visible = |e| orgs.as_ref().map(|o| visibility::condition(e, o));
+
+    // The parents a nested path names must exist (and be visible): 1.2 404, 1.1 empty list.
+    for (parent, mut conds) in route.parents(&ids) {
+        conds.extend(visible(parent));
+        if !records::exists(conn, parent, &conds)? {
+            if v1p1 {
+                let mut body = Map::new();
+                body.insert(route.key.into(), json!([]));
+                return finish(body, warnings, Some(0));
+            }
+            return Err(ApiError::not_found(format!(
+                "no {} with sourcedId '{}'",
+                parent.name(),
+                ids.first().map(String::as_str).unwrap_or("")
+            )));
+        }
+    }
+
+    let mut conds: Vec<Cond> = route.conds(&ids);
+    conds.extend(visible(entity));
+    if route.single {
+        conds.push(Cond::eq(
+            "sourced_id",
+            ids.first().cloned().unwrap_or_default(),
+        ));
+    }
+    let query = Query {
+        conds,
+        filter: if route.single {
+            None
+        } else {
+            params.filter.as_ref()
+        },
+        sort,
+        limit: if route.single { 1 } else { params.limit },
+        offset: if route.single { 0 } else { params.offset },
+    };
+    let (rows, total) = records::query(conn, entity, &query).map_err(|e| match e {
+        QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),
+        QueryError::Db(d) => ApiError::internal(d),
+    })?;
+    let ids_loaded: Vec<String> = rows.iter().map(|r| r.sourced_id.clone()).collect();
+    let related = render::load_related(conn, entity, &ids_loaded)?;
+    let renderer = Renderer {
+        base_url: &base_url,
+    };
+    let project = |rec: &Record| {
+        let mut j = if v1p1 {
+            renderer.v1p1(rec, &related)
+        } else {
+            renderer.v1p2(rec, &related)
+        };
+        if let (Some(sel), Some(o)) = (&fields, j.as_object_mut()) {
+            o.retain(|k, _| sel.contains(k));
+        }
+        j
+    };
+    let mut body = Map::new();
+    if route.single {
+        let Some(rec) = rows.first() else {
+            return Err(ApiError::not_found(format!(
+                "no {} with sourcedId '{}'",
+                route.key,
+                ids.first().map(String::as_str).unwrap_or("")
+            )));
+        };
+        body.insert(route.key.into(), project(rec));
+        finish(body, warnings, None)
+    } else {
+        body.insert(
+            route.key.into(),
+            Json::Array(rows.iter().map(project).collect()),
+        );
+        finish(body, warnings, Some(total))
+    }
+}
+
+fn finish(
+    mut body: Map<String, Json>,
+    warnings: Vec<Json>,
+    total: Option<i64>,
+) -> Result<ReadOutput, ApiError> {
+    if !warnings.is_empty() {
+        body.insert("statusInfoSet".into(), Json::Array(warnings));
+    }
+    let body = serde_json::to_vec(&Json::Object(body)).map_err(ApiError::internal)?;
+    Ok(ReadOutput { body, total })
+}
+
+/// Unknown paths: 404 with the imsx body.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
+        .error_response()
+}
+
+pub fn bad_request(msg: String) -> actix_web::Error {
+    ApiError::invalid_data(msg).into()
+}
+
+/// `GET /healthz`: 200 when the store answers a query, 503 otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let st = state.clone();
+    let ok = web::block(move || -> Result<(), crate::store::StoreError> {
+        let mut conn = st.store.conn()?;
+        crate::store::records::counts(&mut conn, crate::model::catalog::Entity::Orgs)?;
+        Ok(())
+    })
+    .await;
+    match ok {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ok"})),
+        Ok(Err(e)) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "error": e.to_string()})),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "error": e.to_string()})),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.store.pool_state();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(pool))
+}
+
+/// The official rostering OpenAPI, as published; localised per request.
+const ROSTERING_OPENAPI: &str =
+    include_str!("openapi/onerosterv1p2rostersservice_openapi3_v1p0.json");
+
+/// `GET …/rostering/v1p2/discovery/{file}`: the official OpenAPI with this server's URL and
+/// token URL (both file names of ONEROSTER.md §1 are served).
+pub async fn discovery(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    file: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !matches!(
+        file.as_str(),
+        "onerosterv1p2rostersservice_openapi3_v1p0.json" | "imsorv1p2_rostering_openapi3_v1p0.json"
+    ) {
+        return Err(ApiError::not_found(format!("no discovery file '{file}'")));
+    }
+    let base = base_url(&req, &state);
+    let mut doc: Json = serde_json::from_str(ROSTERING_OPENAPI).map_err(ApiError::internal)?;
+    doc["servers"] = json!([{
+        "url": format!("{base}{}", Api::V1p2.base()),
+        "description": "rosterbridge",
+    }]);
+    if let Some(flow) = doc
+        .pointer_mut("/components/securitySchemes/OAuth2CC/flows/clientCredentials")
+        .and_then(Json::as_object_mut)
+    {
+        flow.insert("tokenUrl".into(), json!(format!("{base}/oauth/token")));
+    }
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// RFC 6749 §5.2 error response.
+fn oauth_error(status: StatusCode, error: &str, description: &str, basic: bool) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if basic && status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
+    }
+    res.json(json!({"error": error, "error_description": description}))
+}
+
+/// `POST /oauth/token`: OAuth 2 client credentials. The client authenticates with HTTP Basic,
+/// form fields or (a tolerance for Ed-Fi's suite) a JSON body.
+pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+    let mut fields: Vec<(String, String)> = Vec::new();
+    if is_json {
+        match serde_json::from_slice::<Map<String, Json>>(&body) {
+            Ok(m) => {
+                for (k, v) in m {
+                    if let Some(s) = v.as_str() {
+                        fields.push((k, s.to_string()));
+                    }
+                }
+            }
+            Err(_) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the JSON body is malformed",
+                    false,
+                )
+            }
+        }
+    } else {
+        fields = form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    }
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(parse_basic);
+    let used_basic = basic.is_some();
+    let (id, secret) =
+        match (basic, get("client_id"), get("client_secret")) {
+            (Some(b), _, _) => b,
+            (None, Some(id), Some(secret)) => (id, secret),
+            _ => return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication is required (HTTP Basic, or client_id and client_secret)",
+                true,
+            ),
+        };
+    match get("grant_type").as_deref() {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                &format!("grant_type '{other}' is not supported; use client_credentials"),
+                false,
+            )
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required",
+                false,
+            )
+        }
+    }
+    let scope = get("scope");
+    let st = state.clone();
+    let id2 = id.clone();
+    let issued =
+        web::block(move || auth::issue_token(&st.store, &id2, &secret, scope.as_deref())).await;
+    req.extensions_mut().insert(ClientId(id));
+    match issued {
+        Ok(Ok(Ok(t))) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(json!({
+                "access_token": t.access_token,
+                "token_type": "bearer",
+                "expires_in": t.expires_in,
+                "scope": t.scope,
+            })),
+        Ok(Ok(Err(auth::OAuthError::InvalidClient))) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+            used_basic,
+        ),
+        Ok(Ok(Err(auth::OAuthError::InvalidScope))) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "none of the requested scopes is allowed for this client",
+            false,
+        ),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "token issue failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+                false,
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "token issue failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+                false,
+            )
+        }
+    }
+}
+
+/// `Basic base64(id:secret)` → (id, secret), both form-decoded per RFC 6749 §2.3.1.
+fn parse_basic(h: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let (scheme, rest) = h.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let dec = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((dec(id), dec(secret)))
+}

@@ -1,0 +1,340 @@
+//! The one route table of the OneRoster rostering service: every operation of 1.1 and 1.2 as
+//! data (operation id, path, entity, wrapper key, scopes, and which records it reads). The
+//! server registers one generic handler per row and version; nothing here knows HTTP.
+//!
+//! 1.1 and 1.2 rostering have the same 41 operations on the same paths (only the path
+//! parameter names differ), so one table serves both versions under their base paths.
+
+use crate::model::catalog::Entity;
+use crate::store::records::{Arg, Cond};
+
+/// A OneRoster REST version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    V1p1,
+    V1p2,
+}
+
+impl Api {
+    pub const ALL: [Api; 2] = [Api::V1p1, Api::V1p2];
+
+    /// Base path of the rostering service.
+    pub fn base(self) -> &'static str {
+        match self {
+            Api::V1p1 => super::render::V1P1,
+            Api::V1p2 => super::render::V1P2_ROSTERING,
+        }
+    }
+
+    /// Prefix of this version's scope URIs.
+    pub fn scope_prefix(self) -> &'static str {
+        match self {
+            Api::V1p1 => crate::auth::scopes::V1P1,
+            Api::V1p2 => crate::auth::scopes::V1P2,
+        }
+    }
+}
+
+/// Which records an operation reads, beyond "all of the entity".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    All,
+    /// `t.type = …` (`/schools`, `/terms`, `/gradingPeriods`).
+    Type(&'static str),
+    /// Users holding this role at some org (`/students`, `/teachers`).
+    Role(&'static str),
+    /// A nested collection (ONEROSTER.md §2.6).
+    Nested(Nested),
+}
+
+/// The nested collections of §2.6; the parameters are the path's ids in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nested {
+    /// `/schools/{s}/courses`
+    SchoolCourses,
+    /// `/schools/{s}/classes`
+    SchoolClasses,
+    /// `/schools/{s}/enrollments`
+    SchoolEnrollments,
+    /// `/schools/{s}/students|teachers`
+    SchoolUsers(&'static str),
+    /// `/schools/{s}/terms`
+    SchoolTerms,
+    /// `/schools/{s}/classes/{c}/enrollments`
+    SchoolClassEnrollments,
+    /// `/schools/{s}/classes/{c}/students|teachers`
+    SchoolClassUsers(&'static str),
+    /// `/classes/{c}/students|teachers`
+    ClassUsers(&'static str),
+    /// `/terms/{t}/classes`
+    TermClasses,
+    /// `/terms/{t}/gradingPeriods`
+    TermGradingPeriods,
+    /// `/courses/{c}/classes`
+    CourseClasses,
+    /// `/users/{u}/classes` (any role), `/students/{u}/classes`, `/teachers/{u}/classes`
+    UserClasses(Option<&'static str>),
+}
+
+/// Scopes (short names; the version's prefix is added) of the core top-level reads.
+const CORE: &[&str] = &["roster-core.readonly", "roster.readonly"];
+const ROSTER: &[&str] = &["roster.readonly"];
+const DEMOGRAPHICS: &[&str] = &["roster-demographics.readonly"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub operation: &'static str,
+    /// Path under the version's base, with `{…}` parameters (1.2 names).
+    pub path: &'static str,
+    pub entity: Entity,
+    /// Response wrapper key.
+    pub key: &'static str,
+    /// A single read (`{key: {…}}`) rather than a collection.
+    pub single: bool,
+    pub scopes: &'static [&'static str],
+    pub view: View,
+}
+
+const fn coll(
+    operation: &'static str,
+    path: &'static str,
+    entity: Entity,
+    key: &'static str,
+    scopes: &'static [&'static str],
+    view: View,
+) -> Route {
+    Route {
+        operation,
+        path,
+        entity,
+        key,
+        single: false,
+        scopes,
+        view,
+    }
+}
+
+const fn one(
+    operation: &'static str,
+    path: &'static str,
+    entity: Entity,
+    key: &'static str,
+    scopes: &'static [&'static str],
+    view: View,
+) -> Route {
+    Route {
+        operation,
+        path,
+        entity,
+        key,
+        single: true,
+        scopes,
+        view,
+    }
+}
+
+use Entity as E;
+use Nested as N;
+use View as V;
+
+/// Every rostering operation (41), in the order of ONEROSTER.md §2.3.
+#[rustfmt::skip]
+pub const ROSTERING: &[Route] = &[
+    coll("getAllAcademicSessions", "/academicSessions", E::AcademicSessions, "academicSessions", CORE, V::All),
+    one("getAcademicSession", "/academicSessions/{sourcedId}", E::AcademicSessions, "academicSession", CORE, V::All),
+    coll("getAllClasses", "/classes", E::Classes, "classes", CORE, V::All),
+    one("getClass", "/classes/{sourcedId}", E::Classes, "class", CORE, V::All),
+    coll("getStudentsForClass", "/classes/{classSourcedId}/students", E::Users, "users", ROSTER, V::Nested(N::ClassUsers("student"))),
+    coll("getTeachersForClass", "/classes/{classSourcedId}/teachers", E::Users, "users", ROSTER, V::Nested(N::ClassUsers("teacher"))),
+    coll("getAllCourses", "/courses", E::Courses, "courses", CORE, V::All),
+    one("getCourse", "/courses/{sourcedId}", E::Courses, "course", CORE, V::All),
+    coll("getClassesForCourse", "/courses/{courseSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::CourseClasses)),
+    coll("getAllDemographics", "/demographics", E::Demographics, "demographics", DEMOGRAPHICS, V::All),
+    one("getDemographics", "/demographics/{sourcedId}", E::Demographics, "demographics", DEMOGRAPHICS, V::All),
+    coll("getAllEnrollments", "/enrollments", E::Enrollments, "enrollments", CORE, V::All),
+    one("getEnrollment", "/enrollments/{sourcedId}", E::Enrollments, "enrollment", CORE, V::All),
+    coll("getAllGradingPeriods", "/gradingPeriods", E::AcademicSessions, "academicSessions", CORE, V::Type("gradingPeriod")),
+    one("getGradingPeriod", "/gradingPeriods/{sourcedId}", E::AcademicSessions, "academicSession", CORE, V::Type("gradingPeriod")),
+    coll("getAllOrgs", "/orgs", E::Orgs, "orgs", CORE, V::All),
+    one("getOrg", "/orgs/{sourcedId}", E::Orgs, "org", CORE, V::All),
+    coll("getAllSchools", "/schools", E::Orgs, "orgs", CORE, V::Type("school")),
+    one("getSchool", "/schools/{sourcedId}", E::Orgs, "org", CORE, V::Type("school")),
+    coll("getClassesForSchool", "/schools/{schoolSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::SchoolClasses)),
+    coll("getEnrollmentsForClassInSchool", "/schools/{schoolSourcedId}/classes/{classSourcedId}/enrollments", E::Enrollments, "enrollments", ROSTER, V::Nested(N::SchoolClassEnrollments)),
+    coll("getStudentsForClassInSchool", "/schools/{schoolSourcedId}/classes/{classSourcedId}/students", E::Users, "users", ROSTER, V::Nested(N::SchoolClassUsers("student"))),
+    coll("getTeachersForClassInSchool", "/schools/{schoolSourcedId}/classes/{classSourcedId}/teachers", E::Users, "users", ROSTER, V::Nested(N::SchoolClassUsers("teacher"))),
+    coll("getCoursesForSchool", "/schools/{schoolSourcedId}/courses", E::Courses, "courses", ROSTER, V::Nested(N::SchoolCourses)),
+    coll("getEnrollmentsForSchool", "/schools/{schoolSourcedId}/enrollments", E::Enrollments, "enrollments", ROSTER, V::Nested(N::SchoolEnrollments)),
+    coll("getStudentsForSchool", "/schools/{schoolSourcedId}/students", E::Users, "users", ROSTER, V::Nested(N::SchoolUsers("student"))),
+    coll("getTeachersForSchool", "/schools/{schoolSourcedId}/teachers", E::Users, "users", ROSTER, V::Nested(N::SchoolUsers("teacher"))),
+    coll("getTermsForSchool", "/schools/{schoolSourcedId}/terms", E::AcademicSessions, "academicSessions", ROSTER, V::Nested(N::SchoolTerms)),
+    coll("getAllStudents", "/students", E::Users, "users", CORE, V::Role("student")),
+    one("getStudent", "/students/{sourcedId}", E::Users, "user", CORE, V::Role("student")),
+    coll("getClassesForStudent", "/students/{studentSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::UserClasses(Some("student")))),
+    coll("getAllTeachers", "/teachers", E::Users, "users", CORE, V::Role("teacher")),
+    one("getTeacher", "/teachers/{sourcedId}", E::Users, "user", CORE, V::Role("teacher")),
+    coll("getClassesForTeacher", "/teachers/{teacherSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::UserClasses(Some("teacher")))),
+    coll("getAllTerms", "/terms", E::AcademicSessions, "academicSessions", CORE, V::Type("term")),
+    one("getTerm", "/terms/{sourcedId}", E::AcademicSessions, "academicSession", CORE, V::Type("term")),
+    coll("getClassesForTerm", "/terms/{termSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::TermClasses)),
+    coll("getGradingPeriodsForTerm", "/terms/{termSourcedId}/gradingPeriods", E::AcademicSessions, "academicSessions", ROSTER, V::Nested(N::TermGradingPeriods)),
+    coll("getAllUsers", "/users", E::Users, "users", CORE, V::All),
+    one("getUser", "/users/{sourcedId}", E::Users, "user", CORE, V::All),
+    coll("getClassesForUser", "/users/{userSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::UserClasses(None))),
+];
+
+/// The path parameter names of a route, in order.
+pub fn params(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .collect()
+}
+
+const HAS_ROLE: &str = "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_sourced_id = t.sourced_id \
+     AND r.status = 'active' AND r.role = ?)";
+const HAS_ROLE_AT: &str =
+    "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_sourced_id = t.sourced_id \
+     AND r.status = 'active' AND r.role = ? AND r.org_sourced_id = ?)";
+const ENROLLED_IN: &str =
+    "EXISTS (SELECT 1 FROM enrollments e WHERE e.user_sourced_id = t.sourced_id \
+     AND e.status = 'active' AND e.role = ? AND e.class_sourced_id = ?)";
+const CLASS_OF_USER: &str =
+    "EXISTS (SELECT 1 FROM enrollments e WHERE e.class_sourced_id = t.sourced_id \
+     AND e.status = 'active' AND e.user_sourced_id = ?)";
+const CLASS_OF_USER_AS: &str =
+    "EXISTS (SELECT 1 FROM enrollments e WHERE e.class_sourced_id = t.sourced_id \
+     AND e.status = 'active' AND e.user_sourced_id = ? AND e.role = ?)";
+const CLASS_IN_TERM: &str = "EXISTS (SELECT 1 FROM list_values lv WHERE lv.entity = 'classes' \
+     AND lv.field = 'termSourcedIds' AND lv.owner = t.sourced_id AND lv.value = ?)";
+const TERM_OF_SCHOOL: &str =
+    "EXISTS (SELECT 1 FROM list_values lv JOIN classes c ON c.sourced_id = lv.owner \
+     WHERE lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.value = t.sourced_id \
+     AND c.school_sourced_id = ?)";
+
+fn one_arg(v: &str) -> Arg {
+    Arg::One(v.to_string())
+}
+
+impl Route {
+    /// The conditions selecting this route's records, given the path's ids in order.
+    pub fn conds(&self, ids: &[String]) -> Vec<Cond> {
+        let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        match self.view {
+            V::All => {}
+            V::Type(t) => out.push(Cond::eq("type", t)),
+            V::Role(role) => out.push(Cond::new(HAS_ROLE, vec![one_arg(role)])),
+            V::Nested(n) => match n {
+                N::SchoolCourses => out.push(Cond::eq("org_sourced_id", id(0))),
+                N::SchoolClasses | N::SchoolEnrollments => {
+                    out.push(Cond::eq("school_sourced_id", id(0)))
+                }
+                N::SchoolUsers(role) => {
+                    out.push(Cond::new(HAS_ROLE_AT, vec![one_arg(role), Arg::One(id(0))]))
+                }
+                N::SchoolTerms => {
+                    out.push(Cond::eq("type", "term"));
+                    out.push(Cond::new(TERM_OF_SCHOOL, vec![Arg::One(id(0))]));
+                }
+                N::SchoolClassEnrollments => {
+                    out.push(Cond::eq("class_sourced_id", id(1)));
+                }
+                N::SchoolClassUsers(role) => {
+                    out.push(Cond::new(ENROLLED_IN, vec![one_arg(role), Arg::One(id(1))]))
+                }
+                N::ClassUsers(role) => {
+                    out.push(Cond::new(ENROLLED_IN, vec![one_arg(role), Arg::One(id(0))]))
+                }
+                N::TermClasses => out.push(Cond::new(CLASS_IN_TERM, vec![Arg::One(id(0))])),
+                N::TermGradingPeriods => {
+                    out.push(Cond::eq("type", "gradingPeriod"));
+                    out.push(Cond::eq("parent_sourced_id", id(0)));
+                }
+                N::CourseClasses => out.push(Cond::eq("course_sourced_id", id(0))),
+                N::UserClasses(None) => out.push(Cond::new(CLASS_OF_USER, vec![Arg::One(id(0))])),
+                N::UserClasses(Some(role)) => out.push(Cond::new(
+                    CLASS_OF_USER_AS,
+                    vec![Arg::One(id(0)), one_arg(role)],
+                )),
+            },
+        }
+        out
+    }
+
+    /// The parent records a nested path names, each of which must exist (and be visible):
+    /// (entity, conditions).
+    pub fn parents(&self, ids: &[String]) -> Vec<(Entity, Vec<Cond>)> {
+        let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
+        let V::Nested(n) = self.view else {
+            return Vec::new();
+        };
+        let by_id = |e: Entity, i: usize| (e, vec![Cond::eq("sourced_id", id(i))]);
+        match n {
+            N::SchoolCourses
+            | N::SchoolClasses
+            | N::SchoolEnrollments
+            | N::SchoolUsers(_)
+            | N::SchoolTerms => vec![by_id(E::Orgs, 0)],
+            N::SchoolClassEnrollments | N::SchoolClassUsers(_) => vec![
+                by_id(E::Orgs, 0),
+                (
+                    E::Classes,
+                    vec![
+                        Cond::eq("sourced_id", id(1)),
+                        Cond::eq("school_sourced_id", id(0)),
+                    ],
+                ),
+            ],
+            N::ClassUsers(_) => vec![by_id(E::Classes, 0)],
+            N::TermClasses | N::TermGradingPeriods => vec![by_id(E::AcademicSessions, 0)],
+            N::CourseClasses => vec![by_id(E::Courses, 0)],
+            N::UserClasses(_) => vec![by_id(E::Users, 0)],
+        }
+    }
+
+    /// Whether `granted` (scope URIs) allows this route in `api`.
+    pub fn allowed(&self, api: Api, granted: &[String]) -> bool {
+        let prefix = api.scope_prefix();
+        self.scopes
+            .iter()
+            .any(|s| granted.iter().any(|g| g.strip_prefix(prefix) == Some(*s)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forty_one_operations_with_unique_ids_and_paths() {
+        assert_eq!(ROSTERING.len(), 41);
+        let mut ops: Vec<_> = ROSTERING.iter().map(|r| r.operation).collect();
+        ops.sort();
+        ops.dedup();
+        assert_eq!(ops.len(), 41);
+        for r in ROSTERING {
+            assert_eq!(r.single, r.path.ends_with("{sourcedId}"), "{}", r.operation);
+            let nested = matches!(r.view, View::Nested(_));
+            assert_eq!(
+                nested,
+                params(r.path).len() > usize::from(r.single) && !r.single
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_are_checked_per_version() {
+        let users = ROSTERING.iter().find(|r| r.operation == "getAllUsers");
+        let Some(users) = users else {
+            panic!("getAllUsers missing")
+        };
+        let v12 = vec![format!("{}roster-core.readonly", crate::auth::scopes::V1P2)];
+        assert!(users.allowed(Api::V1p2, &v12));
+        assert!(!users.allowed(Api::V1p1, &v12));
+        let demo = vec![format!(
+            "{}roster-demographics.readonly",
+            crate::auth::scopes::V1P2
+        )];
+        assert!(!users.allowed(Api::V1p2, &demo));
+    }
+}

@@ -1,0 +1,203 @@
+//! The actix-web server: settings, shared state, the route registration driven by
+//! [`routes::ROSTERING`], the request log/metrics middleware, and start/stop. Handlers live in
+//! [`super::handlers`]; they are thin and push every Diesel call onto the blocking pool.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{ServerHandle, Service};
+use actix_web::{web, App, HttpMessage, HttpServer};
+
+use super::handlers;
+use super::metrics::Metrics;
+use super::ratelimit::RateLimiter;
+use super::routes::{Api, ROSTERING};
+use crate::store::Store;
+
+/// Resolved server settings (flags > environment > TOML file > defaults; see the CLI).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    /// External base URL (`https://rb.example.org`) used in hrefs, links and discovery;
+    /// `None`: taken from each request's Host header.
+    pub public_url: Option<String>,
+    /// Largest `limit` honoured (larger ones are clamped).
+    pub max_limit: i64,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// Requests per second per client; `None`: no limit.
+    pub rate_limit: Option<f64>,
+    /// OAuth 1.0a timestamp window: seconds in the past and in the future accepted.
+    pub oauth1_past_secs: i64,
+    pub oauth1_future_secs: i64,
+    /// The key client secrets are derived from (needed to verify OAuth 1.0a signatures).
+    pub server_key: Option<crate::auth::oauth1::ServerKey>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            max_limit: 10_000,
+            workers: 0,
+            rate_limit: None,
+            oauth1_past_secs: 600,
+            oauth1_future_secs: 300,
+            server_key: None,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    pub limiter: Option<RateLimiter>,
+}
+
+/// The client id a handler authenticated, for the request log.
+#[derive(Debug, Clone)]
+pub struct ClientId(pub String);
+
+/// Register every route on `cfg`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for api in Api::ALL {
+        for route in ROSTERING {
+            let path = format!("{}{}", api.base(), route.path);
+            cfg.route(
+                &path,
+                web::get().to(move |req, state| handlers::read(req, state, route, api)),
+            );
+        }
+    }
+    cfg.route("/oauth/token", web::post().to(handlers::token))
+        .route("/healthz", web::get().to(handlers::healthz))
+        .route("/metrics", web::get().to(handlers::metrics))
+        .route(
+            &format!("{}/discovery/{{file}}", Api::V1p2.base()),
+            web::get().to(handlers::discovery),
+        );
+}
+
+/// A running server (tests and `serve`).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Stop gracefully (in-flight requests finish) and wait.
+    pub fn stop(mut self) {
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(handle.stop(true));
+        })
+        .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Block until the server exits (on SIGINT/SIGTERM, after in-flight requests finish).
+    pub fn wait(mut self) -> std::io::Result<()> {
+        match self.thread.take() {
+            Some(t) => t.join().unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Bind and start serving on a thread of its own; returns once the socket is bound.
+pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
+    let limiter = settings.rate_limit.map(RateLimiter::new);
+    let workers = if settings.workers == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        settings.workers
+    };
+    let bind = settings.bind.clone();
+    let state = web::Data::from(Arc::new(AppState {
+        store,
+        settings,
+        metrics: Metrics::default(),
+        limiter,
+    }));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(
+                        web::QueryConfig::default()
+                            .error_handler(|e, _| handlers::bad_request(e.to_string())),
+                    )
+                    .configure(configure)
+                    .default_service(web::to(handlers::not_found))
+                    .wrap_fn(|req, srv| {
+                        let start = Instant::now();
+                        let state = req.app_data::<web::Data<AppState>>().cloned();
+                        let fut = srv.call(req);
+                        async move {
+                            let res = fut.await?;
+                            let route = res
+                                .request()
+                                .match_pattern()
+                                .unwrap_or_else(|| "(unmatched)".into());
+                            let status = res.status().as_u16();
+                            let secs = start.elapsed().as_secs_f64();
+                            let client = res
+                                .request()
+                                .extensions()
+                                .get::<ClientId>()
+                                .map(|c| c.0.clone())
+                                .unwrap_or_else(|| "-".into());
+                            if let Some(s) = state {
+                                s.metrics.observe(&route, status, secs);
+                            }
+                            tracing::info!(
+                                target: "rosterbridge::access",
+                                client_id = %client,
+                                method = %res.request().method(),
+                                route = %route,
+                                status,
+                                duration_ms = secs * 1000.0,
+                                "request"
+                            );
+                            Ok(res)
+                        }
+                    })
+            })
+            .workers(workers)
+            .shutdown_timeout(30);
+            let server = match server.bind(&bind) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return Ok(());
+                }
+            };
+            let addr = server.addrs().first().copied();
+            let server = server.run();
+            let _ = tx.send(Ok((addr, server.handle())));
+            server.await
+        })
+    });
+    match rx.recv() {
+        Ok(Ok((Some(addr), handle))) => Ok(Running {
+            addr,
+            handle,
+            thread: Some(thread),
+        }),
+        Ok(Ok((None, _))) => Err(std::io::Error::other("bound to no address")),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => Err(std::io::Error::other("server thread ended before binding")),
+    }
+}
