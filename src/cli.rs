@@ -255,13 +255,25 @@ impl Cli {
     }
 }
 
-fn serve(store: Store, mut settings: Settings, key: ServerKey) -> anyhow::Result<i32> {
+fn start_server(
+    store: Store,
+    mut settings: Settings,
+    key: ServerKey,
+) -> anyhow::Result<crate::rest::server::Running> {
     settings.server_key = Some(key);
     let running =
         crate::rest::server::start(store, settings).context("starting the HTTP server")?;
     tracing::info!(addr = %running.addr, "serving OneRoster 1.1 and 1.2");
     eprintln!("rosterbridge: listening on http://{}", running.addr);
-    running.wait().context("HTTP server")?;
+    Ok(running)
+}
+
+/// Serve until SIGINT/SIGTERM (in-flight requests finish first).
+fn serve(store: Store, settings: Settings, key: ServerKey) -> anyhow::Result<i32> {
+    start_server(store, settings, key)?
+        .wait()
+        .context("HTTP server")?;
+    eprintln!("rosterbridge: stopped");
     Ok(0)
 }
 
@@ -492,10 +504,16 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             drop(conn);
             let c = crate::auth::add_client(&store, &key, "demo", &[], &[])?;
-            let base = settings
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", settings.bind));
+            let running = if no_serve {
+                None
+            } else {
+                Some(start_server(store, settings.clone(), key)?)
+            };
+            let base = match (&settings.public_url, &running) {
+                (Some(u), _) => u.trim_end_matches('/').to_string(),
+                (None, Some(r)) => format!("http://{}", r.addr),
+                (None, None) => format!("http://{}", settings.bind),
+            };
             println!("\ndemo client (every scope; the secret is shown only now):");
             println!("  client_id:     {}", c.client_id);
             println!("  client_secret: {}", c.client_secret);
@@ -507,10 +525,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/rostering/v1p2/schools'");
             println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/v1p1/students?limit=2&filter=familyName~%27a%27'");
-            if no_serve {
-                return Ok(0);
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            match running {
+                Some(r) => {
+                    r.wait().context("HTTP server")?;
+                    Ok(0)
+                }
+                None => Ok(0),
             }
-            serve(store, settings, key)
         }
     }
 }

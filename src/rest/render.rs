@@ -91,6 +91,9 @@ pub fn load_related(
     ids: &[String],
 ) -> diesel::QueryResult<Related> {
     let mut related = Related::default();
+    if ids.is_empty() {
+        return Ok(related);
+    }
     for (child, column) in embedded(entity) {
         let scan = crate::store::records::Scan {
             active_only: true,

@@ -78,7 +78,14 @@ both!(
 fn demo_generates_imports_and_reports_what_the_store_holds() {
     let db = TestDb::new(Backend::Sqlite).unwrap();
     let out = std::process::Command::new(crate::common::bin())
-        .args(["demo", "--schools", "1", "--students-per-school", "30"])
+        .args([
+            "demo",
+            "--schools",
+            "1",
+            "--students-per-school",
+            "30",
+            "--no-serve",
+        ])
         .env("DATABASE_URL", &db.url)
         .output()
         .unwrap();
@@ -87,4 +94,64 @@ fn demo_generates_imports_and_reports_what_the_store_holds() {
     assert!(stdout.contains("import committed"), "{stdout}");
     let (users, _) = db.count(Entity::Users);
     assert!(stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["users", &users.to_string(), "0"]), "{stdout}");
+}
+
+/// `demo` serves: its printed credentials and token URL work against the running server, and
+/// SIGTERM stops it cleanly (exit 0).
+#[test]
+fn demo_serves_with_the_printed_client_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let mut child = std::process::Command::new(crate::common::bin())
+        .args([
+            "demo",
+            "--schools",
+            "1",
+            "--students-per-school",
+            "5",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut field = |name: &str| loop {
+        let l = lines.next().unwrap().unwrap();
+        if let Some(v) = l.trim().strip_prefix(name) {
+            return v.trim().to_string();
+        }
+    };
+    let id = field("client_id:");
+    let secret = field("client_secret:");
+    let token_url = field("token URL:");
+    let r = ureq::post(&token_url)
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!(
+            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+        ))
+        .unwrap();
+    let token: serde_json::Value = r.into_json().unwrap();
+    let base = token_url.trim_end_matches("/oauth/token");
+    let schools: serde_json::Value =
+        ureq::get(&format!("{base}/ims/oneroster/rostering/v1p2/schools"))
+            .set(
+                "Authorization",
+                &format!("Bearer {}", token["access_token"].as_str().unwrap()),
+            )
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+    assert_eq!(schools["orgs"].as_array().unwrap().len(), 1);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful stop exits 0: {status:?}");
 }
