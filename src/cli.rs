@@ -164,6 +164,9 @@ pub struct ServeArgs {
     /// Log format [default: text].
     #[arg(long, value_enum, env = "ROSTERBRIDGE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Benchmarks only: also serve GET /bench/fixed, a constant JSON body of N bytes.
+    #[arg(long, hide = true)]
+    pub bench_fixed_bytes: Option<usize>,
 }
 
 /// The TOML file's keys.
@@ -207,6 +210,7 @@ impl ServeArgs {
                 .or(file.oauth1_future_secs)
                 .unwrap_or(d.oauth1_future_secs),
             server_key: None,
+            bench_fixed_bytes: self.bench_fixed_bytes,
         };
         if s.max_limit < 1 {
             anyhow::bail!("max-limit must be at least 1");

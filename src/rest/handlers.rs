@@ -601,3 +601,16 @@ fn parse_basic(h: &str) -> Option<(String, String)> {
     };
     Some((dec(id), dec(secret)))
 }
+
+/// A JSON body of exactly `bytes` bytes (at least a few), for `GET /bench/fixed`.
+pub fn fixed_body(bytes: usize) -> web::Bytes {
+    let pad = bytes.saturating_sub(12).max(1);
+    web::Bytes::from(format!("{{\"fixed\":\"{}\"}}", "x".repeat(pad)))
+}
+
+/// `GET /bench/fixed`: the benchmark's ceiling (enabled by `--bench-fixed-bytes`).
+pub async fn fixed(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.fixed_body.clone().unwrap_or_default())
+}

@@ -33,6 +33,9 @@ pub struct Settings {
     pub oauth1_future_secs: i64,
     /// The key client secrets are derived from (needed to verify OAuth 1.0a signatures).
     pub server_key: Option<crate::auth::oauth1::ServerKey>,
+    /// Benchmarks only: serve `GET /bench/fixed`, a constant JSON body of this many bytes
+    /// (no auth, no database), as the ceiling of the HTTP stack.
+    pub bench_fixed_bytes: Option<usize>,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             oauth1_past_secs: 600,
             oauth1_future_secs: 300,
             server_key: None,
+            bench_fixed_bytes: None,
         }
     }
 }
@@ -56,6 +60,8 @@ pub struct AppState {
     pub settings: Settings,
     pub metrics: Metrics,
     pub limiter: Option<RateLimiter>,
+    /// The constant body of `GET /bench/fixed`, when enabled.
+    pub fixed_body: Option<web::Bytes>,
 }
 
 /// The client id a handler authenticated, for the request log.
@@ -120,11 +126,14 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         settings.workers
     };
     let bind = settings.bind.clone();
+    let fixed_body = settings.bench_fixed_bytes.map(handlers::fixed_body);
+    let bench = fixed_body.is_some();
     let state = web::Data::from(Arc::new(AppState {
         store,
         settings,
         metrics: Metrics::default(),
         limiter,
+        fixed_body,
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -137,6 +146,11 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                             .error_handler(|e, _| handlers::bad_request(e.to_string())),
                     )
                     .configure(configure)
+                    .configure(|cfg| {
+                        if bench {
+                            cfg.route("/bench/fixed", web::get().to(handlers::fixed));
+                        }
+                    })
                     .default_service(web::to(handlers::not_found))
                     .wrap_fn(|req, srv| {
                         let start = Instant::now();
