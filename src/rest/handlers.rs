@@ -326,6 +326,7 @@ fn read_records(
         sort,
         limit: if route.single { 1 } else { params.limit },
         offset: if route.single { 0 } else { params.offset },
+        skip_total: route.single,
     };
     let (rows, total) = records::query(conn, entity, &query).map_err(|e| match e {
         QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),

@@ -617,6 +617,8 @@ pub struct Query<'f> {
     pub sort: Option<(&'static str, bool)>,
     pub limit: i64,
     pub offset: i64,
+    /// Do not count the matches (single reads); the total returned is the page length.
+    pub skip_total: bool,
 }
 
 /// Error of a collection read: the filter did not compile, or the database failed.
@@ -674,19 +676,6 @@ pub fn query(
     entity: Entity,
     query: &Query<'_>,
 ) -> Result<(Vec<Record>, i64), QueryError> {
-    let mut count = Sql::new(conn);
-    count.push(&format!(
-        "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
-        entity.table()
-    ));
-    push_where(&mut count, entity, query)?;
-    let total = count
-        .load::<DynRow>(conn)?
-        .first()
-        .and_then(|r| r.0.first())
-        .and_then(Cell::text)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
     let mut q = Sql::new(conn);
     q.push(&select_list(entity));
     q.push(&format!(" FROM {} t", entity.table()));
@@ -715,6 +704,28 @@ pub fn query(
     q.push(" OFFSET ");
     q.bind(P::Int(query.offset));
     let rows: Vec<DynRow> = q.load(conn)?;
+    let n = rows.len() as i64;
+    // A short, non-empty page (or a short first page) ends the result: no COUNT needed.
+    let total = if query.skip_total {
+        n
+    } else if n < query.limit && (n > 0 || query.offset == 0) {
+        query.offset + n
+    } else {
+        let mut count = Sql::new(conn);
+        count.push(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
+            entity.table()
+        ));
+        push_where(&mut count, entity, query)?;
+        let total = count
+            .load::<DynRow>(conn)?
+            .first()
+            .and_then(|r| r.0.first())
+            .and_then(Cell::text)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        total
+    };
     Ok((
         rows.into_iter()
             .filter_map(|r| record_of(entity, r))
