@@ -39,11 +39,10 @@ pub fn expand_orgs(conn: &mut DbConnection, orgs: &[String]) -> QueryResult<Vec<
     Ok(out)
 }
 
-const USER_AT: &str =
-    "EXISTS (SELECT 1 FROM user_roles vr WHERE vr.user_sourced_id = t.sourced_id \
-     AND vr.org_sourced_id IN (?))";
-const COURSE_AT: &str = "t.org_sourced_id IN (?) OR EXISTS (SELECT 1 FROM classes vc \
-     WHERE vc.course_sourced_id = t.sourced_id AND vc.school_sourced_id IN (?))";
+const USER_AT: &str = "t.sourced_id IN (SELECT vr.user_sourced_id FROM user_roles vr \
+     WHERE vr.org_sourced_id IN (?))";
+const COURSE_AT: &str = "t.org_sourced_id IN (?) OR t.sourced_id IN (SELECT vc.course_sourced_id \
+     FROM classes vc WHERE vc.school_sourced_id IN (?))";
 const SESSION_AT: &str = "EXISTS (SELECT 1 FROM list_values vl JOIN classes vc ON vc.sourced_id = vl.owner \
      WHERE vl.entity = 'classes' AND vl.field = 'termSourcedIds' AND vc.school_sourced_id IN (?) \
      AND (vl.value = t.sourced_id OR vl.value = t.parent_sourced_id OR EXISTS (SELECT 1 FROM \

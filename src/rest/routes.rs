@@ -190,26 +190,23 @@ pub fn params(path: &str) -> Vec<&str> {
         .collect()
 }
 
-const HAS_ROLE: &str = "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_sourced_id = t.sourced_id \
-     AND r.status = 'active' AND r.role = ?)";
-const HAS_ROLE_AT: &str =
-    "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_sourced_id = t.sourced_id \
-     AND r.status = 'active' AND r.role = ? AND r.org_sourced_id = ?)";
-const ENROLLED_IN: &str =
-    "EXISTS (SELECT 1 FROM enrollments e WHERE e.user_sourced_id = t.sourced_id \
-     AND e.status = 'active' AND e.role = ? AND e.class_sourced_id = ?)";
-const CLASS_OF_USER: &str =
-    "EXISTS (SELECT 1 FROM enrollments e WHERE e.class_sourced_id = t.sourced_id \
-     AND e.status = 'active' AND e.user_sourced_id = ?)";
-const CLASS_OF_USER_AS: &str =
-    "EXISTS (SELECT 1 FROM enrollments e WHERE e.class_sourced_id = t.sourced_id \
-     AND e.status = 'active' AND e.user_sourced_id = ? AND e.role = ?)";
-const CLASS_IN_TERM: &str = "EXISTS (SELECT 1 FROM list_values lv WHERE lv.entity = 'classes' \
-     AND lv.field = 'termSourcedIds' AND lv.owner = t.sourced_id AND lv.value = ?)";
-const TERM_OF_SCHOOL: &str =
-    "EXISTS (SELECT 1 FROM list_values lv JOIN classes c ON c.sourced_id = lv.owner \
-     WHERE lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.value = t.sourced_id \
-     AND c.school_sourced_id = ?)";
+// Membership tests are `t.sourced_id IN (SELECT …)` over an indexed column, so the planner
+// starts from the (small) parent side instead of probing every row of `t`.
+const HAS_ROLE: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
+     WHERE r.role = ? AND r.status = 'active')";
+const HAS_ROLE_AT: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
+     WHERE r.org_sourced_id = ? AND r.role = ? AND r.status = 'active')";
+const ENROLLED_IN: &str = "t.sourced_id IN (SELECT e.user_sourced_id FROM enrollments e \
+     WHERE e.class_sourced_id = ? AND e.role = ? AND e.status = 'active')";
+const CLASS_OF_USER: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM enrollments e \
+     WHERE e.user_sourced_id = ? AND e.status = 'active')";
+const CLASS_OF_USER_AS: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM enrollments e \
+     WHERE e.user_sourced_id = ? AND e.role = ? AND e.status = 'active')";
+const CLASS_IN_TERM: &str = "t.sourced_id IN (SELECT lv.owner FROM list_values lv \
+     WHERE lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.value = ?)";
+const TERM_OF_SCHOOL: &str = "t.sourced_id IN (SELECT lv.value FROM classes c JOIN list_values lv \
+     ON lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.owner = c.sourced_id \
+     WHERE c.school_sourced_id = ?)";
 
 fn one_arg(v: &str) -> Arg {
     Arg::One(v.to_string())
@@ -230,7 +227,7 @@ impl Route {
                     out.push(Cond::eq("school_sourced_id", id(0)))
                 }
                 N::SchoolUsers(role) => {
-                    out.push(Cond::new(HAS_ROLE_AT, vec![one_arg(role), Arg::One(id(0))]))
+                    out.push(Cond::new(HAS_ROLE_AT, vec![Arg::One(id(0)), one_arg(role)]))
                 }
                 N::SchoolTerms => {
                     out.push(Cond::eq("type", "term"));
@@ -240,10 +237,10 @@ impl Route {
                     out.push(Cond::eq("class_sourced_id", id(1)));
                 }
                 N::SchoolClassUsers(role) => {
-                    out.push(Cond::new(ENROLLED_IN, vec![one_arg(role), Arg::One(id(1))]))
+                    out.push(Cond::new(ENROLLED_IN, vec![Arg::One(id(1)), one_arg(role)]))
                 }
                 N::ClassUsers(role) => {
-                    out.push(Cond::new(ENROLLED_IN, vec![one_arg(role), Arg::One(id(0))]))
+                    out.push(Cond::new(ENROLLED_IN, vec![Arg::One(id(0)), one_arg(role)]))
                 }
                 N::TermClasses => out.push(Cond::new(CLASS_IN_TERM, vec![Arg::One(id(0))])),
                 N::TermGradingPeriods => {
