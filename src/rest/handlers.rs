@@ -221,13 +221,17 @@ fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadO
             ))),
         );
     }
-    (client, read_records(&mut conn, &bearer, input))
+    (
+        client,
+        read_records(&mut conn, &bearer, input, &state.counts),
+    )
 }
 
 fn read_records(
     conn: &mut DbConnection,
     bearer: &Bearer,
     input: ReadInput,
+    counts: &records::CountCache,
 ) -> Result<ReadOutput, ApiError> {
     let ReadInput {
         route,
@@ -327,6 +331,7 @@ fn read_records(
         limit: if route.single { 1 } else { params.limit },
         offset: if route.single { 0 } else { params.offset },
         skip_total: route.single,
+        count_cache: Some(counts),
     };
     let (rows, total) = records::query(conn, entity, &query).map_err(|e| match e {
         QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),

@@ -62,6 +62,8 @@ pub struct AppState {
     pub limiter: Option<RateLimiter>,
     /// The constant body of `GET /bench/fixed`, when enabled.
     pub fixed_body: Option<web::Bytes>,
+    /// Totals of recent collection reads (`X-Total-Count`), per store generation.
+    pub counts: crate::store::records::CountCache,
 }
 
 /// The client id a handler authenticated, for the request log.
@@ -134,6 +136,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         metrics: Metrics::default(),
         limiter,
         fixed_body,
+        counts: Default::default(),
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {

@@ -619,6 +619,51 @@ pub struct Query<'f> {
     pub offset: i64,
     /// Do not count the matches (single reads); the total returned is the page length.
     pub skip_total: bool,
+    /// Reuse counts of identical queries while the store is unchanged.
+    pub count_cache: Option<&'f CountCache>,
+}
+
+/// Match counts of recent collection reads, keyed by SQL and parameters and valid for one
+/// store generation ([`generation`]): a `COUNT(*)` over a large table costs more than the
+/// page itself, and consumers page through the same query many times.
+#[derive(Debug, Default)]
+pub struct CountCache {
+    map: std::sync::Mutex<HashMap<String, (i64, i64)>>,
+}
+
+/// Entries kept before the cache starts over.
+const COUNT_CACHE_MAX: usize = 10_000;
+
+impl CountCache {
+    fn get(&self, key: &str, generation: i64) -> Option<i64> {
+        let map = self.map.lock().ok()?;
+        map.get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, n)| *n)
+    }
+
+    fn put(&self, key: String, generation: i64, total: i64) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= COUNT_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(key, (generation, total));
+        }
+    }
+}
+
+/// The store's generation: changes whenever committed roster data changes. Today every write
+/// is an import, which records its run in `imports` inside its own transaction, so the newest
+/// run's id is the generation. Any future writer must also record itself there.
+pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
+    let mut q = Sql::new(conn);
+    q.push("SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) AS t0 FROM imports");
+    Ok(q.load::<DynRow>(conn)?
+        .first()
+        .and_then(|r| r.0.first())
+        .and_then(Cell::text)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Error of a collection read: the filter did not compile, or the database failed.
@@ -717,14 +762,26 @@ pub fn query(
             entity.table()
         ));
         push_where(&mut count, entity, query)?;
-        let total = count
-            .load::<DynRow>(conn)?
-            .first()
-            .and_then(|r| r.0.first())
-            .and_then(Cell::text)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        total
+        let cache = match query.count_cache {
+            Some(c) => Some((c, count.cache_key(), generation(conn)?)),
+            None => None,
+        };
+        match cache.as_ref().and_then(|(c, key, g)| c.get(key, *g)) {
+            Some(total) => total,
+            None => {
+                let total = count
+                    .load::<DynRow>(conn)?
+                    .first()
+                    .and_then(|r| r.0.first())
+                    .and_then(Cell::text)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                if let Some((c, key, g)) = cache {
+                    c.put(key, g, total);
+                }
+                total
+            }
+        }
     };
     Ok((
         rows.into_iter()

@@ -73,6 +73,11 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// The SQL text and its parameters, as a cache key.
+    pub fn cache_key(&self) -> String {
+        format!("{}|{:?}", self.text, self.params)
+    }
+
     pub fn param_count(&self) -> usize {
         self.params.len()
     }

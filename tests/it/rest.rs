@@ -1040,3 +1040,27 @@ fn oauth2_crate_client_obtains_a_working_token() {
     );
     assert_eq!(r.ids("users"), ["u1", "u2"]);
 }
+
+both!(totals_follow_the_store_after_an_import, |db| {
+    let s = fixture_server(db);
+    let t = s.token(&[], &[]);
+    let total = |s: &Server| {
+        let r = s.get(&format!("{V12}/users?limit=1&offset=1"), &t);
+        r.header("x-total-count").unwrap().to_string()
+    };
+    assert_eq!(total(&s), "4");
+    assert_eq!(total(&s), "4", "served again (from the count cache)");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    crate::common::delta_manifest(p, "1.2", &["users", "roles"]);
+    std::fs::write(p.join("users.csv"), "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n\
+u5,active,2020-01-01T00:00:00.000Z,true,new.kid,,New,Kid,,1005,new@example.org,,,,09,,,,,,s2,\n").unwrap();
+    std::fs::write(p.join("roles.csv"), "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\nr6,active,2020-01-01T00:00:00.000Z,u5,primary,student,,,s2,\n").unwrap();
+    let report = s.db.import(p);
+    assert_eq!(report.outcome, rosterbridge::ingest::Outcome::Committed);
+    assert_eq!(
+        total(&s),
+        "5",
+        "a committed import invalidates cached totals"
+    );
+});
