@@ -317,6 +317,11 @@ pub(crate) fn apply(
         let t0 = std::time::Instant::now();
         deferred.rebuild(conn)?;
         tracing::info!(secs = t0.elapsed().as_secs_f64(), "indexes built");
+        // Fresh planner statistics, or SQLite picks e.g. the role index over the class index
+        // for `/classes/{id}/students` (it has none until ANALYZE runs).
+        let t0 = std::time::Instant::now();
+        records::analyze(conn)?;
+        tracing::info!(secs = t0.elapsed().as_secs_f64(), "analyzed");
         let report = ImportReport {
             outcome: Outcome::Committed,
             version: Some(manifest.version),

@@ -790,3 +790,12 @@ pub fn query(
         total,
     ))
 }
+
+/// Refresh the query planner's statistics (SQLite: sampled, `analysis_limit` rows per index).
+pub fn analyze(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Sqlite(_) => conn.batch_execute("PRAGMA analysis_limit = 2000; ANALYZE;"),
+        DbConnection::Postgres(_) => conn.batch_execute("ANALYZE"),
+    }
+}
