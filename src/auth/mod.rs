@@ -183,6 +183,8 @@ pub struct Bearer {
     pub scopes: Vec<String>,
     /// `None`: every org.
     pub orgs: Option<Vec<String>>,
+    /// When the credential expires (store timestamp form); far future for OAuth 1.0a.
+    pub expires_at: String,
 }
 
 /// Look up an access token (by its hash); `None` when unknown or expired.
@@ -208,6 +210,7 @@ pub fn verify_bearer_on(
         orgs: client
             .orgs
             .map(|o| o.split(',').map(str::to_string).collect()),
+        expires_at: t.expires_at,
     }))
 }
 

@@ -77,12 +77,19 @@ fn authenticate(
             CHALLENGE,
         )),
         Credentials::Malformed(why) => Err(ApiError::unauthorised(why.clone(), CHALLENGE)),
-        Credentials::Bearer(token) => auth::verify_bearer_on(conn, token)?.ok_or_else(|| {
-            ApiError::unauthorised(
-                "the access token is unknown or expired",
-                "Bearer realm=\"rosterbridge\", error=\"invalid_token\"",
-            )
-        }),
+        Credentials::Bearer(token) => {
+            if let Some(b) = state.bearers.get(token) {
+                return Ok(b);
+            }
+            let b = auth::verify_bearer_on(conn, token)?.ok_or_else(|| {
+                ApiError::unauthorised(
+                    "the access token is unknown or expired",
+                    "Bearer realm=\"rosterbridge\", error=\"invalid_token\"",
+                )
+            })?;
+            state.bearers.put(token, &b);
+            Ok(b)
+        }
         Credentials::OAuth1(signed) if api == Api::V1p1 => {
             super::oauth1::verify(conn, state, signed)
         }
@@ -108,18 +115,39 @@ struct ReadInput {
     base_url: String,
 }
 
+/// Every GET under a version's base path: find the operation in the route table (plain
+/// segment comparison; no regex per route), then [`read`].
+pub async fn dispatch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    api: Api,
+) -> Result<HttpResponse, ApiError> {
+    let tail = req.match_info().get("tail").unwrap_or("");
+    let Some((route, ids)) = super::routes::find(tail) else {
+        return Err(ApiError::not_found(format!(
+            "no such endpoint: {} {}",
+            req.method(),
+            req.path()
+        )));
+    };
+    req.extensions_mut()
+        .insert(super::server::RoutePattern(format!(
+            "{}{}",
+            api.base(),
+            route.path
+        )));
+    read(req, state, route, api, ids).await
+}
+
 /// One rostering read, any route of the table.
 pub async fn read(
     req: HttpRequest,
     state: web::Data<AppState>,
     route: &'static Route,
     api: Api,
+    ids: Vec<String>,
 ) -> Result<HttpResponse, ApiError> {
     let base_url = base_url(&req, &state);
-    let ids: Vec<String> = super::routes::params(route.path)
-        .iter()
-        .map(|p| req.match_info().get(p).unwrap_or("").to_string())
-        .collect();
     let input = ReadInput {
         route,
         api,

@@ -168,6 +168,7 @@ pub fn verify(
         orgs: client
             .orgs
             .map(|o| o.split(',').map(str::to_string).collect()),
+        expires_at: crate::model::time::now(),
     })
 }
 

@@ -183,6 +183,50 @@ pub const ROSTERING: &[Route] = &[
     coll("getClassesForUser", "/users/{userSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::UserClasses(None))),
 ];
 
+/// The route matching `tail` (the path after the version's base, without its leading `/`)
+/// and the path's ids in order. Ids are percent-decoded.
+pub fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
+    let segs: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
+    'routes: for route in ROSTERING {
+        let pattern = route.path.trim_start_matches('/').split('/');
+        if pattern.clone().count() != segs.len() {
+            continue;
+        }
+        let mut ids = Vec::new();
+        for (p, s) in pattern.zip(&segs) {
+            if p.starts_with('{') {
+                if s.is_empty() {
+                    continue 'routes;
+                }
+                ids.push(decode(s));
+            } else if p != *s {
+                continue 'routes;
+            }
+        }
+        return Some((route, ids));
+    }
+    None
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The path parameter names of a route, in order.
 pub fn params(path: &str) -> Vec<&str> {
     path.split('/')
@@ -317,6 +361,21 @@ mod tests {
                 params(r.path).len() > usize::from(r.single) && !r.single
             );
         }
+    }
+
+    #[test]
+    fn paths_find_their_operation_and_ids() {
+        let found = find("schools/s%201/classes/k1/students");
+        let Some((r, ids)) = found else {
+            panic!("no match")
+        };
+        assert_eq!(r.operation, "getStudentsForClassInSchool");
+        assert_eq!(ids, ["s 1", "k1"]);
+        assert_eq!(find("users").map(|(r, _)| r.operation), Some("getAllUsers"));
+        assert_eq!(find("users/u1").map(|(r, _)| r.operation), Some("getUser"));
+        assert!(find("users/u1/shoes").is_none());
+        assert!(find("users//classes").is_none());
+        assert!(find("nothing").is_none());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The actix-web server: settings, shared state, the route registration driven by
-//! [`routes::ROSTERING`], the request log/metrics middleware, and start/stop. Handlers live in
+//! [`super::routes::ROSTERING`], the request log/metrics middleware, and start/stop. Handlers live in
 //! [`super::handlers`]; they are thin and push every Diesel call onto the blocking pool.
 
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use super::handlers;
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
-use super::routes::{Api, ROSTERING};
+use super::routes::Api;
 use crate::store::Store;
 
 /// Resolved server settings (flags > environment > TOML file > defaults; see the CLI).
@@ -62,25 +62,57 @@ pub struct AppState {
     pub limiter: Option<RateLimiter>,
     /// The constant body of `GET /bench/fixed`, when enabled.
     pub fixed_body: Option<web::Bytes>,
+    /// Recently verified bearer tokens.
+    pub bearers: BearerCache,
     /// Totals of recent collection reads (`X-Total-Count`), per store generation.
     pub counts: crate::store::records::CountCache,
 }
+
+/// Verified bearer tokens, kept [`BEARER_CACHE_SECS`] seconds (never past the token's own
+/// expiry, which `verify_bearer` checked), keyed by the token's SHA-256. Saves two queries per
+/// request; removing a client therefore takes effect on running servers within that time.
+#[derive(Default)]
+pub struct BearerCache {
+    map: std::sync::Mutex<std::collections::HashMap<[u8; 32], (crate::auth::Bearer, Instant)>>,
+}
+
+pub const BEARER_CACHE_SECS: u64 = 10;
+
+impl BearerCache {
+    fn key(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    pub fn get(&self, token: &str) -> Option<crate::auth::Bearer> {
+        let map = self.map.lock().ok()?;
+        let (b, at) = map.get(&Self::key(token))?;
+        (at.elapsed().as_secs() < BEARER_CACHE_SECS && b.expires_at > crate::model::time::now())
+            .then(|| b.clone())
+    }
+
+    pub fn put(&self, token: &str, bearer: &crate::auth::Bearer) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, (_, at)| at.elapsed().as_secs() < BEARER_CACHE_SECS);
+            }
+            map.insert(Self::key(token), (bearer.clone(), Instant::now()));
+        }
+    }
+}
+
+/// The route-table pattern a request matched, for the request log and metrics.
+#[derive(Debug, Clone)]
+pub struct RoutePattern(pub String);
 
 /// The client id a handler authenticated, for the request log.
 #[derive(Debug, Clone)]
 pub struct ClientId(pub String);
 
 /// Register every route on `cfg`.
+/// Register every route on `cfg`: per version, one handler for the whole base path that
+/// looks the operation up in [`super::routes::ROSTERING`] (actix would otherwise try one regex per route).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for api in Api::ALL {
-        for route in ROSTERING {
-            let path = format!("{}{}", api.base(), route.path);
-            cfg.route(
-                &path,
-                web::get().to(move |req, state| handlers::read(req, state, route, api)),
-            );
-        }
-    }
     cfg.route("/oauth/token", web::post().to(handlers::token))
         .route("/healthz", web::get().to(handlers::healthz))
         .route("/metrics", web::get().to(handlers::metrics))
@@ -88,6 +120,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             &format!("{}/discovery/{{file}}", Api::V1p2.base()),
             web::get().to(handlers::discovery),
         );
+    for api in Api::ALL {
+        cfg.route(
+            &format!("{}/{{tail:.*}}", api.base()),
+            web::get().to(move |req, state| handlers::dispatch(req, state, api)),
+        );
+    }
 }
 
 /// A running server (tests and `serve`).
@@ -137,6 +175,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         limiter,
         fixed_body,
         counts: Default::default(),
+        bearers: Default::default(),
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -163,7 +202,10 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                             let res = fut.await?;
                             let route = res
                                 .request()
-                                .match_pattern()
+                                .extensions()
+                                .get::<RoutePattern>()
+                                .map(|p| p.0.clone())
+                                .or_else(|| res.request().match_pattern())
                                 .unwrap_or_else(|| "(unmatched)".into());
                             let status = res.status().as_u16();
                             let secs = start.elapsed().as_secs_f64();
@@ -190,6 +232,9 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                     })
             })
             .workers(workers)
+            // Reads block on a pooled connection anyway; few blocking threads keep memory
+            // (malloc arenas, per-thread buffers) bounded under load.
+            .worker_max_blocking_threads(8)
             .shutdown_timeout(30);
             let server = match server.bind(&bind) {
                 Ok(s) => s,
