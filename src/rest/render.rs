@@ -95,24 +95,16 @@ pub fn load_related(
         return Ok(related);
     }
     for (child, column) in embedded(entity) {
-        let scan = crate::store::records::Scan {
-            active_only: true,
-            since: None,
-            column_in: Some((column, ids.to_vec())),
-        };
         let field = child
             .fields()
             .iter()
             .find(|f| f.column == *column)
             .map(|f| f.name)
             .unwrap_or("");
-        crate::store::records::scan(conn, *child, &scan, |_, page| {
-            for r in page {
-                let parent = r.get(field).unwrap_or("").to_string();
-                related.add(*child, &parent, r);
-            }
-            Ok(())
-        })?;
+        for r in crate::store::records::active_by_column(conn, *child, column, ids)? {
+            let parent = r.get(field).unwrap_or("").to_string();
+            related.add(*child, &parent, r);
+        }
     }
     Ok(related)
 }
