@@ -259,6 +259,9 @@ impl Cli {
     }
 }
 
+/// SQLite page cache per connection while serving, KiB (reads lean on the OS page cache).
+const SERVE_CACHE_KIB: u32 = 8 * 1024;
+
 fn start_server(
     store: Store,
     mut settings: Settings,
@@ -317,7 +320,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Serve { serve: args } => {
             let (settings, _) = args.resolve()?;
-            let store = Store::open(&cli.database_url)?;
+            let store = Store::open_for_serving(&cli.database_url, SERVE_CACHE_KIB)?;
             let key = key.context("server key")?;
             serve(store, settings, key)
         }

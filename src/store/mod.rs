@@ -40,6 +40,20 @@ impl From<r2d2::PoolError> for StoreError {
     }
 }
 
+/// Sets a new SQLite connection's page cache (when configured).
+#[derive(Debug)]
+struct CacheSize(Option<u32>);
+
+impl r2d2::CustomizeConnection<DbConnection, StoreError> for CacheSize {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        if let (Some(kib), DbConnection::Sqlite(_)) = (self.0, &*conn) {
+            conn.batch_execute(&format!("PRAGMA cache_size = -{kib}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// The roster store: a pool over one database.
 #[derive(Clone)]
 pub struct Store {
@@ -50,6 +64,18 @@ pub struct Store {
 impl Store {
     /// Connect (one-line error when unreachable) and build the pool. Does not migrate.
     pub fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, None)
+    }
+
+    /// Connect for serving reads: SQLite connections get a page cache of `cache_kib` KiB
+    /// instead of the import-sized default, leaving the rest to the OS page cache.
+    pub fn open_for_serving(url: &str, cache_kib: u32) -> Result<Store, StoreError> {
+        let store = Store::connect_with(url, Some(cache_kib))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn connect_with(url: &str, cache_kib: Option<u32>) -> Result<Store, StoreError> {
         let url = DbUrl::parse(url)?;
         // A first direct connection gives the real reason when the database is unreachable,
         // instead of r2d2's generic timeout.
@@ -59,6 +85,7 @@ impl Store {
             // Open connections on demand (the CLI needs one or two).
             .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(10))
+            .connection_customizer(Box::new(CacheSize(cache_kib)))
             .build(connection::Manager(url.clone()))?;
         Ok(Store { pool, url })
     }
