@@ -184,3 +184,84 @@ fn zip_bombs_and_unreadable_archives_are_refused_before_reading() {
     assert!(err.contains("not a readable ZIP archive"), "{err}");
     assert_eq!(db.count(Entity::Orgs), (0, 0));
 }
+
+/// `serve` takes its settings from flags over environment over the TOML file, logs one JSON line
+/// per request with `--log-format json` (client id, route, status, duration), and stops on
+/// SIGTERM with exit code 0.
+#[test]
+fn serve_reads_config_logs_json_requests_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let db = TestDb::new(crate::common::Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("rb.toml");
+    // The file asks for a port we must not get: the flag wins. max-limit from the file applies.
+    std::fs::write(
+        &config,
+        "bind = \"127.0.0.1:1\"\nmax-limit = 2\nlog-format = \"text\"\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(crate::common::bin())
+        .args(["serve", "--bind", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("DATABASE_URL", &db.url)
+        .env("ROSTERBRIDGE_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let l = lines.next().unwrap().unwrap();
+        if let Some(a) = l.split("listening on ").nth(1) {
+            break a.trim().to_string();
+        }
+    };
+    db.import(&crate::common::fixture("valid-1.2"));
+    let key = rosterbridge::auth::oauth1::ServerKey::load_or_create(std::path::Path::new(
+        &format!("{}.key", db.url.trim_start_matches("sqlite:")),
+    ))
+    .unwrap();
+    let c = rosterbridge::auth::add_client(&db.store, &key, "t", &[], &[]).unwrap();
+    let tok: serde_json::Value = ureq::post(&format!("{addr}/oauth/token"))
+        .send_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &c.client_id),
+            ("client_secret", &c.client_secret),
+        ])
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let r = ureq::get(&format!(
+        "{addr}/ims/oneroster/rostering/v1p2/users?limit=50"
+    ))
+    .set(
+        "Authorization",
+        &format!("Bearer {}", tok["access_token"].as_str().unwrap()),
+    )
+    .call()
+    .unwrap();
+    let body: serde_json::Value = r.into_json().unwrap();
+    assert_eq!(
+        body["users"].as_array().unwrap().len(),
+        2,
+        "max-limit from the file"
+    );
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().unwrap().success());
+    let access: Vec<serde_json::Value> = rest
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|j| j["target"] == "rosterbridge::access")
+        .collect();
+    let users = access
+        .iter()
+        .find(|j| j["fields"]["route"] == "/ims/oneroster/rostering/v1p2/users")
+        .unwrap_or_else(|| panic!("no JSON access line in {rest:?}"));
+    assert_eq!(users["fields"]["status"], 200);
+    assert_eq!(users["fields"]["client_id"], c.client_id.as_str());
+    assert!(users["fields"]["duration_ms"].as_f64().unwrap() >= 0.0);
+}
