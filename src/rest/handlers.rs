@@ -594,25 +594,19 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
             "none of the requested scopes is allowed for this client",
             false,
         ),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "token issue failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "internal error",
-                false,
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "token issue failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "internal error",
-                false,
-            )
-        }
+        Ok(Err(e)) => server_error(&e),
+        Err(e) => server_error(&e),
     }
+}
+
+fn server_error(e: &dyn std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %e, "token issue failed");
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "internal error",
+        false,
+    )
 }
 
 /// `Basic base64(id:secret)` → (id, secret), both form-decoded per RFC 6749 §2.3.1.

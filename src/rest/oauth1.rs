@@ -31,29 +31,9 @@ fn header_params(h: &str) -> Vec<(String, String)> {
         .filter_map(|part| {
             let (k, v) = part.trim().split_once('=')?;
             let v = v.trim().trim_matches('"');
-            Some((pct_decode(k.trim()), pct_decode(v)))
+            Some((sig::decode(k.trim()), sig::decode(v)))
         })
         .collect()
-}
-
-/// Percent-decoding that leaves `+` alone (RFC 3986, not forms).
-fn pct_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Query pairs decoded per RFC 3986; `+` is taken as a space, as form encoding does, since
@@ -183,6 +163,6 @@ mod tests {
         );
         assert_eq!(p[1], ("oauth_consumer_key".into(), "k y".into()));
         assert_eq!(p[2], ("oauth_signature".into(), "a+b=".into()));
-        assert_eq!(pct_decode("100%"), "100%");
+        assert_eq!(sig::decode("100%"), "100%");
     }
 }

@@ -95,6 +95,27 @@ pub struct Route {
     pub view: View,
 }
 
+const fn route(
+    single: bool,
+    operation: &'static str,
+    path: &'static str,
+    entity: Entity,
+    key: &'static str,
+    scopes: &'static [&'static str],
+    view: View,
+) -> Route {
+    Route {
+        operation,
+        path,
+        entity,
+        key,
+        single,
+        scopes,
+        view,
+    }
+}
+
+/// A collection read.
 const fn coll(
     operation: &'static str,
     path: &'static str,
@@ -103,17 +124,10 @@ const fn coll(
     scopes: &'static [&'static str],
     view: View,
 ) -> Route {
-    Route {
-        operation,
-        path,
-        entity,
-        key,
-        single: false,
-        scopes,
-        view,
-    }
+    route(false, operation, path, entity, key, scopes, view)
 }
 
+/// A single read.
 const fn one(
     operation: &'static str,
     path: &'static str,
@@ -122,15 +136,7 @@ const fn one(
     scopes: &'static [&'static str],
     view: View,
 ) -> Route {
-    Route {
-        operation,
-        path,
-        entity,
-        key,
-        single: true,
-        scopes,
-        view,
-    }
+    route(true, operation, path, entity, key, scopes, view)
 }
 
 use Entity as E;
@@ -198,7 +204,7 @@ pub fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
                 if s.is_empty() {
                     continue 'routes;
                 }
-                ids.push(decode(s));
+                ids.push(crate::auth::oauth1::decode(s));
             } else if p != *s {
                 continue 'routes;
             }
@@ -206,25 +212,6 @@ pub fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
         return Some((route, ids));
     }
     None
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The path parameter names of a route, in order.
