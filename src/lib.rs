@@ -1,8 +1,9 @@
 //! rosterbridge: a OneRoster (CSV, REST 1.1/1.2) and LIS 2.0 roster gateway over one store.
 //!
 //! Layers (docs/ARCHITECTURE.md): `model` (domain, no I/O) ← `store` (Diesel) ← `ingest`
-//! (CSV packages in), `export` (CSV packages out), `generate` (synthetic districts); `cli` wires
-//! them to the `rosterbridge` binary.
+//! (CSV packages in), `export` (CSV packages out), `generate` (synthetic districts), `query`
+//! (filters → SQL), `auth` (clients, tokens, visibility), `rest` (the OneRoster HTTP server),
+//! `soap` (LIS 2.0, in progress); `cli` wires them to the `rosterbridge` binary.
 
 pub mod auth;
 pub mod cli;
@@ -12,4 +13,5 @@ pub mod ingest;
 pub mod model;
 pub mod query;
 pub mod rest;
+pub mod soap;
 pub mod store;

@@ -642,3 +642,25 @@ pub async fn fixed(state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/json")
         .body(state.fixed_body.clone().unwrap_or_default())
 }
+
+/// `GET <LIS service URL>?wsdl`: the published WSDL with this server's address in it.
+pub async fn wsdl(
+    req: HttpRequest,
+    service: &'static crate::soap::wsdl::Service,
+) -> Result<HttpResponse, ApiError> {
+    if !req.query_string().eq_ignore_ascii_case("wsdl") {
+        return Err(ApiError::not_found(format!(
+            "{}: GET serves the WSDL only (append ?wsdl)",
+            service.path
+        )));
+    }
+    let state = req.app_data::<web::Data<AppState>>();
+    let base = match state {
+        Some(s) => base_url(&req, s),
+        None => String::new(),
+    };
+    let body = crate::soap::wsdl::localise(service.wsdl, &format!("{base}{}", service.path));
+    Ok(HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(body))
+}

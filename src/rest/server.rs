@@ -120,6 +120,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             &format!("{}/discovery/{{file}}", Api::V1p2.base()),
             web::get().to(handlers::discovery),
         );
+    for service in crate::soap::wsdl::SERVICES {
+        cfg.route(
+            service.path,
+            web::get().to(move |req| handlers::wsdl(req, service)),
+        );
+    }
     for api in Api::ALL {
         cfg.route(
             &format!("{}/{{tail:.*}}", api.base()),

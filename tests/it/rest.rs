@@ -1062,3 +1062,66 @@ u5,active,2020-01-01T00:00:00.000Z,true,new.kid,,New,Kid,,1005,new@example.org,,
         "a committed import invalidates cached totals"
     );
 });
+
+#[test]
+fn lis_wsdls_are_served_with_this_servers_address() {
+    let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
+    let s = Server::start(db, Settings::default());
+    for (path, file) in [
+        ("/lis/v2p0/PersonManagementService", "lis-person.wsdl"),
+        (
+            "/lis/v2p0/MembershipManagementService",
+            "lis-membership.wsdl",
+        ),
+    ] {
+        let r = s.get_anon(&format!("{path}?wsdl"));
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("content-type").unwrap().starts_with("text/xml"));
+        let url = format!("{}{path}", s.base);
+        assert!(r.text.contains(&format!("location=\"{url}\"")), "{path}");
+        let published = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("wsdl")
+                .join(file),
+        )
+        .unwrap();
+        let original = published
+            .split("location=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap();
+        assert_eq!(
+            r.text.replace(&url, original),
+            published,
+            "{path}: only the address changes"
+        );
+        assert_eq!(s.get_anon(path).status, 404);
+    }
+}
+
+/// `wsdl/` holds the LIS WSDLs exactly as published (their notice allows unchanged copies only).
+#[test]
+fn wsdl_copies_are_byte_for_byte_the_published_files() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let published = root.join("../shared/spec/lis/wsdl11");
+    if !published.is_dir() {
+        assert!(
+            std::env::var_os("RB_SHARED_FIXTURES").is_none(),
+            "../shared/spec/lis/wsdl11 is missing"
+        );
+        return;
+    }
+    let mut n = 0;
+    for e in std::fs::read_dir(root.join("wsdl")).unwrap() {
+        let e = e.unwrap();
+        let ours = std::fs::read(e.path()).unwrap();
+        let theirs = std::fs::read(published.join(e.file_name())).unwrap();
+        assert!(
+            ours == theirs,
+            "{:?} differs from the published file",
+            e.file_name()
+        );
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}

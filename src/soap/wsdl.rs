@@ -1,0 +1,83 @@
+//! The LIS 2.0 services rosterbridge exposes, their published WSDLs, and serve-time
+//! localisation of the endpoint addresses.
+
+/// A SOAP service: its path on this server and its WSDL as published.
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    pub path: &'static str,
+    pub wsdl: &'static str,
+}
+
+/// Person and Membership (Course, Group and Outcomes come later).
+pub const SERVICES: &[Service] = &[
+    Service {
+        path: "/lis/v2p0/PersonManagementService",
+        wsdl: include_str!("../../wsdl/lis-person.wsdl"),
+    },
+    Service {
+        path: "/lis/v2p0/MembershipManagementService",
+        wsdl: include_str!("../../wsdl/lis-membership.wsdl"),
+    },
+];
+
+/// `wsdl` with the `location` of every `<…:address>` element (SOAP port addresses) replaced
+/// by `location`; everything else byte for byte.
+pub fn localise(wsdl: &str, location: &str) -> String {
+    let mut out = String::with_capacity(wsdl.len() + 64);
+    let mut rest = wsdl;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+        let tag = &rest[..end];
+        let name = tag[1..]
+            .split(|c: char| c.is_whitespace() || c == '/' || c == '>')
+            .next()
+            .unwrap_or("");
+        let is_address = name.rsplit(':').next() == Some("address") && name.contains(':');
+        match (is_address, tag.find("location=\"")) {
+            (true, Some(at)) => {
+                let value_start = at + "location=\"".len();
+                let value_end = tag[value_start..]
+                    .find('"')
+                    .map_or(tag.len(), |e| value_start + e);
+                out.push_str(&tag[..value_start]);
+                out.push_str(&xml_escape(location));
+                out.push_str(&tag[value_end..]);
+            }
+            _ => out.push_str(tag),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_port_address_changes() {
+        for s in SERVICES {
+            let url = format!("https://rb.example.org{}", s.path);
+            let out = localise(s.wsdl, &url);
+            assert!(out.contains(&format!("location=\"{url}\"")), "{}", s.path);
+            assert!(!out.contains("turnitin.com"), "{}", s.path);
+            // the rest is unchanged: put the published address back and compare
+            let published = s
+                .wsdl
+                .split("location=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("");
+            assert_eq!(out.replace(&url, published), s.wsdl);
+        }
+    }
+}
