@@ -85,6 +85,8 @@ impl Store {
             // Open connections on demand (the CLI needs one or two).
             .min_idle(Some(1))
             .connection_timeout(std::time::Duration::from_secs(10))
+            // A local SQLite file cannot drop a connection: skip the `SELECT 1` per checkout.
+            .test_on_check_out(!url.is_sqlite())
             .connection_customizer(Box::new(CacheSize(cache_kib)))
             .build(connection::Manager(url.clone()))?;
         Ok(Store { pool, url })
