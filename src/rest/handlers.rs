@@ -100,6 +100,12 @@ fn authenticate(
     }
 }
 
+/// Per-generation caches a read consults.
+struct Caches<'a> {
+    counts: &'a records::CountCache,
+    empty: &'a records::EmptyCache,
+}
+
 /// A rendered read: the JSON body and, for collections, the total match count.
 struct ReadOutput {
     body: Vec<u8>,
@@ -251,7 +257,15 @@ fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadO
     }
     (
         client,
-        read_records(&mut conn, &bearer, input, &state.counts),
+        read_records(
+            &mut conn,
+            &bearer,
+            input,
+            &Caches {
+                counts: &state.counts,
+                empty: &state.empty,
+            },
+        ),
     )
 }
 
@@ -259,7 +273,7 @@ fn read_records(
     conn: &mut DbConnection,
     bearer: &Bearer,
     input: ReadInput,
-    counts: &records::CountCache,
+    caches: &Caches,
 ) -> Result<ReadOutput, ApiError> {
     let ReadInput {
         route,
@@ -340,6 +354,7 @@ fn read_records(
         }
     }
 
+    let generation = records::generation(conn)?;
     let mut conds: Vec<Cond> = route.conds(&ids);
     conds.extend(visible(entity));
     if route.single {
@@ -359,14 +374,16 @@ fn read_records(
         limit: if route.single { 1 } else { params.limit },
         offset: if route.single { 0 } else { params.offset },
         skip_total: route.single,
-        count_cache: Some(counts),
+        count_cache: Some((caches.counts, generation)),
     };
     let (rows, total) = records::query(conn, entity, &query).map_err(|e| match e {
         QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),
         QueryError::Db(d) => ApiError::internal(d),
     })?;
     let ids_loaded: Vec<String> = rows.iter().map(|r| r.sourced_id.clone()).collect();
-    let related = render::load_related(conn, entity, &ids_loaded)?;
+    let related = render::load_related_skipping(conn, entity, &ids_loaded, |c, child| {
+        caches.empty.is_empty(c, child, generation)
+    })?;
     let renderer = Renderer {
         base_url: &base_url,
     };

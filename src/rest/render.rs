@@ -90,11 +90,24 @@ pub fn load_related(
     entity: Entity,
     ids: &[String],
 ) -> diesel::QueryResult<Related> {
+    load_related_skipping(conn, entity, ids, |_, _| Ok(false))
+}
+
+/// [`load_related`], not querying the child entities for which `skip` says so (known empty).
+pub fn load_related_skipping(
+    conn: &mut crate::store::DbConnection,
+    entity: Entity,
+    ids: &[String],
+    mut skip: impl FnMut(&mut crate::store::DbConnection, Entity) -> diesel::QueryResult<bool>,
+) -> diesel::QueryResult<Related> {
     let mut related = Related::default();
     if ids.is_empty() {
         return Ok(related);
     }
     for (child, column) in embedded(entity) {
+        if skip(conn, *child)? {
+            continue;
+        }
         let field = child
             .fields()
             .iter()

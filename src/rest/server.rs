@@ -66,6 +66,8 @@ pub struct AppState {
     pub bearers: BearerCache,
     /// Totals of recent collection reads (`X-Total-Count`), per store generation.
     pub counts: crate::store::records::CountCache,
+    /// Tables without active rows, per store generation.
+    pub empty: crate::store::records::EmptyCache,
 }
 
 /// Verified bearer tokens, kept [`BEARER_CACHE_SECS`] seconds (never past the token's own
@@ -181,6 +183,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         limiter,
         fixed_body,
         counts: Default::default(),
+        empty: Default::default(),
         bearers: Default::default(),
     }));
     let (tx, rx) = std::sync::mpsc::channel();

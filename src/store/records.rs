@@ -643,8 +643,9 @@ pub struct Query<'f> {
     pub offset: i64,
     /// Do not count the matches (single reads); the total returned is the page length.
     pub skip_total: bool,
-    /// Reuse counts of identical queries while the store is unchanged.
-    pub count_cache: Option<&'f CountCache>,
+    /// Reuse counts of identical queries while the store is unchanged: the cache and the
+    /// current [`generation`].
+    pub count_cache: Option<(&'f CountCache, i64)>,
 }
 
 /// Match counts of recent collection reads, keyed by SQL and parameters and valid for one
@@ -673,6 +674,39 @@ impl CountCache {
             }
             map.insert(key, (generation, total));
         }
+    }
+}
+
+/// Which tables hold no active rows, per store [`generation`] (so reads can skip loading
+/// associations nobody has, e.g. user resources).
+#[derive(Debug, Default)]
+pub struct EmptyCache {
+    map: std::sync::Mutex<HashMap<Entity, (i64, bool)>>,
+}
+
+impl EmptyCache {
+    /// Whether `entity` has no active row at `generation` (asks the store once per generation).
+    pub fn is_empty(
+        &self,
+        conn: &mut DbConnection,
+        entity: Entity,
+        generation: i64,
+    ) -> QueryResult<bool> {
+        if let Some((g, empty)) = self.map.lock().ok().and_then(|m| m.get(&entity).copied()) {
+            if g == generation {
+                return Ok(empty);
+            }
+        }
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "SELECT sourced_id AS t0 FROM {} WHERE status = 'active' LIMIT 1",
+            entity.table()
+        ));
+        let empty = q.load::<DynRow>(conn)?.is_empty();
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(entity, (generation, empty));
+        }
+        Ok(empty)
     }
 }
 
@@ -787,7 +821,7 @@ pub fn query(
         ));
         push_where(&mut count, entity, query)?;
         let cache = match query.count_cache {
-            Some(c) => Some((c, count.cache_key(), generation(conn)?)),
+            Some((c, g)) => Some((c, count.cache_key(), g)),
             None => None,
         };
         match cache.as_ref().and_then(|(c, key, g)| c.get(key, *g)) {
