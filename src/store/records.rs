@@ -820,10 +820,7 @@ pub fn query(
             entity.table()
         ));
         push_where(&mut count, entity, query)?;
-        let cache = match query.count_cache {
-            Some((c, g)) => Some((c, count.cache_key(), g)),
-            None => None,
-        };
+        let cache = query.count_cache.map(|(c, g)| (c, count.cache_key(), g));
         match cache.as_ref().and_then(|(c, key, g)| c.get(key, *g)) {
             Some(total) => total,
             None => {
