@@ -410,11 +410,28 @@ fn read_records(
         body.insert(route.key.into(), project(rec));
         finish(body, warnings, None)
     } else {
-        body.insert(
-            route.key.into(),
-            Json::Array(rows.iter().map(project).collect()),
-        );
-        finish(body, warnings, Some(total))
+        // Serialise record by record: a 10,000-record page never exists as one JSON tree.
+        let mut out = Vec::with_capacity(rows.len() * 700 + 64);
+        out.extend_from_slice(b"{");
+        serde_json::to_writer(&mut out, route.key).map_err(ApiError::internal)?;
+        out.extend_from_slice(b":[");
+        for (i, rec) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, &project(rec)).map_err(ApiError::internal)?;
+        }
+        out.push(b']');
+        if !warnings.is_empty() {
+            out.extend_from_slice(b",\"statusInfoSet\":");
+            serde_json::to_writer(&mut out, &warnings).map_err(ApiError::internal)?;
+        }
+        out.push(b'}');
+        drop(body);
+        Ok(ReadOutput {
+            body: out,
+            total: Some(total),
+        })
     }
 }
 

@@ -59,6 +59,21 @@ pub fn json_keys(entity: Entity, v1p1: bool) -> Vec<String> {
     keys
 }
 
+/// The JSON names of `entity`'s fields, in catalogue order (computed once).
+fn json_names(entity: Entity) -> &'static [String] {
+    static NAMES: std::sync::OnceLock<HashMap<Entity, Vec<String>>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            Entity::ALL
+                .iter()
+                .map(|e| (*e, e.fields().iter().map(json_name).collect()))
+                .collect()
+        })
+        .get(&entity)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
 /// Collection path and GUIDRef `type` of a referenced entity.
 fn target(e: Entity) -> (&'static str, &'static str) {
     match e {
@@ -232,13 +247,17 @@ impl Renderer<'_> {
         if !meta.is_empty() {
             o.insert("metadata".into(), Json::Object(meta));
         }
-        for (f, v) in rec.entity.fields().iter().zip(&rec.values) {
+        let names = json_names(rec.entity);
+        for (i, (f, v)) in rec.entity.fields().iter().zip(&rec.values).enumerate() {
             let text = match v {
                 // Optional in CSV, required in 1.2 JSON (ONEROSTER.md §3.2).
                 Value::Null if required_in_json(rec.entity, f.name) => "",
                 Value::Null => continue,
                 Value::Float(x) => {
-                    o.insert(json_name(f), json!(x));
+                    o.insert(
+                        names.get(i).cloned().unwrap_or_else(|| json_name(f)),
+                        json!(x),
+                    );
                     continue;
                 }
                 Value::Text(s) => s.as_str(),
@@ -261,7 +280,7 @@ impl Renderer<'_> {
                 ),
                 _ => json!(text),
             };
-            o.insert(json_name(f), value);
+            o.insert(names.get(i).cloned().unwrap_or_else(|| json_name(f)), value);
         }
         match rec.entity {
             Entity::Users => self.user_associations(&mut o, rec, related),
