@@ -1125,3 +1125,32 @@ fn wsdl_copies_are_byte_for_byte_the_published_files() {
     }
     assert_eq!(n, 4);
 }
+
+/// Every real LIS message under ../shared passes the untrusted-XML guard (no false refusals).
+#[test]
+fn real_lis_messages_pass_the_untrusted_xml_guard() {
+    use rosterbridge::soap::xml::{check_untrusted, Limits};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/lis/examples");
+    if !root.is_dir() {
+        assert!(
+            std::env::var_os("RB_SHARED_FIXTURES").is_none(),
+            "{root:?} is missing"
+        );
+        return;
+    }
+    let mut stack = vec![root];
+    let mut n = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "xml") {
+                let body = std::fs::read(&p).unwrap();
+                assert_eq!(check_untrusted(&body, Limits::default()), Ok(()), "{p:?}");
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 5, "only {n} messages found");
+}
