@@ -697,12 +697,7 @@ impl EmptyCache {
                 return Ok(empty);
             }
         }
-        let mut q = Sql::new(conn);
-        q.push(&format!(
-            "SELECT sourced_id AS t0 FROM {} WHERE status = 'active' LIMIT 1",
-            entity.table()
-        ));
-        let empty = q.load::<DynRow>(conn)?.is_empty();
+        let empty = !exists(conn, entity, &[Cond::eq("status", "active")])?;
         if let Ok(mut m) = self.map.lock() {
             m.insert(entity, (generation, empty));
         }
@@ -716,12 +711,7 @@ impl EmptyCache {
 pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
     let mut q = Sql::new(conn);
     q.push("SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) AS t0 FROM imports");
-    Ok(q.load::<DynRow>(conn)?
-        .first()
-        .and_then(|r| r.0.first())
-        .and_then(Cell::text)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0))
+    q.load_i64(conn)
 }
 
 /// Error of a collection read: the filter did not compile, or the database failed.
@@ -754,23 +744,15 @@ fn push_where(
 /// Whether a record of `entity` satisfying every condition exists.
 pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Cond]) -> QueryResult<bool> {
     let mut q = Sql::new(conn);
-    q.push(&format!(
-        "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM (SELECT 1 FROM {} t",
-        entity.table()
-    ));
+    q.push(&format!("SELECT 'x' AS t0 FROM {} t", entity.table()));
     let query = Query {
         conds: conds.to_vec(),
         ..Query::default()
     };
     push_where(&mut q, entity, &query)
         .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
-    q.push(" LIMIT 1) x");
-    let rows: Vec<DynRow> = q.load(conn)?;
-    Ok(rows
-        .first()
-        .and_then(|r| r.0.first())
-        .and_then(Cell::text)
-        .is_some_and(|s| s != "0"))
+    q.push(" LIMIT 1");
+    Ok(!q.load::<DynRow>(conn)?.is_empty())
 }
 
 /// One page of `entity` matching `query`, and the total number of matches.
@@ -824,13 +806,7 @@ pub fn query(
         match cache.as_ref().and_then(|(c, key, g)| c.get(key, *g)) {
             Some(total) => total,
             None => {
-                let total = count
-                    .load::<DynRow>(conn)?
-                    .first()
-                    .and_then(|r| r.0.first())
-                    .and_then(Cell::text)
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                let total = count.load_i64(conn)?;
                 if let Some((c, key, g)) = cache {
                     c.put(key, g, total);
                 }

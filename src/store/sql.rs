@@ -99,6 +99,17 @@ impl<'a> Sql<'a> {
         self.query().execute(conn)
     }
 
+    /// Run a query selecting one integer (as text, aliased `t0`); 0 when there is no row.
+    pub fn load_i64(self, conn: &mut DbConnection) -> QueryResult<i64> {
+        Ok(self
+            .load::<DynRow>(conn)?
+            .first()
+            .and_then(|r| r.0.first())
+            .and_then(Cell::text)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
     pub fn load<T: QueryableByName<Db> + 'static>(
         self,
         conn: &mut DbConnection,
