@@ -183,8 +183,23 @@ pub struct Bearer {
     pub scopes: Vec<String>,
     /// `None`: every org.
     pub orgs: Option<Vec<String>>,
-    /// When the credential expires (store timestamp form); far future for OAuth 1.0a.
+    /// When the credential expires (store timestamp form); for OAuth 1.0a, which is verified
+    /// anew on every request, the moment of verification.
     pub expires_at: String,
+}
+
+impl Bearer {
+    /// `client` acting with `scopes` (space-separated URIs) until `expires_at`.
+    pub fn new(client: ClientRow, scopes: &str, expires_at: String) -> Bearer {
+        Bearer {
+            client_id: client.client_id,
+            scopes: scopes.split_whitespace().map(str::to_string).collect(),
+            orgs: client
+                .orgs
+                .map(|o| o.split(',').map(str::to_string).collect()),
+            expires_at,
+        }
+    }
 }
 
 /// Look up an access token (by its hash); `None` when unknown or expired.
@@ -204,14 +219,7 @@ pub fn verify_bearer_on(
     let Some(client) = clients::get(conn, &t.client_id)? else {
         return Ok(None);
     };
-    Ok(Some(Bearer {
-        client_id: t.client_id,
-        scopes: t.scopes.split_whitespace().map(str::to_string).collect(),
-        orgs: client
-            .orgs
-            .map(|o| o.split(',').map(str::to_string).collect()),
-        expires_at: t.expires_at,
-    }))
+    Ok(Some(Bearer::new(client, &t.scopes, t.expires_at)))
 }
 
 /// A valid argon2id hash of a random value, verified against when the client id is unknown,

@@ -36,14 +36,6 @@ fn header_params(h: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Query pairs decoded per RFC 3986; `+` is taken as a space, as form encoding does, since
-/// clients encode spaces in `filter` either way (ONEROSTER.md §6.1, "the filter trap").
-fn query_params(q: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(q.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 impl Signed {
     /// Collect the signature inputs of `req` as the client addressed it (`base_url` is the
     /// external scheme and host). `header`: the part after `OAuth ` of the Authorization
@@ -53,8 +45,9 @@ impl Signed {
         base_url: &str,
         header: Option<&str>,
     ) -> Result<Signed, String> {
-        let query = query_params(req.query_string());
-        let mut params: Vec<(String, String)> = query.clone();
+        // `+` is taken as a space, as form decoding does: clients encode spaces in `filter` either
+        // way (ONEROSTER.md §6.1, "the filter trap").
+        let mut params = super::params::query_pairs(req.query_string().as_bytes());
         if let Some(h) = header {
             params.extend(
                 header_params(h)
@@ -138,18 +131,8 @@ pub fn verify(
     )? {
         return Err(fail("oauth_nonce was already used"));
     }
-    Ok(Bearer {
-        client_id: client.client_id,
-        scopes: client
-            .scopes
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        orgs: client
-            .orgs
-            .map(|o| o.split(',').map(str::to_string).collect()),
-        expires_at: crate::model::time::now(),
-    })
+    let scopes = client.scopes.clone();
+    Ok(Bearer::new(client, &scopes, crate::model::time::now()))
 }
 
 #[cfg(test)]

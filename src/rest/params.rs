@@ -20,6 +20,13 @@ pub struct ReadParams {
     pub rest: Vec<(String, String)>,
 }
 
+/// `application/x-www-form-urlencoded` pairs (a query string or a form body), decoded.
+pub fn query_pairs(encoded: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(encoded)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 const KNOWN: &[&str] = &["limit", "offset", "sort", "orderBy", "filter", "fields"];
 
 fn parse_int(name: &str, v: &str, min: i64) -> Result<i64, ApiError> {
@@ -43,9 +50,7 @@ impl ReadParams {
         single: bool,
         max_limit: i64,
     ) -> Result<ReadParams, ApiError> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let pairs = query_pairs(query.as_bytes());
         let mut seen: Vec<&str> = Vec::new();
         for (k, _) in &pairs {
             if let Some(known) = KNOWN.iter().find(|n| **n == k.as_str()) {
