@@ -100,12 +100,6 @@ fn authenticate(
     }
 }
 
-/// Per-generation caches a read consults.
-struct Caches<'a> {
-    counts: &'a records::CountCache,
-    empty: &'a records::EmptyCache,
-}
-
 /// A rendered read: the JSON body and, for collections, the total match count.
 struct ReadOutput {
     body: Vec<u8>,
@@ -130,11 +124,7 @@ pub async fn dispatch(
 ) -> Result<HttpResponse, ApiError> {
     let tail = req.match_info().get("tail").unwrap_or("");
     let Some((route, ids)) = super::routes::find(tail) else {
-        return Err(ApiError::not_found(format!(
-            "no such endpoint: {} {}",
-            req.method(),
-            req.path()
-        )));
+        return Err(no_endpoint(&req));
     };
     req.extensions_mut()
         .insert(super::server::RoutePattern(format!(
@@ -154,16 +144,22 @@ pub async fn read(
     ids: Vec<String>,
 ) -> Result<HttpResponse, ApiError> {
     let base_url = base_url(&req, &state);
+    let params = ReadParams::parse(
+        req.query_string(),
+        api,
+        route.single,
+        state.settings.max_limit,
+    );
+    // The paging links of a collection are built from the same parameters after the read.
+    let link_params = match (&params, route.single) {
+        (Ok(p), false) => Some(p.clone()),
+        _ => None,
+    };
     let input = ReadInput {
         route,
         api,
         ids,
-        params: ReadParams::parse(
-            req.query_string(),
-            api,
-            route.single,
-            state.settings.max_limit,
-        ),
+        params,
         cred: credentials(&req, &base_url),
         base_url: base_url.clone(),
     };
@@ -177,10 +173,7 @@ pub async fn read(
     let out = result?;
     let mut res = HttpResponse::Ok();
     res.content_type("application/json");
-    if let (Some(total), Ok(p)) = (
-        out.total,
-        ReadParams::parse(req.query_string(), api, false, state.settings.max_limit),
-    ) {
+    if let (Some(total), Some(p)) = (out.total, link_params) {
         res.insert_header(("X-Total-Count", total.to_string()));
         let url = format!("{base_url}{}", req.path());
         res.insert_header((header::LINK, link_header(&url, &p, total)));
@@ -255,25 +248,14 @@ fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadO
             ))),
         );
     }
-    (
-        client,
-        read_records(
-            &mut conn,
-            &bearer,
-            input,
-            &Caches {
-                counts: &state.counts,
-                empty: &state.empty,
-            },
-        ),
-    )
+    (client, read_records(&mut conn, state, &bearer, input))
 }
 
 fn read_records(
     conn: &mut DbConnection,
+    state: &AppState,
     bearer: &Bearer,
     input: ReadInput,
-    caches: &Caches,
 ) -> Result<ReadOutput, ApiError> {
     let ReadInput {
         route,
@@ -297,12 +279,7 @@ fn read_records(
             let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
             let msg = format!("unknown field(s) in fields: {}", names.join(", "));
             if v1p1 {
-                warnings.push(status_info(
-                    "success",
-                    "warning",
-                    CodeMinor::InvalidSelectionField,
-                    &msg,
-                ));
+                warnings.push(warning(CodeMinor::InvalidSelectionField, &msg));
                 fields = None;
             } else {
                 return Err(ApiError::bad(CodeMinor::InvalidSelectionField, msg));
@@ -318,9 +295,7 @@ fn read_records(
                 Some(col) => Some((col, params.desc)),
                 None => {
                     if v1p1 {
-                        warnings.push(status_info(
-                            "success",
-                            "warning",
+                        warnings.push(warning(
                             CodeMinor::InvalidSortField,
                             &format!("cannot sort on '{s}'; default order used"),
                         ));
@@ -342,9 +317,13 @@ fn read_records(
         conds.extend(visible(parent));
         if !records::exists(conn, parent, &conds)? {
             if v1p1 {
-                let mut body = Map::new();
-                body.insert(route.key.into(), json!([]));
-                return finish(body, warnings, Some(0));
+                return Ok(ReadOutput {
+                    body: body(route.key, &warnings, 64, |out| {
+                        out.extend_from_slice(b"[]");
+                        Ok(())
+                    })?,
+                    total: Some(0),
+                });
             }
             return Err(ApiError::not_found(format!(
                 "no {} with sourcedId '{}'",
@@ -374,7 +353,7 @@ fn read_records(
         limit: if route.single { 1 } else { params.limit },
         offset: if route.single { 0 } else { params.offset },
         skip_total: route.single,
-        count_cache: Some((caches.counts, generation)),
+        count_cache: Some((&state.counts, generation)),
     };
     let (rows, total) = records::query(conn, entity, &query).map_err(|e| match e {
         QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),
@@ -382,7 +361,7 @@ fn read_records(
     })?;
     let ids_loaded: Vec<String> = rows.iter().map(|r| r.sourced_id.clone()).collect();
     let related = render::load_related_skipping(conn, entity, &ids_loaded, |c, child| {
-        caches.empty.is_empty(c, child, generation)
+        state.empty.is_empty(c, child, generation)
     })?;
     let renderer = Renderer {
         base_url: &base_url,
@@ -398,7 +377,6 @@ fn read_records(
         }
         j
     };
-    let mut body = Map::new();
     if route.single {
         let Some(rec) = rows.first() else {
             return Err(ApiError::not_found(format!(
@@ -407,51 +385,69 @@ fn read_records(
                 ids.first().map(String::as_str).unwrap_or("")
             )));
         };
-        body.insert(route.key.into(), project(rec));
-        finish(body, warnings, None)
-    } else {
-        // Serialise record by record: a 10,000-record page never exists as one JSON tree.
-        let mut out = Vec::with_capacity(rows.len() * 700 + 64);
-        out.extend_from_slice(b"{");
-        serde_json::to_writer(&mut out, route.key).map_err(ApiError::internal)?;
-        out.extend_from_slice(b":[");
-        for (i, rec) in rows.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            serde_json::to_writer(&mut out, &project(rec)).map_err(ApiError::internal)?;
-        }
-        out.push(b']');
-        if !warnings.is_empty() {
-            out.extend_from_slice(b",\"statusInfoSet\":");
-            serde_json::to_writer(&mut out, &warnings).map_err(ApiError::internal)?;
-        }
-        out.push(b'}');
-        drop(body);
         Ok(ReadOutput {
-            body: out,
+            body: body(route.key, &warnings, 1024, |out| {
+                serde_json::to_writer(out, &project(rec))
+            })?,
+            total: None,
+        })
+    } else {
+        Ok(ReadOutput {
+            body: body(route.key, &warnings, rows.len() * 700 + 64, |out| {
+                out.push(b'[');
+                for (i, rec) in rows.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    serde_json::to_writer(&mut *out, &project(rec))?;
+                }
+                out.push(b']');
+                Ok(())
+            })?,
             total: Some(total),
         })
     }
 }
 
-fn finish(
-    mut body: Map<String, Json>,
-    warnings: Vec<Json>,
-    total: Option<i64>,
-) -> Result<ReadOutput, ApiError> {
-    if !warnings.is_empty() {
-        body.insert("statusInfoSet".into(), Json::Array(warnings));
-    }
-    let body = serde_json::to_vec(&Json::Object(body)).map_err(ApiError::internal)?;
-    Ok(ReadOutput { body, total })
+/// A 1.1 warning for `statusInfoSet`.
+fn warning(minor: CodeMinor, description: &str) -> Json {
+    status_info("success", "warning", minor, description)
+}
+
+/// `{"<key>": <value>, "statusInfoSet": [...]}` (the set only when there are warnings), with
+/// the value written by `value` straight into the buffer: record by record for collections,
+/// so a 10,000-record page never exists as one JSON tree.
+fn body(
+    key: &str,
+    warnings: &[Json],
+    capacity: usize,
+    value: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> Result<Vec<u8>, ApiError> {
+    let write = |out: &mut Vec<u8>| -> serde_json::Result<()> {
+        out.push(b'{');
+        serde_json::to_writer(&mut *out, key)?;
+        out.push(b':');
+        value(out)?;
+        if !warnings.is_empty() {
+            out.extend_from_slice(b",\"statusInfoSet\":");
+            serde_json::to_writer(&mut *out, warnings)?;
+        }
+        out.push(b'}');
+        Ok(())
+    };
+    let mut out = Vec::with_capacity(capacity);
+    write(&mut out).map_err(ApiError::internal)?;
+    Ok(out)
 }
 
 /// Unknown paths: 404 with the imsx body.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     use actix_web::ResponseError;
+    no_endpoint(&req).error_response()
+}
+
+fn no_endpoint(req: &HttpRequest) -> ApiError {
     ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
-        .error_response()
 }
 
 pub fn bad_request(msg: String) -> actix_web::Error {
@@ -463,16 +459,17 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let st = state.clone();
     let ok = web::block(move || -> Result<(), crate::store::StoreError> {
         let mut conn = st.store.conn()?;
-        crate::store::records::counts(&mut conn, crate::model::catalog::Entity::Orgs)?;
+        records::generation(&mut conn)?;
         Ok(())
     })
-    .await;
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r.map_err(|e| e.to_string()));
     match ok {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ok"})),
-        Ok(Err(e)) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "error": e.to_string()})),
-        Err(e) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "error": e.to_string()})),
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
+        Err(e) => {
+            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "error": e}))
+        }
     }
 }
 
@@ -554,9 +551,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
             }
         }
     } else {
-        fields = form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        fields = super::params::query_pairs(&body);
     }
     let get = |name: &str| {
         fields
