@@ -133,11 +133,14 @@ pub enum LogFormat {
 }
 
 /// Server settings. Precedence: flag, then environment variable, then the TOML file
-/// (`--config`, same names with dashes, e.g. `max-limit = 5000`), then the default.
-#[derive(clap::Args, Debug, Clone, Default)]
+/// (`--config`, same names with dashes, e.g. `max-limit = 5000`), then the default. The same
+/// struct reads the file (all keys but `config` and the hidden benchmark flag).
+#[derive(clap::Args, serde::Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServeArgs {
     /// TOML configuration file.
     #[arg(long, env = "ROSTERBRIDGE_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "ROSTERBRIDGE_BIND")]
@@ -166,33 +169,20 @@ pub struct ServeArgs {
     pub log_format: Option<LogFormat>,
     /// Benchmarks only: also serve GET /bench/fixed, a constant JSON body of N bytes.
     #[arg(long, hide = true)]
+    #[serde(skip)]
     pub bench_fixed_bytes: Option<usize>,
-}
-
-/// The TOML file's keys.
-#[derive(serde::Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct FileConfig {
-    bind: Option<String>,
-    public_url: Option<String>,
-    max_limit: Option<i64>,
-    workers: Option<usize>,
-    rate_limit: Option<f64>,
-    oauth1_past_secs: Option<i64>,
-    oauth1_future_secs: Option<i64>,
-    log_format: Option<LogFormat>,
 }
 
 impl ServeArgs {
     /// Merge flags/environment with the TOML file and the defaults.
     pub fn resolve(&self) -> anyhow::Result<(Settings, LogFormat)> {
-        let file: FileConfig = match &self.config {
+        let file: ServeArgs = match &self.config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading {}", p.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
-            None => FileConfig::default(),
+            None => ServeArgs::default(),
         };
         let d = Settings::default();
         let s = Settings {
