@@ -1,7 +1,10 @@
-//! The LIS 2.0 SOAP binding (issue #4, in progress). Today: the published WSDLs, kept unchanged
-//! in `wsdl/` (their IMS notice allows unchanged copies only), served at `<service URL>?wsdl`
-//! with the `soap:address` locations set, at serve time, to this server's own service URLs.
-//! [`xml`] is the guard for untrusted request bodies. The operations themselves come next.
+//! The LIS 2.0 SOAP binding: the published WSDLs, kept unchanged in `wsdl/` and served at
+//! `<service URL>?wsdl` with this server's addresses ([`wsdl`]); the guard for untrusted XML
+//! ([`xml`]); the element tree and writer the generated types bind to ([`bind`]); the
+//! generator ([`codegen`]) and its output ([`gen`]).
 
+pub mod bind;
+pub mod codegen;
+pub mod gen;
 pub mod wsdl;
 pub mod xml;

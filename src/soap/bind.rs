@@ -1,0 +1,335 @@
+//! The runtime the generated LIS types ([`super::gen`]) bind to: a small element tree read
+//! from untrusted XML (local names only, so every namespace variant seen in the wild matches),
+//! lenient field readers (unknown elements ignored, values trimmed, a missing required value
+//! left at its default for the mapping layer to judge), and a writer that emits elements in
+//! schema order under the `tns` prefix of the service namespace.
+
+use quick_xml::events::Event;
+use quick_xml::NsReader;
+
+use super::xml::{check_untrusted, Limits, XmlError};
+
+/// One element of a parsed document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    /// Local name (prefix and namespace stripped).
+    pub name: String,
+    /// Namespace URI, when the element had one.
+    pub ns: Option<String>,
+    /// Attributes by local name.
+    pub attrs: Vec<(String, String)>,
+    /// Concatenated text content (unescaped, untrimmed).
+    pub text: String,
+    pub children: Vec<Node>,
+}
+
+impl Node {
+    /// The first child with one of `names`.
+    pub fn child(&self, names: &[&str]) -> Option<&Node> {
+        self.children
+            .iter()
+            .find(|c| names.contains(&c.name.as_str()))
+    }
+
+    /// Every child with one of `names`, in document order.
+    pub fn children_named<'a>(&'a self, names: &'a [&'a str]) -> impl Iterator<Item = &'a Node> {
+        self.children
+            .iter()
+            .filter(move |c| names.contains(&c.name.as_str()))
+    }
+
+    /// Text of the first child named `name`, trimmed.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.child(&[name]).map(|c| c.text.trim())
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parse an untrusted document into a tree, after [`check_untrusted`] (no DTD, no entities,
+/// size and depth caps).
+pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
+    check_untrusted(body, limits)?;
+    let mut reader = NsReader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut stack: Vec<Node> = vec![Node::default()];
+    let malformed = |r: &NsReader<&[u8]>, e: String| XmlError::Malformed(r.buffer_position(), e);
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| malformed(&reader, e.to_string()))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let (ns, local) = reader.resolver().resolve_element(e.name());
+                let ns = match ns {
+                    quick_xml::name::ResolveResult::Bound(n) => {
+                        Some(String::from_utf8_lossy(n.as_ref()).into_owned())
+                    }
+                    _ => None,
+                };
+                let mut node = Node {
+                    name: String::from_utf8_lossy(local.as_ref()).into_owned(),
+                    ns,
+                    ..Node::default()
+                };
+                for a in e.attributes() {
+                    let a = a.map_err(|e| malformed(&reader, e.to_string()))?;
+                    let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+                    let value = a
+                        .unescape_value()
+                        .map_err(|e| malformed(&reader, e.to_string()))?
+                        .into_owned();
+                    node.attrs.push((key, value));
+                }
+                if matches!(event, Event::Empty(_)) {
+                    if let Some(parent) = stack.last_mut() {
+                        parent.children.push(node);
+                    }
+                } else {
+                    stack.push(node);
+                }
+            }
+            Event::End(_) => {
+                let done = stack.pop().unwrap_or_default();
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(done),
+                    None => return Err(malformed(&reader, "unbalanced end tag".into())),
+                }
+            }
+            Event::Text(t) => {
+                let s = t.decode().map_err(|e| malformed(&reader, e.to_string()))?;
+                if let Some(n) = stack.last_mut() {
+                    n.text.push_str(&s);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let text = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    _ => {
+                        let name = String::from_utf8_lossy(&r).into_owned();
+                        quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or(XmlError::Entity(name.clone()))?
+                            .to_string()
+                    }
+                };
+                if let Some(n) = stack.last_mut() {
+                    n.text.push_str(&text);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(n) = stack.last_mut() {
+                    n.text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let mut root = stack.pop().unwrap_or_default();
+    if !stack.is_empty() {
+        return Err(XmlError::Malformed(
+            body.len() as u64,
+            "unclosed element".into(),
+        ));
+    }
+    root.children
+        .pop()
+        .ok_or_else(|| XmlError::Malformed(0, "no root element".into()))
+}
+
+/// A value that does not fit its schema type, with the element path to it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct BindError {
+    pub path: String,
+    pub message: String,
+}
+
+impl BindError {
+    pub fn new(name: &str, message: impl Into<String>) -> BindError {
+        BindError {
+            path: name.to_string(),
+            message: message.into(),
+        }
+    }
+    /// Prefix the path with the enclosing element.
+    pub fn within(mut self, parent: &str) -> BindError {
+        self.path = format!("{parent}/{}", self.path);
+        self
+    }
+}
+
+/// Response writer: elements under the `tns` prefix, text escaped.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub buf: String,
+}
+
+impl Out {
+    pub fn open(&mut self, name: &str) {
+        self.buf.push_str("<tns:");
+        self.buf.push_str(name);
+        self.buf.push('>');
+    }
+    pub fn close(&mut self, name: &str) {
+        self.buf.push_str("</tns:");
+        self.buf.push_str(name);
+        self.buf.push('>');
+    }
+    pub fn empty(&mut self, name: &str) {
+        self.buf.push_str("<tns:");
+        self.buf.push_str(name);
+        self.buf.push_str("/>");
+    }
+    pub fn text(&mut self, name: &str, value: &str) {
+        self.open(name);
+        escape_into(&mut self.buf, value);
+        self.close(name);
+    }
+}
+
+/// Escape text for element content or a double-quoted attribute.
+pub fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A schema type the generated code can read from and write to an element.
+pub trait XmlValue: Sized + Default {
+    fn read_value(node: &Node) -> Result<Self, BindError>;
+    /// Write `self` as the element `name`.
+    fn write_value(&self, name: &str, out: &mut Out);
+}
+
+impl XmlValue for String {
+    fn read_value(node: &Node) -> Result<Self, BindError> {
+        Ok(node.text.trim().to_string())
+    }
+    fn write_value(&self, name: &str, out: &mut Out) {
+        out.text(name, self);
+    }
+}
+
+impl XmlValue for bool {
+    fn read_value(node: &Node) -> Result<Self, BindError> {
+        match node.text.trim() {
+            "true" | "1" | "TRUE" | "True" => Ok(true),
+            "false" | "0" | "FALSE" | "False" => Ok(false),
+            other => Err(BindError::new(
+                &node.name,
+                format!("'{other}' is not a boolean (true or false)"),
+            )),
+        }
+    }
+    fn write_value(&self, name: &str, out: &mut Out) {
+        out.text(name, if *self { "true" } else { "false" });
+    }
+}
+
+/// Required element (`minOccurs=1 maxOccurs=1`): read leniently, a missing one is the default.
+pub fn read_one<T: XmlValue>(parent: &Node, names: &[&str]) -> Result<T, BindError> {
+    match parent.child(names) {
+        Some(n) => T::read_value(n).map_err(|e| e.within(&parent.name)),
+        None => Ok(T::default()),
+    }
+}
+
+/// Optional element (`maxOccurs=1`).
+pub fn read_opt<T: XmlValue>(parent: &Node, names: &[&str]) -> Result<Option<T>, BindError> {
+    parent
+        .child(names)
+        .map(|n| T::read_value(n).map_err(|e| e.within(&parent.name)))
+        .transpose()
+}
+
+/// Repeated element (`maxOccurs=unbounded`).
+pub fn read_vec<T: XmlValue>(parent: &Node, names: &[&str]) -> Result<Vec<T>, BindError> {
+    parent
+        .children_named(names)
+        .map(|n| T::read_value(n).map_err(|e| e.within(&parent.name)))
+        .collect()
+}
+
+pub fn write_one<T: XmlValue>(value: &T, name: &str, out: &mut Out) {
+    value.write_value(name, out);
+}
+
+pub fn write_opt<T: XmlValue>(value: &Option<T>, name: &str, out: &mut Out) {
+    if let Some(v) = value {
+        v.write_value(name, out);
+    }
+}
+
+pub fn write_vec<T: XmlValue>(values: &[T], name: &str, out: &mut Out) {
+    for v in values {
+        v.write_value(name, out);
+    }
+}
+
+/// Write a complex value: the element, its children, the end tag (empty element when it has
+/// no children).
+pub fn write_complex(name: &str, out: &mut Out, children: impl FnOnce(&mut Out)) {
+    let start = out.buf.len();
+    out.open(name);
+    let after_open = out.buf.len();
+    children(out);
+    if out.buf.len() == after_open {
+        out.buf.truncate(start);
+        out.empty(name);
+    } else {
+        out.close(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_names_namespaces_text_and_attributes() {
+        let doc = br#"<s:Envelope xmlns:s="urn:s" xmlns="urn:d"><s:Body><a x:y="1" xmlns:x="urn:x"> u&amp;1 &#233;<b/></a></s:Body></s:Envelope>"#;
+        let root = parse(doc, Limits::default()).expect("parses");
+        assert_eq!(root.name, "Envelope");
+        assert_eq!(root.ns.as_deref(), Some("urn:s"));
+        let a = &root.children[0].children[0];
+        assert_eq!(a.name, "a");
+        assert_eq!(a.ns.as_deref(), Some("urn:d"));
+        assert_eq!(a.attr("y"), Some("1"));
+        assert_eq!(a.text, " u&1 é");
+        assert_eq!(a.children[0].name, "b");
+        assert!(parse(b"<!DOCTYPE a []><a/>", Limits::default()).is_err());
+        assert!(parse(b"<a><b></a>", Limits::default()).is_err());
+    }
+
+    #[test]
+    fn bad_booleans_name_their_path() {
+        let n = parse(b"<r><p>maybe</p></r>", Limits::default()).expect("parses");
+        let e = read_one::<bool>(&n, &["p"]).expect_err("not a boolean");
+        assert_eq!(e.path, "r/p");
+        assert_eq!(read_one::<bool>(&n, &["q"]), Ok(false));
+    }
+
+    #[test]
+    fn writer_escapes_and_collapses_empty_elements() {
+        let mut out = Out::default();
+        write_complex("a", &mut out, |o| o.text("b", "x<&\"y"));
+        write_complex("c", &mut out, |_| {});
+        assert_eq!(
+            out.buf,
+            "<tns:a><tns:b>x&lt;&amp;&quot;y</tns:b></tns:a><tns:c/>"
+        );
+    }
+}
