@@ -33,6 +33,8 @@ pub enum ExportError {
 enum Out {
     Dir(PathBuf),
     Zip(Box<zip::ZipWriter<BufWriter<File>>>),
+    /// Files kept in memory (small delta packages the SOAP writes hand to the importer).
+    Memory(BTreeMap<String, Vec<u8>>),
 }
 
 /// Writes one package: files in any order, then the manifest.
@@ -78,8 +80,23 @@ impl PackageWriter {
         })
     }
 
+    /// A package kept in memory; [`PackageWriter::into_files`] hands it over.
+    pub fn memory(version: Version) -> PackageWriter {
+        PackageWriter {
+            out: Out::Memory(BTreeMap::new()),
+            path: PathBuf::from("memory"),
+            version,
+            modes: BTreeMap::new(),
+        }
+    }
+
     fn open(&mut self, name: &str) -> Result<Box<dyn Write + '_>, ExportError> {
         match &mut self.out {
+            Out::Memory(files) => {
+                let buf = files.entry(name.to_string()).or_default();
+                buf.clear();
+                Ok(Box::new(buf))
+            }
             Out::Dir(dir) => {
                 let p = dir.join(name);
                 let f =
@@ -125,6 +142,26 @@ impl PackageWriter {
 
     /// Write `manifest.csv` and close the package.
     pub fn finish(mut self) -> Result<PathBuf, ExportError> {
+        self.write_manifest()?;
+        if let Out::Zip(z) = self.out {
+            let mut inner = z.finish()?;
+            inner
+                .flush()
+                .map_err(|e| ExportError::Io(self.path.display().to_string(), e))?;
+        }
+        Ok(self.path)
+    }
+
+    /// Write `manifest.csv` and return the files of an in-memory package (empty for others).
+    pub fn into_files(mut self) -> Result<BTreeMap<String, Vec<u8>>, ExportError> {
+        self.write_manifest()?;
+        Ok(match self.out {
+            Out::Memory(files) => files,
+            _ => BTreeMap::new(),
+        })
+    }
+
+    fn write_manifest(&mut self) -> Result<(), ExportError> {
         let mut m = String::from("propertyName,value\nmanifest.version,1.0\n");
         m.push_str(&format!("oneroster.version,{}\n", self.version.as_str()));
         for e in Entity::ALL
@@ -142,13 +179,7 @@ impl PackageWriter {
             w.flush()
                 .map_err(|e| ExportError::Io("manifest.csv".into(), e))?;
         }
-        if let Out::Zip(z) = self.out {
-            let mut inner = z.finish()?;
-            inner
-                .flush()
-                .map_err(|e| ExportError::Io(self.path.display().to_string(), e))?;
-        }
-        Ok(self.path)
+        Ok(())
     }
 }
 

@@ -126,8 +126,27 @@ pub fn import(
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    let src = Source::open(path)?;
+    import_source(store, src, path, opts)
+}
+
+/// Import an in-memory package (file name → bytes); `label` is recorded as its source.
+pub fn import_files(
+    store: &Store,
+    files: BTreeMap<String, Vec<u8>>,
+    label: &str,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    import_source(store, Source::Memory(files), Path::new(label), opts)
+}
+
+fn import_source(
+    store: &Store,
+    mut src: Source,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
     let started = time::now();
-    let mut src = Source::open(path)?;
     let mut diags = Diags::default();
     let mut report = ImportReport {
         outcome: Outcome::Rejected,

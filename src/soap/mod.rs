@@ -5,6 +5,8 @@
 
 pub mod bind;
 pub mod codegen;
+pub mod envelope;
 pub mod gen;
+pub mod person;
 pub mod wsdl;
 pub mod xml;
