@@ -56,6 +56,8 @@ pub fn condition(entity: Entity, orgs: &[String]) -> Cond {
     let set = || Arg::Many(orgs.to_vec());
     match entity {
         Entity::Orgs => Cond::new("t.sourced_id IN (?)", vec![set()]),
+        // A user's role at an org (LIS group memberships): the org must be visible.
+        Entity::Roles => Cond::new("t.org_sourced_id IN (?)", vec![set()]),
         Entity::Users | Entity::Demographics => Cond::new(USER_AT, vec![set()]),
         Entity::Classes | Entity::Enrollments => {
             Cond::new("t.school_sourced_id IN (?)", vec![set()])

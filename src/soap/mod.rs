@@ -7,6 +7,7 @@ pub mod bind;
 pub mod codegen;
 pub mod envelope;
 pub mod gen;
+pub mod membership;
 pub mod person;
 pub mod wsdl;
 pub mod xml;
