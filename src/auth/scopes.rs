@@ -3,7 +3,11 @@
 pub const V1P2: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/";
 pub const V1P1: &str = "https://purl.imsglobal.org/spec/or/v1p1/scope/";
 
-/// Every scope rosterbridge knows, 1.1 then 1.2.
+/// rosterbridge's own scope for roster writes (LIS replace/create/update/delete/change); no
+/// OneRoster version has one.
+pub const ROSTER_WRITE: &str = "https://rosterbridge.dev/scope/roster.write";
+
+/// Every scope rosterbridge knows, 1.1 then 1.2, then rosterbridge's own.
 pub const ALL: &[&str] = &[
     "https://purl.imsglobal.org/spec/or/v1p1/scope/roster-core.readonly",
     "https://purl.imsglobal.org/spec/or/v1p1/scope/roster.readonly",
@@ -25,6 +29,7 @@ pub const ALL: &[&str] = &[
     "https://purl.imsglobal.org/spec/or/v1p2/scope/assessment.delete",
     "https://purl.imsglobal.org/spec/or/v1p2/scope/resource-core.readonly",
     "https://purl.imsglobal.org/spec/or/v1p2/scope/resource.readonly",
+    ROSTER_WRITE,
 ];
 
 /// The known scope URIs a requested scope names: itself when it is a known URI; for a short
@@ -36,7 +41,7 @@ pub fn expand(requested: &str) -> Vec<String> {
     if requested.contains('/') {
         return Vec::new();
     }
-    [V1P1, V1P2]
+    [V1P1, V1P2, "https://rosterbridge.dev/scope/"]
         .iter()
         .map(|prefix| format!("{prefix}{requested}"))
         .filter(|uri| ALL.contains(&uri.as_str()))

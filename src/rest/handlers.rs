@@ -52,7 +52,7 @@ fn credentials(req: &HttpRequest, base_url: &str) -> Credentials {
 }
 
 /// The external base URL: configured, or from the request (scheme and Host).
-fn base_url(req: &HttpRequest, state: &AppState) -> String {
+pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     match &state.settings.public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod handlers;
+pub mod lis;
 pub mod metrics;
 pub mod oauth1;
 pub mod params;

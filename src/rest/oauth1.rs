@@ -21,6 +21,8 @@ pub struct Signed {
     pub timestamp: i64,
     pub nonce: String,
     pub signature: String,
+    /// `oauth_body_hash`, when signed (LIS: base64 of the SHA-1 of the raw body).
+    pub body_hash: Option<String>,
     /// The signature base string this server computes for the request.
     pub base: String,
 }
@@ -72,6 +74,7 @@ impl Signed {
             .map_err(|_| "OAuth 1.0a: oauth_timestamp is not a number".to_string())?;
         let nonce = need("oauth_nonce")?;
         let signature = need("oauth_signature")?;
+        let body_hash = get("oauth_body_hash");
         if let Some(v) = get("oauth_version") {
             if v != "1.0" {
                 return Err(format!("OAuth 1.0a: oauth_version {v} is not 1.0"));
@@ -85,6 +88,7 @@ impl Signed {
             timestamp,
             nonce,
             signature,
+            body_hash,
             base,
         })
     }

@@ -123,9 +123,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(handlers::discovery),
         );
     for service in crate::soap::wsdl::SERVICES {
-        cfg.route(
-            service.path,
-            web::get().to(move |req| handlers::wsdl(req, service)),
+        cfg.service(
+            web::resource(service.path)
+                .app_data(web::PayloadConfig::new(super::lis::MAX_BODY))
+                .route(web::get().to(move |req| handlers::wsdl(req, service)))
+                .route(
+                    web::post()
+                        .to(move |req, state, body| super::lis::post(req, state, body, service)),
+                ),
         );
     }
     for api in Api::ALL {

@@ -9,5 +9,6 @@ pub mod envelope;
 pub mod gen;
 pub mod membership;
 pub mod person;
+pub mod service;
 pub mod wsdl;
 pub mod xml;

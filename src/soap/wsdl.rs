@@ -1,11 +1,18 @@
 //! The LIS 2.0 services rosterbridge exposes, their published WSDLs, and serve-time
 //! localisation of the endpoint addresses.
 
-/// A SOAP service: its path on this server and its WSDL as published.
-#[derive(Debug, Clone, Copy)]
+use super::envelope::ServiceDef;
+use super::gen::{mms, pms};
+use super::service::{self, Ctx, Reply};
+
+/// A SOAP service: its path on this server, its WSDL as published, what the generated module
+/// says about it, and the function running its operations.
+#[derive(Clone, Copy)]
 pub struct Service {
     pub path: &'static str,
     pub wsdl: &'static str,
+    pub def: ServiceDef,
+    pub run: fn(&mut Ctx<'_>, &str, &super::bind::Node) -> Reply,
 }
 
 /// Person and Membership (Course, Group and Outcomes come later).
@@ -13,10 +20,24 @@ pub const SERVICES: &[Service] = &[
     Service {
         path: "/lis/v2p0/PersonManagementService",
         wsdl: include_str!("../../wsdl/lis-person.wsdl"),
+        def: ServiceDef {
+            name: "Person",
+            namespace: pms::NAMESPACE,
+            operations: pms::OPERATIONS,
+            code_minor_values: pms::CODE_MINOR_VALUES,
+        },
+        run: service::person,
     },
     Service {
         path: "/lis/v2p0/MembershipManagementService",
         wsdl: include_str!("../../wsdl/lis-membership.wsdl"),
+        def: ServiceDef {
+            name: "Membership",
+            namespace: mms::NAMESPACE,
+            operations: mms::OPERATIONS,
+            code_minor_values: mms::CODE_MINOR_VALUES,
+        },
+        run: service::membership,
     },
 ];
 

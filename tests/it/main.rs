@@ -17,3 +17,4 @@ mod query;
 mod render;
 mod rest;
 mod schema;
+mod soap;

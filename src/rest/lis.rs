@@ -1,0 +1,335 @@
+//! The HTTP side of the LIS SOAP services: `POST <service URL>` reads the envelope (untrusted
+//! XML guard, lenient header), authenticates the caller (HTTP Basic, WS-Security
+//! UsernameToken with PasswordText or PasswordDigest, OAuth 1.0a with `oauth_body_hash`, or an
+//! OAuth 2 bearer token; the same client registry and org restrictions as REST), and runs the
+//! operation in one `web::block` closure. Authentication failures are HTTP 401 carrying an
+//! imsx `unauthorizedrequest` status; an unusable envelope is a SOAP Fault (HTTP 500).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use base64::Engine as _;
+use sha1::Digest as _;
+
+use super::server::{AppState, ClientId, RoutePattern};
+use crate::auth::{self, scopes, visibility, Bearer};
+use crate::soap::bind::Node;
+use crate::soap::envelope::{self, Minor, SoapVersion, Status};
+use crate::soap::service::{Ctx, Reply};
+use crate::soap::wsdl::Service;
+use crate::soap::xml::Limits;
+use crate::store::{clients, DbConnection};
+
+/// Largest SOAP request body accepted.
+pub const MAX_BODY: usize = 4 << 20;
+
+/// What the HTTP request carries besides the body.
+struct Incoming {
+    authorization: Option<String>,
+    soap_action: Option<String>,
+    oauth: Option<Result<super::oauth1::Signed, String>>,
+}
+
+pub async fn post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+    service: &'static Service,
+) -> HttpResponse {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let oauth = authorization.as_deref().and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("oauth").then(|| {
+            let base = super::handlers::base_url(&req, &state);
+            super::oauth1::Signed::from_request(&req, &base, Some(rest))
+        })
+    });
+    let incoming = Incoming {
+        authorization,
+        soap_action: req
+            .headers()
+            .get("SOAPAction")
+            .and_then(|h| h.to_str().ok())
+            .map(|s| s.trim().trim_matches('"').to_string()),
+        oauth,
+    };
+    let st = state.clone();
+    let result = web::block(move || handle(&st, service, incoming, &body)).await;
+    let (status, soap, client, text) = match result {
+        Ok(r) => r,
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            SoapVersion::V11,
+            None,
+            envelope::fault(SoapVersion::V11, false, &e.to_string()),
+        ),
+    };
+    let op = text
+        .split("Response")
+        .next()
+        .and_then(|s| s.rsplit("<tns:").next())
+        .unwrap_or("");
+    req.extensions_mut().insert(RoutePattern(format!(
+        "{} {}",
+        service.path,
+        if status == StatusCode::OK { op } else { "" }
+    )));
+    if let Some(c) = client {
+        req.extensions_mut().insert(ClientId(c));
+    }
+    let mut resp = HttpResponse::build(status);
+    resp.content_type(soap.content_type());
+    if status == StatusCode::UNAUTHORIZED {
+        resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
+    }
+    resp.body(text)
+}
+
+type Handled = (StatusCode, SoapVersion, Option<String>, String);
+
+fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) -> Handled {
+    let limits = Limits {
+        max_bytes: MAX_BODY,
+        max_depth: 64,
+    };
+    let request = match envelope::read(body, limits) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                SoapVersion::V11,
+                None,
+                envelope::fault(SoapVersion::V11, true, &e.to_string()),
+            )
+        }
+    };
+    let soap = request.soap;
+    let op = request.operation.clone();
+    let Some((_, action)) = service.def.operations.iter().find(|(o, _)| *o == op) else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            soap,
+            None,
+            envelope::fault(
+                soap,
+                true,
+                &format!(
+                    "'{}' is not an operation of the LIS {} service",
+                    request.body.name, service.def.name
+                ),
+            ),
+        );
+    };
+    if let Some(sent) = incoming.soap_action.as_deref().filter(|s| !s.is_empty()) {
+        if sent != *action {
+            tracing::warn!(soap_action = sent, body = %op, "SOAPAction does not match the body element; the body wins");
+        }
+    }
+    let respond = |code: StatusCode, client: Option<String>, status: &Status, reply: Reply| {
+        let text = envelope::response(
+            &service.def,
+            soap,
+            &request.message_id,
+            &op,
+            status,
+            reply.body,
+        );
+        (code, soap, client, text)
+    };
+    let mut conn = match state.store.conn() {
+        Ok(c) => c,
+        Err(e) => {
+            let r = Reply::fail(Minor::TargetIsBusy, e.to_string());
+            let st = r.status.clone();
+            return respond(StatusCode::OK, None, &st, r);
+        }
+    };
+    let bearer = match authenticate(&mut conn, state, &incoming, request.security.as_ref(), body) {
+        Ok(b) => b,
+        Err(why) => {
+            let r = Reply::fail(Minor::UnauthorizedRequest, why);
+            let st = r.status.clone();
+            return respond(StatusCode::UNAUTHORIZED, None, &st, r);
+        }
+    };
+    let client = Some(bearer.client_id.clone());
+    if let Some(limiter) = &state.limiter {
+        if limiter.check(&bearer.client_id).is_err() {
+            let r = Reply::fail(Minor::TargetIsBusy, "rate limit exceeded; retry later");
+            let st = r.status.clone();
+            return respond(StatusCode::OK, client, &st, r);
+        }
+    }
+    let has = |short: &str| {
+        [scopes::V1P1, scopes::V1P2]
+            .iter()
+            .any(|p| bearer.scopes.iter().any(|s| *s == format!("{p}{short}")))
+    };
+    let orgs = match &bearer.orgs {
+        Some(o) => match visibility::expand_orgs(&mut conn, o) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                let r = Reply::fail(Minor::TargetIsBusy, e.to_string());
+                let st = r.status.clone();
+                return respond(StatusCode::OK, client, &st, r);
+            }
+        },
+        None => None,
+    };
+    let mut ctx = Ctx {
+        store: &state.store,
+        conn: &mut conn,
+        bearer: &bearer,
+        orgs,
+        may_read: has("roster.readonly") || has("roster-core.readonly"),
+        may_write: bearer.scopes.iter().any(|s| s == scopes::ROSTER_WRITE),
+        demographics: has("roster-demographics.readonly") || has("roster.readonly"),
+    };
+    let reply = (service.run)(&mut ctx, &op, &request.body);
+    let st = reply.status.clone();
+    respond(StatusCode::OK, client, &st, reply)
+}
+
+/// Constant-time equality (length is not secret).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A client and its derived secret (clients created before secrets were derived have none).
+fn client_secret(
+    conn: &mut DbConnection,
+    state: &AppState,
+    client_id: &str,
+) -> Result<(clients::ClientRow, String), String> {
+    let key = state
+        .settings
+        .server_key
+        .as_ref()
+        .ok_or("no server key is configured")?;
+    let client = clients::get(conn, client_id)
+        .map_err(|e| e.to_string())?
+        .ok_or("unknown client or wrong secret")?;
+    let salt = client
+        .secret_salt
+        .clone()
+        .ok_or("this client has no derivable secret; re-create it")?;
+    Ok((client, key.client_secret(&salt)))
+}
+
+fn authenticate(
+    conn: &mut DbConnection,
+    state: &AppState,
+    incoming: &Incoming,
+    security: Option<&Node>,
+    body: &[u8],
+) -> Result<Bearer, String> {
+    let bearer_of = |c: clients::ClientRow| {
+        let s = c.scopes.clone();
+        Bearer::new(c, &s, crate::model::time::now())
+    };
+    if let Some(h) = incoming.authorization.as_deref() {
+        let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or("HTTP Basic: malformed credentials")?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or("HTTP Basic: malformed credentials")?;
+            let (client, expected) = client_secret(conn, state, id)?;
+            if !ct_eq(expected.as_bytes(), secret.as_bytes()) {
+                return Err("unknown client or wrong secret".into());
+            }
+            return Ok(bearer_of(client));
+        }
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return auth::verify_bearer_on(conn, rest.trim())
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "the access token is unknown or expired".to_string());
+        }
+        if scheme.eq_ignore_ascii_case("oauth") {
+            let signed = match &incoming.oauth {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => return Err(e.clone()),
+                None => return Err("OAuth 1.0a: malformed Authorization header".into()),
+            };
+            let hash = signed
+                .body_hash
+                .as_deref()
+                .ok_or("OAuth 1.0a: oauth_body_hash is required on LIS requests")?;
+            let expected =
+                base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(body));
+            if !ct_eq(expected.as_bytes(), hash.as_bytes()) {
+                return Err("OAuth 1.0a: oauth_body_hash does not match the body".into());
+            }
+            return super::oauth1::verify(conn, state, signed).map_err(|e| e.to_string());
+        }
+        return Err(format!("unsupported authorization scheme '{scheme}'"));
+    }
+    let token = security
+        .and_then(|s| s.child(&["UsernameToken"]))
+        .ok_or("no credentials: send HTTP Basic, a WS-Security UsernameToken or OAuth 1.0a")?;
+    let username = token.child_text("Username").unwrap_or("");
+    let password = token
+        .child(&["Password"])
+        .ok_or("UsernameToken: no Password")?;
+    let digest = password
+        .attr("Type")
+        .is_some_and(|t| t.ends_with("#PasswordDigest"));
+    let nonce = token.child_text("Nonce");
+    let created = token.child_text("Created");
+    let (client, secret) = client_secret(conn, state, username)?;
+    let ok = if digest {
+        let (Some(nonce), Some(created)) = (nonce, created) else {
+            return Err("UsernameToken: PasswordDigest needs Nonce and Created".into());
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(nonce)
+            .map_err(|_| "UsernameToken: Nonce is not base64")?;
+        let mut h = sha1::Sha1::new();
+        h.update(&raw);
+        h.update(created.as_bytes());
+        h.update(secret.as_bytes());
+        let expected = base64::engine::general_purpose::STANDARD.encode(h.finalize());
+        ct_eq(expected.as_bytes(), password.text.trim().as_bytes())
+    } else {
+        ct_eq(secret.as_bytes(), password.text.as_bytes())
+    };
+    if !ok {
+        return Err("unknown client or wrong secret".into());
+    }
+    // Replay protection: Created in the window, nonce never seen (when they are sent; a
+    // digest always sends them).
+    if let Some(created) = created {
+        let t = crate::model::time::parse_datetime(created)
+            .ok_or("UsernameToken: Created is not a date-time")?
+            .timestamp();
+        let now = chrono::Utc::now().timestamp();
+        let (past, future) = (
+            state.settings.oauth1_past_secs,
+            state.settings.oauth1_future_secs,
+        );
+        if t < now - past || t > now + future {
+            return Err("UsernameToken: Created is outside the accepted window".into());
+        }
+        if let Some(nonce) = nonce {
+            let fresh = clients::record_nonce(
+                conn,
+                &client.client_id,
+                t,
+                &format!("wsse:{nonce}"),
+                now - past - future,
+            )
+            .map_err(|e| e.to_string())?;
+            if !fresh {
+                return Err("UsernameToken: Nonce was already used".into());
+            }
+        }
+    }
+    Ok(bearer_of(client))
+}
