@@ -1,0 +1,185 @@
+"""zeep (a real WSDL-driven SOAP client) against rosterbridge's LIS services.
+
+Loads each WSDL as the server serves it, calls readPerson, readPersons, readAllPersonIds,
+readMembershipIdsForCollection, readMemberships, replacePerson and deletePerson (and the
+other reads), compares the values with the OneRoster REST API, and validates every response
+envelope's header and body against the inline schema of the published WSDL (xmlschema).
+Exits non-zero on the first mismatch.
+
+    python zeep_check.py BASE_URL '{"client_id": ..., "client_secret": ...}'
+"""
+
+import json
+import sys
+import urllib.request
+
+import requests
+import xmlschema
+import zeep
+from lxml import etree
+from zeep.plugins import HistoryPlugin
+from zeep.transports import Transport
+
+BASE, CREDS = sys.argv[1], json.loads(sys.argv[2])
+CID, SECRET = CREDS["client_id"], CREDS["client_secret"]
+V12 = BASE + "/ims/oneroster/rostering/v1p2"
+V11 = BASE + "/ims/oneroster/v1p1"
+XS = "{http://www.w3.org/2001/XMLSchema}schema"
+checks = 0
+
+
+def fail(msg):
+    print("LIS zeep check FAILED: " + msg)
+    sys.exit(1)
+
+
+def ok(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        fail(msg)
+
+
+def rest(path, base=V12):
+    tok = requests.post(BASE + "/oauth/token", auth=(CID, SECRET),
+                        data={"grant_type": "client_credentials"}).json()["access_token"]
+    r = requests.get(base + path, headers={"Authorization": "Bearer " + tok})
+    r.raise_for_status()
+    return r.json()
+
+
+class Service:
+    def __init__(self, path):
+        self.url = BASE + path
+        self.history = HistoryPlugin()
+        session = requests.Session()
+        session.auth = (CID, SECRET)
+        self.client = zeep.Client(self.url + "?wsdl", transport=Transport(session=session),
+                                  plugins=[self.history])
+        wsdl = etree.fromstring(requests.get(self.url + "?wsdl").content)
+        ok(wsdl.find(".//{http://schemas.xmlsoap.org/wsdl/soap/}address").get("location") == self.url,
+           "served WSDL points at this server")
+        self.schema = xmlschema.XMLSchema(etree.tostring(wsdl.find(".//" + XS)).decode())
+        self.ns = wsdl.get("targetNamespace")
+        header = self.client.get_element("{%s}imsx_syncRequestHeaderInfo" % self.ns)
+        self.header = lambda n: header(imsx_version="V1.0", imsx_messageIdentifier="zeep-%d" % n)
+        self.n = 0
+
+    def call(self, op, **kwargs):
+        self.n += 1
+        res = getattr(self.client.service, op)(_soapheaders=[self.header(self.n)], **kwargs)
+        env = self.history.last_received["envelope"]
+        soap = "{http://schemas.xmlsoap.org/soap/envelope/}"
+        head = env.find(soap + "Header")[0]
+        body = env.find(soap + "Body")[0]
+        for part in (head, body):
+            errors = list(self.schema.iter_errors(etree.tostring(part).decode()))
+            ok(not errors, "%s response %s does not validate: %s" % (
+                op, etree.QName(part).localname, errors[:1]))
+        status = res.header.HeaderInfoResponse.imsx_statusInfo
+        ok(status.imsx_messageRefIdentifier == "zeep-%d" % self.n, op + ": message id echoed")
+        body = res.body
+        return (body.Response if hasattr(body, "Response") else body), status
+
+
+pms = Service("/lis/v2p0/PersonManagementService")
+mms = Service("/lis/v2p0/MembershipManagementService")
+
+# readAllPersonIds = the REST users
+users = sorted(u["sourcedId"] for u in rest("/users?limit=10000")["users"])
+body, st = pms.call("readAllPersonIds")
+ok(sorted(body.sourcedIdSet.sourcedId) == users, "readAllPersonIds equals GET /users")
+
+# readPerson: every mapped field equals REST 1.1 and 1.2
+def fields(rec):
+    p = rec.person
+    out = {"sourcedId": rec.sourcedGUID.sourcedId}
+    for part in p.name[0].partName:
+        out[{"First": "givenName", "Middle": "middleName", "Last": "familyName"}.get(
+            part.instanceName.textString, part.instanceName.textString)] = part.instanceValue.textString
+    for c in p.contactinfo:
+        if c.contactinfoType.instanceValue.textString == "EmailPrimary":
+            out["email"] = c.contactinfoValue.textString
+    out["username"] = p.roles[0].userId.userIdValue.textString
+    for f in p.extension.extensionField:
+        if f.fieldName.startswith("oneroster."):
+            out[f.fieldName[len("oneroster."):]] = f.fieldValue
+    return out
+
+for uid in users[:10]:
+    body, st = pms.call("readPerson", sourcedId=uid)
+    ok(st.imsx_codeMajor == "success", "readPerson " + uid)
+    got = fields(body.personRecord)
+    u12 = rest("/users/" + uid)["user"]
+    u11 = rest("/users/" + uid, V11)["user"]
+    for f in ("givenName", "familyName", "username", "email", "identifier", "dateLastModified"):
+        ok(got.get(f, "") == u12.get(f, "") == u11.get(f, ""), "%s %s: SOAP %r REST %r" % (uid, f, got.get(f), u12.get(f)))
+    ok(got.get("grades", "") == ",".join(u12.get("grades", [])), uid + " grades")
+
+body, st = pms.call("readPersons", sourcedIdSet={"sourcedId": users[:25]})
+ok([r.sourcedGUID.sourcedId for r in body.personRecordSet.personRecord] == users[:25], "readPersons order and ids")
+ok(body.savePoint is not None, "readPersons returns a savepoint")
+
+body, st = pms.call("readPerson", sourcedId="no-such-person")
+ok((st.imsx_codeMajor, st.imsx_codeMinor.imsx_codeMinorField[0].imsx_codeMinorFieldValue) == ("failure", "unknownobject"),
+   "unknown person is unknownobject")
+
+body, st = pms.call("readPersonCore", sourcedId=users[0])
+ok(body.personCore.sourcedId == users[0], "readPersonCore")
+email = rest("/users/" + users[1])["user"]["email"]
+body, st = pms.call("discoverPersonIds", queryObject=email)
+ok(body.sourcedIdSet.sourcedId == [users[1]], "discoverPersonIds by e-mail")
+
+# replacePerson: change the family name of what was read; REST shows it, newer timestamp
+uid = users[2]
+before = rest("/users/" + uid)["user"]
+body, st = pms.call("readPerson", sourcedId=uid)
+rec = body.personRecord
+for part in rec.person.name[0].partName:
+    if part.instanceName.textString == "Last":
+        part.instanceValue.textString = "Zeepington"
+body, st = pms.call("replacePerson", sourcedId=uid, personRecord=rec)
+ok(st.imsx_codeMajor == "success", "replacePerson: " + str(st.imsx_description))
+after = rest("/users/" + uid)["user"]
+ok(after["familyName"] == "Zeepington", "replacePerson visible over REST")
+ok(after["dateLastModified"] > before["dateLastModified"], "replacePerson stamps a newer dateLastModified")
+ok(after["givenName"] == before["givenName"] and after["roles"] == before["roles"], "replacePerson keeps the rest")
+
+body, st = pms.call("readPersonIdsFromSavePoint", fromSavePoint=before["dateLastModified"])
+ok(body.sourcedIdSet.sourcedId == [uid], "savepoint read returns the replaced person only")
+
+# deletePerson: tombstone over REST, unknown over SOAP
+body, st = pms.call("deletePerson", sourcedId=uid)
+ok(st.imsx_codeMajor == "success", "deletePerson")
+ok(rest("/users/" + uid)["user"]["status"] == "tobedeleted", "deletePerson tombstones the user")
+body, st = pms.call("readPerson", sourcedId=uid)
+ok(st.imsx_codeMajor == "failure", "deleted person no longer read")
+
+# Memberships: class rosters and records equal the REST enrollments
+enrollments = rest("/enrollments?limit=10000")["enrollments"]
+classes = sorted({e["class"]["sourcedId"] for e in enrollments})
+for c in classes[:8]:
+    body, st = mms.call("readMembershipIdsForCollection", groupSourcedId=c, collection="courseSection")
+    want = sorted(e["sourcedId"] for e in enrollments if e["class"]["sourcedId"] == c and e["status"] == "active")
+    ok(sorted(body.sourcedIdSet.sourcedId or []) == want, "class roster of " + c)
+    body, st = mms.call("readMemberships", sourcedIdSet={"sourcedId": want})
+    for m in body.membershipRecordSet.membershipRecord:
+        e = next(x for x in enrollments if x["sourcedId"] == m.sourcedGUID.sourcedId)
+        ok(m.membership.collectionSourcedId == e["class"]["sourcedId"], "membership class")
+        ok(m.membership.member.personSourcedId == e["user"]["sourcedId"], "membership person")
+        role = {"student": "Learner", "teacher": "Instructor", "administrator": "Administrator"}.get(e["role"], "TeachingAssistant")
+        ok(m.membership.member.role[0].roleType == role, "membership role")
+
+body, st = mms.call("readMembership", sourcedId=enrollments[0]["sourcedId"])
+ok(body.membershipRecord.sourcedGUID.sourcedId == enrollments[0]["sourcedId"], "readMembership")
+person = enrollments[0]["user"]["sourcedId"]
+body, st = mms.call("readMembershipIdsForPerson", personSourcedId=person)
+ids = set(body.sourcedIdSet.sourcedId)
+ok({e["sourcedId"] for e in enrollments if e["user"]["sourcedId"] == person and e["status"] == "active"} <= ids,
+   "readMembershipIdsForPerson covers the person's enrollments")
+body, st = mms.call("readAllMembershipIds")
+ok({e["sourcedId"] for e in enrollments if e["status"] == "active"} <= set(body.sourcedIdSet.sourcedId), "readAllMembershipIds")
+body, st = mms.call("readMembershipsFromSavePoint", fromSavePoint="2000-01-01T00:00:00Z")
+ok(len(body.membershipRecordSet.membershipRecord) >= len(enrollments), "membership savepoint read from the beginning")
+
+print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, every response schema-valid)" % (checks, pms.n, mms.n))
