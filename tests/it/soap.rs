@@ -712,6 +712,33 @@ both!(status_header_security_and_hostile_input, |db| {
     assert_eq!(r.minor(), "unknownobject");
     let r = post(&s, PMS, Auth::Basic(&rid, &rsecret), PMS_NS, "<x:discoverPersonIdsRequest><x:queryObject>sourcedId!=''</x:queryObject></x:discoverPersonIdsRequest>");
     assert_eq!(r.ids(), visible, "a filter cannot widen the view");
+    // a restricted writer cannot touch a user outside its orgs
+    let (wid, wsecret) = s.client(&[WRITE, "roster.readonly"], &[&school]);
+    let r = post(
+        &s,
+        PMS,
+        Auth::Basic(&wid, &wsecret),
+        PMS_NS,
+        &format!(
+            "<x:deletePersonRequest><x:sourcedId>{hidden}</x:sourcedId></x:deletePersonRequest>"
+        ),
+    );
+    assert_eq!(r.minor(), "unknownobject", "{}", r.text);
+    assert_eq!(
+        s.get(&format!("{V12}/users/{hidden}"), &token).json()["user"]["status"],
+        "active"
+    );
+    // SOAP 1.2 in, SOAP 1.2 out
+    let doc12 = envelope(PMS_NS, "", &read(&users[0])).replace(
+        "http://schemas.xmlsoap.org/soap/envelope/",
+        "http://www.w3.org/2003/05/soap-envelope",
+    );
+    let r = post_raw(&s, PMS, &Auth::Basic(&id, &secret), &doc12);
+    assert_eq!(
+        r.root.ns.as_deref(),
+        Some("http://www.w3.org/2003/05/soap-envelope")
+    );
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
     // discover by e-mail
     let u0 = s.get(&format!("{V12}/users/{}", users[0]), &token).json()["user"].clone();
     let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, &format!("<x:discoverPersonIdsRequest><x:queryObject>{}</x:queryObject></x:discoverPersonIdsRequest>", js(&u0["email"])));
