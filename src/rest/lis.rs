@@ -187,6 +187,7 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
         may_read: has("roster.readonly") || has("roster-core.readonly"),
         may_write: bearer.scopes.iter().any(|s| s == scopes::ROSTER_WRITE),
         demographics: has("roster-demographics.readonly") || has("roster.readonly"),
+        empty: Some(&state.empty),
     };
     let reply = (service.run)(&mut ctx, &op, &request.body);
     let st = reply.status.clone();
@@ -233,6 +234,10 @@ fn authenticate(
     if let Some(h) = incoming.authorization.as_deref() {
         let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
         if scheme.eq_ignore_ascii_case("basic") {
+            // Verified Basic credentials are kept a few seconds, like bearer tokens.
+            if let Some(b) = state.bearers.get(h) {
+                return Ok(b);
+            }
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(rest.trim())
                 .ok()
@@ -245,7 +250,11 @@ fn authenticate(
             if !ct_eq(expected.as_bytes(), secret.as_bytes()) {
                 return Err("unknown client or wrong secret".into());
             }
-            return Ok(bearer_of(client));
+            let mut b = bearer_of(client);
+            b.expires_at =
+                crate::model::time::format(chrono::Utc::now() + chrono::Duration::minutes(1));
+            state.bearers.put(h, &b);
+            return Ok(b);
         }
         if scheme.eq_ignore_ascii_case("bearer") {
             return auth::verify_bearer_on(conn, rest.trim())

@@ -262,7 +262,9 @@ pub fn response(
     status: &Status,
     body: impl FnOnce(&mut Out, &str),
 ) -> String {
-    let mut out = Out::default();
+    let mut out = Out {
+        buf: String::with_capacity(4096),
+    };
     out.buf
         .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"");
     out.buf.push_str(soap.namespace());

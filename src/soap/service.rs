@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub may_read: bool,
     pub may_write: bool,
     pub demographics: bool,
+    /// Tables known to have no active rows (association loads skip them), when serving.
+    pub empty: Option<&'a records::EmptyCache>,
 }
 
 /// Writes a response body element, given its name.
@@ -236,17 +238,7 @@ fn next_savepoint(rows: &[Record], from: &str) -> String {
 
 /// The newest change of `entity` (the high-water mark batch reads return).
 fn high_water(ctx: &mut Ctx<'_>, entity: Entity) -> Result<Option<String>, OpError> {
-    let (rows, _) = records::query(
-        ctx.conn,
-        entity,
-        &Query {
-            sort: Some(("date_last_modified", true)),
-            limit: 1,
-            skip_total: true,
-            ..Query::default()
-        },
-    )?;
-    Ok(rows.into_iter().next().and_then(|r| r.date_last_modified))
+    Ok(records::newest_change(ctx.conn, entity)?)
 }
 
 fn id_set(ids: Vec<String>) -> pms::GuidSet {
@@ -361,7 +353,15 @@ fn may_place(ctx: &Ctx<'_>, orgs: &[&str]) -> bool {
 
 fn users_with(ctx: &mut Ctx<'_>, users: Vec<Record>) -> Result<Vec<pms::PersonRecord>, OpError> {
     let ids = ids_of(&users);
-    let related = render::load_related(ctx.conn, Entity::Users, &ids)?;
+    let related = match ctx.empty {
+        Some(empty) => {
+            let generation = records::generation(ctx.conn)?;
+            render::load_related_skipping(ctx.conn, Entity::Users, &ids, |c, child| {
+                empty.is_empty(c, child, generation)
+            })?
+        }
+        None => render::load_related(ctx.conn, Entity::Users, &ids)?,
+    };
     let demographics = if ctx.demographics {
         by_ids(ctx, Entity::Demographics, &ids, false)?
     } else {
@@ -488,6 +488,7 @@ fn reborrow<'b>(ctx: &'b mut Ctx<'_>) -> Ctx<'b> {
         may_read: ctx.may_read,
         may_write: ctx.may_write,
         demographics: ctx.demographics,
+        empty: ctx.empty,
     }
 }
 

@@ -714,6 +714,20 @@ pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
     q.load_i64(conn)
 }
 
+/// The newest `dateLastModified` of `entity` (any status), by its index.
+pub fn newest_change(conn: &mut DbConnection, entity: Entity) -> QueryResult<Option<String>> {
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "SELECT MAX(date_last_modified) AS t0 FROM {}",
+        entity.table()
+    ));
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.0.first().and_then(|c| c.text()).map(str::to_string)))
+}
+
 /// Error of a collection read: the filter did not compile, or the database failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
