@@ -64,7 +64,13 @@ pub async fn post(
             StatusCode::INTERNAL_SERVER_ERROR,
             SoapVersion::V11,
             None,
-            envelope::fault(SoapVersion::V11, false, &e.to_string()),
+            envelope::fault(
+                &service.def,
+                SoapVersion::V11,
+                "",
+                &Status::failure(Minor::TargetIsBusy, e.to_string()),
+                false,
+            ),
         ),
     };
     let op = text
@@ -98,12 +104,28 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
     let request = match envelope::read(body, limits) {
         Ok(r) => r,
         Err(e) => {
+            // The SOAP version is unknown when the envelope is unreadable: answer in 1.2 only
+            // when the body plainly says so.
+            let soap = if body
+                .windows(envelope::SOAP12.len())
+                .any(|w| w == envelope::SOAP12.as_bytes())
+            {
+                SoapVersion::V12
+            } else {
+                SoapVersion::V11
+            };
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                SoapVersion::V11,
+                soap,
                 None,
-                envelope::fault(SoapVersion::V11, true, &e.to_string()),
-            )
+                envelope::fault(
+                    &service.def,
+                    soap,
+                    "",
+                    &Status::failure(Minor::InvalidData, e.to_string()),
+                    true,
+                ),
+            );
         }
     };
     let soap = request.soap;
@@ -114,12 +136,17 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
             soap,
             None,
             envelope::fault(
+                &service.def,
                 soap,
-                true,
-                &format!(
-                    "'{}' is not an operation of the LIS {} service",
-                    request.body.name, service.def.name
+                &request.message_id,
+                &Status::failure(
+                    Minor::UnsupportedOperation,
+                    format!(
+                        "'{}' is not an operation of the LIS {} service",
+                        request.body.name, service.def.name
+                    ),
                 ),
+                true,
             ),
         );
     };

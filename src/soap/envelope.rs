@@ -265,12 +265,31 @@ pub fn response(
     let mut out = Out {
         buf: String::with_capacity(4096),
     };
+    open_envelope(&mut out, soap, service);
+    status_header(&mut out, service, message_ref, Some(operation), status);
+    out.buf.push_str("</soapenv:Header><soapenv:Body>");
+    body(&mut out, &format!("{operation}Response"));
+    out.buf.push_str("</soapenv:Body></soapenv:Envelope>");
+    out.buf
+}
+
+fn open_envelope(out: &mut Out, soap: SoapVersion, service: &ServiceDef) {
     out.buf
         .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"");
     out.buf.push_str(soap.namespace());
     out.buf.push_str("\" xmlns:tns=\"");
     out.buf.push_str(service.namespace);
     out.buf.push_str("\"><soapenv:Header>");
+}
+
+/// `imsx_syncResponseHeaderInfo` with `status`.
+fn status_header(
+    out: &mut Out,
+    service: &ServiceDef,
+    message_ref: &str,
+    operation: Option<&str>,
+    status: &Status,
+) {
     out.open("imsx_syncResponseHeaderInfo");
     out.text("imsx_version", "V1.0");
     out.text("imsx_messageIdentifier", &message_id());
@@ -292,7 +311,9 @@ pub fn response(
         },
     );
     out.text("imsx_messageRefIdentifier", message_ref);
-    out.text("imsx_operationRefIdentifier", operation);
+    if let Some(op) = operation {
+        out.text("imsx_operationRefIdentifier", op);
+    }
     if !status.description.is_empty() {
         out.text("imsx_description", &status.description);
     }
@@ -304,25 +325,31 @@ pub fn response(
     out.close("imsx_codeMinor");
     out.close("imsx_statusInfo");
     out.close("imsx_syncResponseHeaderInfo");
-    out.buf.push_str("</soapenv:Header><soapenv:Body>");
-    body(&mut out, &format!("{operation}Response"));
-    out.buf.push_str("</soapenv:Body></soapenv:Envelope>");
-    out.buf
 }
 
-/// A SOAP Fault (the envelope itself was unusable): `client` says whose fault it was.
-pub fn fault(soap: SoapVersion, client: bool, message: &str) -> String {
-    let mut s = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"",
-    );
-    s.push_str(soap.namespace());
-    s.push_str("\"><soapenv:Body><soapenv:Fault>");
+/// A SOAP Fault (the envelope itself was unusable: not XML, hostile XML, no Body, an unknown
+/// body element): `client` says whose fault it was. The header still carries the service's
+/// imsx status (`invaliddata`, or `unsupportedLISoperation` for an unknown operation), so
+/// clients that read only the imsx header get a clear answer too.
+pub fn fault(
+    service: &ServiceDef,
+    soap: SoapVersion,
+    message_ref: &str,
+    status: &Status,
+    client: bool,
+) -> String {
+    let mut out = Out::default();
+    open_envelope(&mut out, soap, service);
+    status_header(&mut out, service, message_ref, None, status);
+    out.buf
+        .push_str("</soapenv:Header><soapenv:Body><soapenv:Fault>");
+    let s = &mut out.buf;
     match soap {
         SoapVersion::V11 => {
             s.push_str("<faultcode>soapenv:");
             s.push_str(if client { "Client" } else { "Server" });
             s.push_str("</faultcode><faultstring>");
-            escape_into(&mut s, message);
+            escape_into(s, &status.description);
             s.push_str("</faultstring>");
         }
         SoapVersion::V12 => {
@@ -331,12 +358,12 @@ pub fn fault(soap: SoapVersion, client: bool, message: &str) -> String {
             s.push_str(
                 "</soapenv:Value></soapenv:Code><soapenv:Reason><soapenv:Text xml:lang=\"en\">",
             );
-            escape_into(&mut s, message);
+            escape_into(s, &status.description);
             s.push_str("</soapenv:Text></soapenv:Reason>");
         }
     }
     s.push_str("</soapenv:Fault></soapenv:Body></soapenv:Envelope>");
-    s
+    out.buf
 }
 
 #[cfg(test)]

@@ -752,7 +752,16 @@ both!(status_header_security_and_hostile_input, |db| {
     let bomb = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>&lol;</soapenv:Body></soapenv:Envelope>"#;
     let r = post_raw(&s, PMS, &Auth::Basic(&id, &secret), bomb);
     assert_eq!(r.status, 500);
-    assert!(r.text.contains("DOCTYPE"), "{}", r.text);
+    assert!(r.text.contains("Fault"), "{}", r.text);
+    assert_eq!(r.minor(), "invaliddata", "imsx status in the header too");
+    assert!(
+        r.header()
+            .child_text("imsx_description")
+            .unwrap_or("")
+            .contains("DOCTYPE"),
+        "{}",
+        r.text
+    );
     let deep = envelope(
         PMS_NS,
         "",
