@@ -584,6 +584,47 @@ both!(writes_show_over_rest_and_csv_deltas_over_savepoints, |db| {
     let e = s.get(&format!("{V12}/enrollments/new-e1"), &token).json();
     assert_eq!(e["enrollment"]["role"], "student");
     assert_eq!(e["enrollment"]["class"]["sourcedId"], class.as_str());
+    // changePersonIdentifier: the person, its enrollments and roles under the new id
+    let filter = |u: &str| {
+        format!(
+            "{V12}/enrollments?limit=1000&filter={}",
+            enc(&format!("user.sourcedId='{u}' AND status='active'"))
+        )
+    };
+    let before_enr = s.get(&filter(&other), &token).ids("enrollments").len();
+    assert!(before_enr > 0);
+    let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, &format!("<x:changePersonIdentifierRequest><x:sourcedId>{other}</x:sourcedId><x:newSourcedId>renamed-1</x:newSourcedId></x:changePersonIdentifierRequest>"));
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    assert_eq!(
+        s.get(&format!("{V12}/users/renamed-1"), &token).json()["user"]["givenName"],
+        "Delta"
+    );
+    assert_eq!(
+        s.get(&format!("{V12}/users/{other}"), &token).json()["user"]["status"],
+        "tobedeleted"
+    );
+    assert_eq!(
+        s.get(&filter("renamed-1"), &token).ids("enrollments").len(),
+        before_enr
+    );
+    assert_eq!(s.get(&filter(&other), &token).ids("enrollments").len(), 0);
+    let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, &format!("<x:changePersonIdentifierRequest><x:sourcedId>{}</x:sourcedId><x:newSourcedId>renamed-1</x:newSourcedId></x:changePersonIdentifierRequest>", users[7]));
+    assert_eq!(r.minor(), "idallocinusefail");
+    // a writer restricted to one school cannot place a person at another
+    let schools = all_ids(&s, &token, &format!("{V12}/schools"), "orgs");
+    let (wid, wsecret) = s.client(&[WRITE, "roster.readonly"], &[&schools[0]]);
+    let person = format!("<x:personRecord><x:sourcedGUID><x:sourcedId>new-p</x:sourcedId></x:sourcedGUID><x:person><x:name><x:nameType/><x:partName><x:instanceName><x:textString>First</x:textString></x:instanceName><x:instanceValue><x:textString>N</x:textString></x:instanceValue></x:partName><x:partName><x:instanceName><x:textString>Last</x:textString></x:instanceName><x:instanceValue><x:textString>P</x:textString></x:instanceValue></x:partName></x:name><x:roles><x:enterpriserolesType/><x:userId><x:userIdValue><x:textString>newp</x:textString></x:userIdValue></x:userId></x:roles><x:extension><x:extensionField><x:fieldName>oneroster.roles</x:fieldName><x:fieldType>String</x:fieldType><x:fieldValue>primary:student@{}</x:fieldValue></x:extensionField></x:extension></x:person></x:personRecord>", schools[1]);
+    let r = post(&s, PMS, Auth::Basic(&wid, &wsecret), PMS_NS, &format!("<x:createPersonRequest><x:sourcedId>new-p</x:sourcedId>{person}</x:createPersonRequest>"));
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert_eq!(s.get(&format!("{V12}/users/new-p"), &token).status, 404);
+    let at_home = person.replace(&format!("@{}<", schools[1]), &format!("@{}<", schools[0]));
+    let r = post(&s, PMS, Auth::Basic(&wid, &wsecret), PMS_NS, &format!("<x:createPersonRequest><x:sourcedId>new-p</x:sourcedId>{at_home}</x:createPersonRequest>"));
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    let u = s.get(&format!("{V12}/users/new-p"), &token).json();
+    assert_eq!(
+        u["user"]["roles"][0]["org"]["sourcedId"],
+        schools[0].as_str()
+    );
 });
 
 /// Re-serialise a response node under the `x:` prefix (what the tests send back).
