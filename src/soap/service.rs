@@ -21,6 +21,9 @@ use crate::store::{DbConnection, Store};
 
 /// Most records one read returns (LIS has no paging): beyond, `overflowfail`.
 pub const MAX_RECORDS: i64 = 1_000_000;
+/// About how many bytes of XML one person takes (output buffers are reserved up front).
+const PERSON_BYTES: usize = 6 * 1024;
+
 /// Most ids one batch read accepts.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -49,9 +52,17 @@ pub struct Reply {
 
 impl Reply {
     fn with<T: XmlValue + 'static>(status: Status, value: T) -> Reply {
+        Reply::sized(status, value, 0)
+    }
+    /// [`Reply::with`], reserving `bytes` of output first (large record sets are otherwise
+    /// built by repeated reallocation of a growing buffer).
+    fn sized<T: XmlValue + 'static>(status: Status, value: T, bytes: usize) -> Reply {
         Reply {
             status,
-            body: Box::new(move |o, n| value.write_value(n, o)),
+            body: Box::new(move |o, n| {
+                o.buf.reserve(bytes);
+                value.write_value(n, o)
+            }),
         }
     }
     pub fn fail(minor: Minor, description: impl Into<String>) -> Reply {
@@ -590,7 +601,8 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 };
                 let save = high_water(ctx, Entity::Users)?;
                 let recs = users_with(ctx, users)?;
-                Ok(Reply::with(
+                let bytes = recs.len() * PERSON_BYTES;
+                Ok(Reply::sized(
                     st,
                     pms::ReadPersonsResponse {
                         person_record_set: Some(pms::PersonRecordSet {
@@ -598,6 +610,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                         }),
                         save_point: save,
                     },
+                    bytes,
                 ))
             }
             "readAllPersonIds" => {
@@ -649,7 +662,8 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     ))
                 } else {
                     let recs = users_with(ctx, rows)?;
-                    Ok(Reply::with(
+                    let bytes = recs.len() * PERSON_BYTES;
+                    Ok(Reply::sized(
                         st,
                         pms::ReadPersonsFromSavePointResponse {
                             person_record_set: Some(pms::PersonRecordSet {
@@ -657,6 +671,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                             }),
                             save_point: Some(save),
                         },
+                        bytes,
                     ))
                 }
             }
