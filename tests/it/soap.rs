@@ -420,6 +420,31 @@ both!(soap_and_rest_agree_on_the_whole_district, |db| {
         );
     }
     assert_eq!(n, ids.len());
+    // the draft WSDL's WithRole variant: the person's memberships in that role, in the description
+    let e0 = &enrollments[0];
+    let person = js(&e0["user"]["sourcedId"]);
+    let lis_role = if js(&e0["role"]) == "teacher" {
+        "Instructor"
+    } else {
+        "Learner"
+    };
+    let r = post(&s, MMS, Auth::Basic(&id, &secret), MMS_NS, &format!("<x:readMembershipIdsForPersonWithRoleRequest><x:personSourcedId>{person}</x:personSourcedId><x:role>{lis_role}</x:role><x:sourcedIdSet/></x:readMembershipIdsForPersonWithRoleRequest>"));
+    let described: Vec<String> = r
+        .header()
+        .child_text("imsx_description")
+        .unwrap_or("")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut want: Vec<String> = enrollments
+        .iter()
+        .filter(|e| js(&e["user"]["sourcedId"]) == person && js(&e["role"]) == js(&e0["role"]))
+        .map(|e| js(&e["sourcedId"]))
+        .collect();
+    want.sort();
+    let mut got: Vec<String> = described.into_iter().filter(|d| want.contains(d)).collect();
+    got.sort();
+    assert_eq!(got, want, "{}", r.text);
     // group memberships of a school = the users holding a role there
     let school = all_ids(&s, &token, &format!("{V12}/schools"), "orgs")[0].clone();
     let r = post(&s, MMS, Auth::Basic(&id, &secret), MMS_NS, &format!("<x:readMembershipIdsForCollectionRequest><x:groupSourcedId>{school}</x:groupSourcedId><x:collection>group</x:collection></x:readMembershipIdsForCollectionRequest>"));
