@@ -138,36 +138,25 @@ impl Cell {
     }
 }
 
-/// Column aliases without a `format!` per cell.
-const TEXT_NAMES: [&str; 40] = [
-    "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14",
-    "t15", "t16", "t17", "t18", "t19", "t20", "t21", "t22", "t23", "t24", "t25", "t26", "t27",
-    "t28", "t29", "t30", "t31", "t32", "t33", "t34", "t35", "t36", "t37", "t38", "t39",
-];
-const FLOAT_NAMES: [&str; 40] = [
-    "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14",
-    "f15", "f16", "f17", "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27",
-    "f28", "f29", "f30", "f31", "f32", "f33", "f34", "f35", "f36", "f37", "f38", "f39",
-];
-
 impl QueryableByName<Db> for DynRow {
+    /// Cells by position (the aliases number them in order; `f…` marks a float column):
+    /// looking each alias up by name cost a scan of the column names per cell.
     fn build<'a>(row: &impl NamedRow<'a, Db>) -> diesel::deserialize::Result<Self> {
-        let mut cells = Vec::with_capacity(32);
-        for i in 0.. {
-            let (t, f) = match (TEXT_NAMES.get(i), FLOAT_NAMES.get(i)) {
-                (Some(t), Some(f)) => (
-                    std::borrow::Cow::Borrowed(*t),
-                    std::borrow::Cow::Borrowed(*f),
-                ),
-                _ => (format!("t{i}").into(), format!("f{i}").into()),
-            };
-            if let Ok(v) = NamedRow::get::<Nullable<Text>, Option<String>>(row, &t) {
-                cells.push(Cell::Text(v));
-            } else if let Ok(v) = NamedRow::get::<Nullable<Double>, Option<f64>>(row, &f) {
-                cells.push(Cell::Float(v));
-            } else {
+        use diesel::deserialize::FromSql;
+        use diesel::row::{Field, Row};
+        let n = row.field_count();
+        let mut cells = Vec::with_capacity(n);
+        for i in 0..n {
+            let Some(field) = Row::get(row, i) else {
                 break;
-            }
+            };
+            let float = field.field_name().is_some_and(|name| name.starts_with('f'));
+            let raw = field.value();
+            cells.push(if float {
+                Cell::Float(<Option<f64> as FromSql<Nullable<Double>, Db>>::from_nullable_sql(raw)?)
+            } else {
+                Cell::Text(<Option<String> as FromSql<Nullable<Text>, Db>>::from_nullable_sql(raw)?)
+            });
         }
         Ok(DynRow(cells))
     }
