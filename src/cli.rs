@@ -522,6 +522,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/rostering/v1p2/schools'");
             println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/v1p1/students?limit=2&filter=familyName~%27a%27'");
+            println!("\nLIS 2.0 SOAP (same client; HTTP Basic, WS-Security or OAuth 1.0a):");
+            for service in crate::soap::wsdl::SERVICES {
+                println!("  WSDL:          {base}{}?wsdl", service.path);
+            }
+            println!(
+                "  curl -s -u {}:{} -H 'Content-Type: text/xml' -d '<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><readAllPersonIdsRequest xmlns=\"{}\"/></s:Body></s:Envelope>' {base}{}",
+                c.client_id,
+                c.client_secret,
+                crate::soap::gen::pms::NAMESPACE,
+                crate::soap::wsdl::SERVICES[0].path
+            );
             use std::io::Write;
             let _ = std::io::stdout().flush();
             match running {

@@ -147,6 +147,53 @@ fn demo_serves_with_the_printed_client_and_stops_on_sigterm() {
             .into_json()
             .unwrap();
     assert_eq!(schools["orgs"].as_array().unwrap().len(), 1);
+    // the printed SOAP example works as printed
+    let wsdl = field("WSDL:");
+    assert!(
+        wsdl.ends_with("/lis/v2p0/PersonManagementService?wsdl"),
+        "{wsdl}"
+    );
+    let curl = field("curl -s -u");
+    let body = curl
+        .split("-d '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap()
+        .to_string();
+    let url = curl.rsplit(' ').next().unwrap().to_string();
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let soap = ureq::post(&url)
+        .set("Content-Type", "text/xml")
+        .set("Authorization", &format!("Basic {auth}"))
+        .send_string(&body)
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(soap.contains("fullsuccess"), "{soap}");
+    let users: serde_json::Value = ureq::get(&format!("{base}/ims/oneroster/rostering/v1p2/users"))
+        .set(
+            "Authorization",
+            &format!("Bearer {}", token["access_token"].as_str().unwrap()),
+        )
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let users = users["users"].as_array().unwrap();
+    assert!(users.len() > 5);
+    assert_eq!(
+        soap.matches("<tns:sourcedId>").count(),
+        users.len(),
+        "{soap}"
+    );
+    for u in users {
+        let id = u["sourcedId"].as_str().unwrap();
+        assert!(
+            soap.contains(&format!("<tns:sourcedId>{id}</tns:sourcedId>")),
+            "{id}"
+        );
+    }
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
