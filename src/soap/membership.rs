@@ -129,16 +129,9 @@ pub fn to_lis(rec: &Record) -> MembershipRecord {
     }
 }
 
-fn invalid(path: &str, message: impl Into<String>) -> Invalid {
-    Invalid {
-        path: path.into(),
-        message: message.into(),
-    }
-}
-
 /// The record a membership write stores: an enrollment (`courseSection`) or a role row
-/// (`group`). `school_of_class`: the school of the collection's class, when it exists.
-/// `Ok(None)` for a membership whose role status is `Inactive` (stored as a tombstone).
+/// (`group`). `school_of_class`: the school of the collection's class, when it exists. A
+/// membership whose role status is `Inactive` comes back as a tombstone.
 pub fn from_lis(
     id: &str,
     m: &Membership,
@@ -148,7 +141,7 @@ pub fn from_lis(
         .member
         .role
         .first()
-        .ok_or_else(|| invalid("membership/member/role", "a role is required"))?;
+        .ok_or_else(|| Invalid::new("membership/member/role", "a role is required"))?;
     let ext: BTreeMap<String, String> = role
         .extension
         .iter()
@@ -163,14 +156,14 @@ pub fn from_lis(
     let get = |k: &str| ext.get(&format!("{ONEROSTER}{k}")).map(String::as_str);
     let person = m.member.person_sourced_id.trim();
     if person.is_empty() {
-        return Err(invalid(
+        return Err(Invalid::new(
             "membership/member/personSourcedId",
             "a person is required",
         ));
     }
     let collection = m.collection_sourced_id.trim();
     if collection.is_empty() {
-        return Err(invalid(
+        return Err(Invalid::new(
             "membership/collectionSourcedId",
             "a collection is required",
         ));
@@ -182,7 +175,7 @@ pub fn from_lis(
                 Some(r) => r.to_string(),
                 None => enrollment_role(&role.role_type)
                     .ok_or_else(|| {
-                        invalid(
+                        Invalid::new(
                             "membership/member/role/roleType",
                             format!(
                                 "'{}' has no OneRoster enrollment role (Learner, Instructor, Administrator, TeachingAssistant)",
@@ -193,7 +186,7 @@ pub fn from_lis(
                     .to_string(),
             };
             let school = get("school").or(school_of_class).ok_or_else(|| {
-                invalid(
+                Invalid::new(
                     "membership/collectionSourcedId",
                     format!("no class '{collection}' to enroll in"),
                 )
@@ -227,7 +220,7 @@ pub fn from_lis(
             rec
         }
         other => {
-            return Err(invalid(
+            return Err(Invalid::new(
                 "membership/membershipIdType",
                 format!(
                     "'{}' memberships have no OneRoster equivalent (courseSection and group do)",

@@ -5,8 +5,6 @@
 //! name parts, foreign extension fields) are kept in the user's `metadata` under `lis.*`, so
 //! replace-then-read round-trips.
 
-use std::collections::BTreeMap;
-
 use super::bind::{self, Out, XmlValue};
 use super::gen::pms::{
     Address, Agent, BaseValueSingle, BaseValueToken, ContactInfo, Demographics, EnterpriseRoles,
@@ -270,7 +268,7 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     for (k, v) in &user.metadata {
         if let Some(name) = k.strip_prefix("lis.ext.") {
             push(name.to_string(), "String", v);
-        } else if !k.starts_with("lis.") {
+        } else if !is_lis_metadata(k) {
             push(format!("metadata.{k}"), "String", v);
         }
     }
@@ -322,10 +320,12 @@ pub struct Invalid {
     pub message: String,
 }
 
-fn invalid(path: &str, message: impl Into<String>) -> Invalid {
-    Invalid {
-        path: path.into(),
-        message: message.into(),
+impl Invalid {
+    pub fn new(path: &str, message: impl Into<String>) -> Invalid {
+        Invalid {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -398,7 +398,7 @@ pub fn from_lis(
         ("familyName", "person/name/partName[Last]"),
     ] {
         if user.get(field).is_none() {
-            return Err(invalid(path, format!("a {field} is required")));
+            return Err(Invalid::new(path, format!("a {field} is required")));
         }
     }
     if !p.address.is_empty() {
@@ -487,7 +487,7 @@ pub fn from_lis(
         user.set("userIds", others.join(","));
     }
     if user.get("username").is_none() {
-        return Err(invalid(
+        return Err(Invalid::new(
             "person/roles/userId",
             "a userId (the username) is required",
         ));
@@ -510,7 +510,7 @@ pub fn from_lis(
         for (i, r) in institution.iter().enumerate() {
             let value = r.institutionroletype.instance_value.text_string.trim();
             let role = oneroster_role(value).ok_or_else(|| {
-                invalid(
+                Invalid::new(
                     &format!("person/roles/institutionRole[{}]/institutionroletype", i + 1),
                     format!("'{value}' has no OneRoster role (Student, Learner, Faculty, Instructor, Administrator, Staff, Observer, Mentor, Parent, Guardian)"),
                 )
@@ -544,7 +544,7 @@ pub fn from_lis(
                                 Some((t.to_string(), r.to_string(), org.to_string()))
                             });
                             set.push(parsed.ok_or_else(|| {
-                                invalid(
+                                Invalid::new(
                                     "person/extension/extensionField[oneroster.roles]",
                                     format!("'{item}' is not roleType:role@org"),
                                 )
@@ -557,7 +557,7 @@ pub fn from_lis(
                         user.set(f, value);
                     }
                     other => {
-                        return Err(invalid(
+                        return Err(Invalid::new(
                             "person/extension/extensionField",
                             format!("'{ONEROSTER}{other}' is not a OneRoster user field"),
                         ))
@@ -608,22 +608,23 @@ pub fn from_lis(
 }
 
 /// Metadata keys this module manages (never shown as `metadata.*` extension fields).
-pub fn is_lis_metadata(key: &str) -> bool {
+fn is_lis_metadata(key: &str) -> bool {
     key.starts_with("lis.")
-}
-
-/// The extension fields of a person by name (tests and the parity check).
-pub fn extension_map(p: &Person) -> BTreeMap<String, String> {
-    p.extension
-        .iter()
-        .flat_map(|e| &e.extension_field)
-        .map(|f| (f.field_name.clone(), f.field_value.clone()))
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    /// The extension fields of a person by name.
+    fn extension_map(p: &Person) -> BTreeMap<String, String> {
+        p.extension
+            .iter()
+            .flat_map(|e| &e.extension_field)
+            .map(|f| (f.field_name.clone(), f.field_value.clone()))
+            .collect()
+    }
 
     fn user() -> (Record, Vec<Record>) {
         let mut u = Record::new(Entity::Users, "u1");

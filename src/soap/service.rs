@@ -389,10 +389,7 @@ fn users_with(ctx: &mut Ctx<'_>, users: Vec<Record>) -> Result<Vec<pms::PersonRe
 
 fn active_roles(ctx: &mut Ctx<'_>, user: &str) -> Result<Vec<Record>, OpError> {
     select(
-        &mut Ctx {
-            orgs: None,
-            ..reborrow(ctx)
-        },
+        &mut unrestricted(ctx),
         Entity::Roles,
         vec![
             Cond::eq("user_sourced_id", user),
@@ -423,10 +420,7 @@ fn save_person(
     if existing.is_none() {
         // Not visible (or absent): a restricted client may not take over someone else's user.
         let any = {
-            let mut c = Ctx {
-                orgs: None,
-                ..reborrow(ctx)
-            };
+            let mut c = unrestricted(ctx);
             by_ids(&mut c, Entity::Users, &[id.to_string()], false)?
         };
         if !any.is_empty() {
@@ -490,12 +484,14 @@ fn save_person(
     write_delta(ctx, op, out)
 }
 
-fn reborrow<'b>(ctx: &'b mut Ctx<'_>) -> Ctx<'b> {
+/// `ctx` without the client's org restriction, for checks that must see every record (ids in
+/// use, the owner of a record, where a membership's class is).
+fn unrestricted<'b>(ctx: &'b mut Ctx<'_>) -> Ctx<'b> {
     Ctx {
         store: ctx.store,
         conn: ctx.conn,
         bearer: ctx.bearer,
-        orgs: ctx.orgs.clone(),
+        orgs: None,
         may_read: ctx.may_read,
         may_write: ctx.may_write,
         demographics: ctx.demographics,
@@ -569,36 +565,9 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
             }
             "readPersons" => {
                 let r: pms::ReadPersonsRequest = bind(body)?;
-                let ids: Vec<String> = r
-                    .sourced_id_set
-                    .sourced_id
-                    .iter()
-                    .map(|s| s.trim().to_string())
-                    .collect();
-                if ids.len() > MAX_BATCH {
-                    return Err(status(
-                        Minor::OverflowFail,
-                        format!("at most {MAX_BATCH} ids per read"),
-                    ));
-                }
+                let ids = batch_ids(&r.sourced_id_set.sourced_id)?;
                 let users = by_ids(ctx, Entity::Users, &ids, false)?;
-                let missing: Vec<&String> = ids
-                    .iter()
-                    .filter(|id| !users.iter().any(|u| &u.sourced_id == *id))
-                    .collect();
-                let st = if missing.is_empty() {
-                    Status::success(format!("{} persons", users.len()))
-                } else if users.is_empty() {
-                    Status::failure(
-                        Minor::UnknownObject,
-                        format!("no person with these sourcedIds: {}", join(&missing)),
-                    )
-                } else {
-                    Status::warning(
-                        Minor::PartialDataStorage,
-                        format!("unknown sourcedIds: {}", join(&missing)),
-                    )
-                };
+                let st = batch_status(&ids, &users, "person");
                 let save = high_water(ctx, Entity::Users)?;
                 let recs = users_with(ctx, users)?;
                 let bytes = recs.len() * PERSON_BYTES;
@@ -695,10 +664,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     return Err(status(Minor::InvalidData, "sourcedId is required"));
                 }
                 let exists = !by_ids(
-                    &mut Ctx {
-                        orgs: None,
-                        ..reborrow(ctx)
-                    },
+                    &mut unrestricted(ctx),
                     Entity::Users,
                     std::slice::from_ref(&id),
                     false,
@@ -783,17 +749,7 @@ fn change_identifier(
             format!("no {} with sourcedId '{old}'", entity.name()),
         ));
     };
-    if !by_ids(
-        &mut Ctx {
-            orgs: None,
-            ..reborrow(ctx)
-        },
-        entity,
-        &[new.to_string()],
-        true,
-    )?
-    .is_empty()
-    {
+    if !by_ids(&mut unrestricted(ctx), entity, &[new.to_string()], true)?.is_empty() {
         return Err(status(
             Minor::IdAllocInUseFail,
             format!("sourcedId '{new}' is in use"),
@@ -809,10 +765,7 @@ fn change_identifier(
     if entity == Entity::Users {
         for child in [Entity::Roles, Entity::Enrollments] {
             let rows = select(
-                &mut Ctx {
-                    orgs: None,
-                    ..reborrow(ctx)
-                },
+                &mut unrestricted(ctx),
                 child,
                 vec![
                     Cond::eq("user_sourced_id", old),
@@ -831,10 +784,7 @@ fn change_identifier(
             }
         }
         if let Some(d) = by_ids(
-            &mut Ctx {
-                orgs: None,
-                ..reborrow(ctx)
-            },
+            &mut unrestricted(ctx),
             Entity::Demographics,
             &[old.to_string()],
             false,
@@ -850,6 +800,39 @@ fn change_identifier(
         }
     }
     write_delta(ctx, op, out)
+}
+
+/// The ids of a batch read, trimmed; more than [`MAX_BATCH`] is `overflowfail`.
+fn batch_ids(set: &[String]) -> Result<Vec<String>, OpError> {
+    if set.len() > MAX_BATCH {
+        return Err(status(
+            Minor::OverflowFail,
+            format!("at most {MAX_BATCH} ids per read"),
+        ));
+    }
+    Ok(set.iter().map(|s| s.trim().to_string()).collect())
+}
+
+/// The status of a batch read of `ids` that found `found` (`what`: "person", "membership"):
+/// all found, none (`unknownobject`), or some (`partialdatastorage`, naming the others).
+fn batch_status(ids: &[String], found: &[Record], what: &str) -> Status {
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !found.iter().any(|r| &r.sourced_id == *id))
+        .collect();
+    if missing.is_empty() {
+        Status::success(format!("{} {what}s", found.len()))
+    } else if found.is_empty() {
+        Status::failure(
+            Minor::UnknownObject,
+            format!("no {what} with these sourcedIds: {}", join(&missing)),
+        )
+    } else {
+        Status::warning(
+            Minor::PartialDataStorage,
+            format!("unknown sourcedIds: {}", join(&missing)),
+        )
+    }
 }
 
 fn join(ids: &[&String]) -> String {
@@ -919,10 +902,7 @@ fn save_membership(
     let m = &rec.membership;
     let class = if m.membership_id_type == mms::MembershipIdType::CourseSection {
         by_ids(
-            &mut Ctx {
-                orgs: None,
-                ..reborrow(ctx)
-            },
+            &mut unrestricted(ctx),
             Entity::Classes,
             &[m.collection_sourced_id.trim().to_string()],
             false,
@@ -952,17 +932,7 @@ fn save_membership(
     } else {
         Entity::Enrollments
     };
-    if !by_ids(
-        &mut Ctx {
-            orgs: None,
-            ..reborrow(ctx)
-        },
-        other,
-        &[id.to_string()],
-        false,
-    )?
-    .is_empty()
-    {
+    if !by_ids(&mut unrestricted(ctx), other, &[id.to_string()], false)?.is_empty() {
         return Err(status(
             Minor::IdAllocInUseFail,
             format!("sourcedId '{id}' is a membership of another kind"),
@@ -993,36 +963,9 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
             }
             "readMemberships" => {
                 let r: mms::ReadMembershipsRequest = bind(body)?;
-                let ids: Vec<String> = r
-                    .sourced_id_set
-                    .sourced_id
-                    .iter()
-                    .map(|s| s.trim().to_string())
-                    .collect();
-                if ids.len() > MAX_BATCH {
-                    return Err(status(
-                        Minor::OverflowFail,
-                        format!("at most {MAX_BATCH} ids per read"),
-                    ));
-                }
+                let ids = batch_ids(&r.sourced_id_set.sourced_id)?;
                 let found = memberships_by_ids(ctx, &ids, false)?;
-                let missing: Vec<&String> = ids
-                    .iter()
-                    .filter(|id| !found.iter().any(|u| &u.sourced_id == *id))
-                    .collect();
-                let st = if missing.is_empty() {
-                    Status::success(format!("{} memberships", found.len()))
-                } else if found.is_empty() {
-                    Status::failure(
-                        Minor::UnknownObject,
-                        format!("no membership with these sourcedIds: {}", join(&missing)),
-                    )
-                } else {
-                    Status::warning(
-                        Minor::PartialDataStorage,
-                        format!("unknown sourcedIds: {}", join(&missing)),
-                    )
-                };
+                let st = batch_status(&ids, &found, "membership");
                 let save = high_water(ctx, Entity::Enrollments)?;
                 Ok(Reply::with(
                     st,
@@ -1181,15 +1124,9 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 if id.is_empty() {
                     return Err(status(Minor::InvalidData, "sourcedId is required"));
                 }
-                let exists = !memberships_by_ids(
-                    &mut Ctx {
-                        orgs: None,
-                        ..reborrow(ctx)
-                    },
-                    std::slice::from_ref(&id),
-                    false,
-                )?
-                .is_empty();
+                let exists =
+                    !memberships_by_ids(&mut unrestricted(ctx), std::slice::from_ref(&id), false)?
+                        .is_empty();
                 if op == "createMembership" && exists {
                     return Err(status(
                         Minor::IdAllocInUseFail,

@@ -63,7 +63,7 @@ pub fn localise(wsdl: &str, location: &str) -> String {
                     .find('"')
                     .map_or(tag.len(), |e| value_start + e);
                 out.push_str(&tag[..value_start]);
-                out.push_str(&xml_escape(location));
+                super::bind::escape_into(&mut out, location);
                 out.push_str(&tag[value_end..]);
             }
             _ => out.push_str(tag),
@@ -72,12 +72,6 @@ pub fn localise(wsdl: &str, location: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
 }
 
 #[cfg(test)]
