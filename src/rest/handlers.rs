@@ -639,7 +639,7 @@ fn server_error(e: &dyn std::fmt::Display) -> HttpResponse {
 }
 
 /// `Basic base64(id:secret)` → (id, secret), both form-decoded per RFC 6749 §2.3.1.
-fn parse_basic(h: &str) -> Option<(String, String)> {
+pub fn parse_basic(h: &str) -> Option<(String, String)> {
     use base64::Engine;
     let (scheme, rest) = h.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

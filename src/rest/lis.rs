@@ -58,43 +58,60 @@ pub async fn post(
     };
     let st = state.clone();
     let result = web::block(move || handle(&st, service, incoming, &body)).await;
-    let (status, soap, client, text) = match result {
-        Ok(r) => r,
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
+    let h = result.unwrap_or_else(|e| {
+        Handled::fault(
+            service,
             SoapVersion::V11,
-            None,
-            envelope::fault(
-                &service.def,
-                SoapVersion::V11,
-                "",
-                &Status::failure(Minor::TargetIsBusy, e.to_string()),
-                false,
-            ),
-        ),
-    };
-    let op = text
-        .split("Response")
-        .next()
-        .and_then(|s| s.rsplit("<tns:").next())
-        .unwrap_or("");
+            "",
+            Status::failure(Minor::TargetIsBusy, e.to_string()),
+            false,
+        )
+    });
     req.extensions_mut().insert(RoutePattern(format!(
         "{} {}",
         service.path,
-        if status == StatusCode::OK { op } else { "" }
+        h.operation.as_deref().unwrap_or("")
     )));
-    if let Some(c) = client {
+    if let Some(c) = h.client {
         req.extensions_mut().insert(ClientId(c));
     }
-    let mut resp = HttpResponse::build(status);
-    resp.content_type(soap.content_type());
-    if status == StatusCode::UNAUTHORIZED {
+    let mut resp = HttpResponse::build(h.code);
+    resp.content_type(h.soap.content_type());
+    if h.code == StatusCode::UNAUTHORIZED {
         resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
     }
-    resp.body(text)
+    resp.body(h.text)
 }
 
-type Handled = (StatusCode, SoapVersion, Option<String>, String);
+/// What answering one request produced.
+struct Handled {
+    code: StatusCode,
+    soap: SoapVersion,
+    /// The authenticated client, for the request log.
+    client: Option<String>,
+    /// The operation answered (the metrics route label); `None` for Faults and 401s.
+    operation: Option<String>,
+    text: String,
+}
+
+impl Handled {
+    /// A SOAP Fault (HTTP 500) carrying `status` in the imsx header.
+    fn fault(
+        service: &Service,
+        soap: SoapVersion,
+        message_ref: &str,
+        status: Status,
+        client_fault: bool,
+    ) -> Handled {
+        Handled {
+            code: StatusCode::INTERNAL_SERVER_ERROR,
+            soap,
+            client: None,
+            operation: None,
+            text: envelope::fault(&service.def, soap, message_ref, &status, client_fault),
+        }
+    }
+}
 
 fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) -> Handled {
     let limits = Limits {
@@ -114,40 +131,30 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
             } else {
                 SoapVersion::V11
             };
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
+            return Handled::fault(
+                service,
                 soap,
-                None,
-                envelope::fault(
-                    &service.def,
-                    soap,
-                    "",
-                    &Status::failure(Minor::InvalidData, e.to_string()),
-                    true,
-                ),
+                "",
+                Status::failure(Minor::InvalidData, e.to_string()),
+                true,
             );
         }
     };
     let soap = request.soap;
     let op = request.operation.clone();
     let Some((_, action)) = service.def.operations.iter().find(|(o, _)| *o == op) else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
+        return Handled::fault(
+            service,
             soap,
-            None,
-            envelope::fault(
-                &service.def,
-                soap,
-                &request.message_id,
-                &Status::failure(
-                    Minor::UnsupportedOperation,
-                    format!(
-                        "'{}' is not an operation of the LIS {} service",
-                        request.body.name, service.def.name
-                    ),
+            &request.message_id,
+            Status::failure(
+                Minor::UnsupportedOperation,
+                format!(
+                    "'{}' is not an operation of the LIS {} service",
+                    request.body.name, service.def.name
                 ),
-                true,
             ),
+            true,
         );
     };
     if let Some(sent) = incoming.soap_action.as_deref().filter(|s| !s.is_empty()) {
@@ -155,39 +162,51 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
             tracing::warn!(soap_action = sent, body = %op, "SOAPAction does not match the body element; the body wins");
         }
     }
-    let respond = |code: StatusCode, client: Option<String>, status: &Status, reply: Reply| {
+    let respond = |code: StatusCode, client: Option<String>, reply: Reply| {
         let text = envelope::response(
             &service.def,
             soap,
             &request.message_id,
             &op,
-            status,
+            &reply.status,
             reply.body,
         );
-        (code, soap, client, text)
+        Handled {
+            code,
+            soap,
+            operation: (code == StatusCode::OK).then(|| op.clone()),
+            client,
+            text,
+        }
     };
     let mut conn = match state.store.conn() {
         Ok(c) => c,
         Err(e) => {
-            let r = Reply::fail(Minor::TargetIsBusy, e.to_string());
-            let st = r.status.clone();
-            return respond(StatusCode::OK, None, &st, r);
+            return respond(
+                StatusCode::OK,
+                None,
+                Reply::fail(Minor::TargetIsBusy, e.to_string()),
+            );
         }
     };
     let bearer = match authenticate(&mut conn, state, &incoming, request.security.as_ref(), body) {
         Ok(b) => b,
         Err(why) => {
-            let r = Reply::fail(Minor::UnauthorizedRequest, why);
-            let st = r.status.clone();
-            return respond(StatusCode::UNAUTHORIZED, None, &st, r);
+            return respond(
+                StatusCode::UNAUTHORIZED,
+                None,
+                Reply::fail(Minor::UnauthorizedRequest, why),
+            );
         }
     };
     let client = Some(bearer.client_id.clone());
     if let Some(limiter) = &state.limiter {
         if limiter.check(&bearer.client_id).is_err() {
-            let r = Reply::fail(Minor::TargetIsBusy, "rate limit exceeded; retry later");
-            let st = r.status.clone();
-            return respond(StatusCode::OK, client, &st, r);
+            return respond(
+                StatusCode::OK,
+                client,
+                Reply::fail(Minor::TargetIsBusy, "rate limit exceeded; retry later"),
+            );
         }
     }
     let has = |short: &str| {
@@ -199,9 +218,11 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
         Some(o) => match visibility::expand_orgs(&mut conn, o) {
             Ok(x) => Some(x),
             Err(e) => {
-                let r = Reply::fail(Minor::TargetIsBusy, e.to_string());
-                let st = r.status.clone();
-                return respond(StatusCode::OK, client, &st, r);
+                return respond(
+                    StatusCode::OK,
+                    client,
+                    Reply::fail(Minor::TargetIsBusy, e.to_string()),
+                );
             }
         },
         None => None,
@@ -217,8 +238,7 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
         empty: Some(&state.empty),
     };
     let reply = (service.run)(&mut ctx, &op, &request.body);
-    let st = reply.status.clone();
-    respond(StatusCode::OK, client, &st, reply)
+    respond(StatusCode::OK, client, reply)
 }
 
 /// Constant-time equality (length is not secret).
@@ -265,15 +285,9 @@ fn authenticate(
             if let Some(b) = state.bearers.get(h) {
                 return Ok(b);
             }
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or("HTTP Basic: malformed credentials")?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or("HTTP Basic: malformed credentials")?;
-            let (client, expected) = client_secret(conn, state, id)?;
+            let (id, secret) =
+                super::handlers::parse_basic(h).ok_or("HTTP Basic: malformed credentials")?;
+            let (client, expected) = client_secret(conn, state, &id)?;
             if !ct_eq(expected.as_bytes(), secret.as_bytes()) {
                 return Err("unknown client or wrong secret".into());
             }

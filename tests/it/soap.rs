@@ -848,6 +848,14 @@ both!(status_header_security_and_hostile_input, |db| {
     assert!(r.text.contains("Fault"));
     let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, &read(&users[0]));
     assert_eq!(r.minor(), "fullsuccess");
+    // metrics label SOAP requests by service and operation
+    let m = s.get_anon("/metrics");
+    assert!(
+        m.text
+            .contains(&format!("route=\"{PMS} readPerson\",status=\"200\"")),
+        "{}",
+        m.text
+    );
 });
 
 fn oauth_post(
