@@ -290,6 +290,37 @@ fn names_literal(name: &str) -> String {
     format!("&[{}]", quoted.join(", "))
 }
 
+/// How a field of `owner` holds its element: once, optionally, or repeated (also when
+/// [`REPEATED`] overrides the schema).
+#[derive(Clone, Copy)]
+enum Occurs {
+    One,
+    Optional,
+    Many,
+}
+
+impl Occurs {
+    /// The binding runtime's reader or writer for it (`read_one`, `write_vec`, …).
+    fn suffix(self, verb: &str) -> String {
+        let s = match self {
+            Occurs::One => "one",
+            Occurs::Optional => "opt",
+            Occurs::Many => "vec",
+        };
+        format!("{verb}_{s}")
+    }
+}
+
+fn occurs(owner: &str, p: &Particle) -> Occurs {
+    if p.max != Some(1) || REPEATED.contains(&(owner, p.name.as_str())) {
+        Occurs::Many
+    } else if p.min == 0 {
+        Occurs::Optional
+    } else {
+        Occurs::One
+    }
+}
+
 fn emit_struct(
     out: &mut String,
     s: &Schema,
@@ -306,13 +337,10 @@ fn emit_struct(
         let _ = writeln!(out, "pub struct {ident} {{");
         for p in seq {
             let ty = rust_ty(&s.element_type(&p.name));
-            let repeated = p.max != Some(1) || REPEATED.contains(&(owner, p.name.as_str()));
-            let full = if repeated {
-                format!("Vec<{ty}>")
-            } else if p.min == 0 {
-                format!("Option<{ty}>")
-            } else {
-                ty
+            let full = match occurs(owner, p) {
+                Occurs::Many => format!("Vec<{ty}>"),
+                Occurs::Optional => format!("Option<{ty}>"),
+                Occurs::One => ty,
             };
             let _ = writeln!(out, "    pub {}: {full},", field_ident(&p.name));
         }
@@ -326,14 +354,7 @@ fn emit_struct(
     );
     let _ = writeln!(out, "        Ok({ident} {{");
     for p in seq {
-        let repeated = p.max != Some(1) || REPEATED.contains(&(owner, p.name.as_str()));
-        let reader = if repeated {
-            "read_vec"
-        } else if p.min == 0 {
-            "read_opt"
-        } else {
-            "read_one"
-        };
+        let reader = occurs(owner, p).suffix("read");
         let _ = writeln!(
             out,
             "            {}: {reader}(node, {})?,",
@@ -351,14 +372,7 @@ fn emit_struct(
     } else {
         let _ = writeln!(out, "        write_complex(name, out, |out| {{");
         for p in seq {
-            let repeated = p.max != Some(1) || REPEATED.contains(&(owner, p.name.as_str()));
-            let writer = if repeated {
-                "write_vec"
-            } else if p.min == 0 {
-                "write_opt"
-            } else {
-                "write_one"
-            };
+            let writer = occurs(owner, p).suffix("write");
             let _ = writeln!(
                 out,
                 "            {writer}(&self.{}, {:?}, out);",
