@@ -72,6 +72,7 @@ impl DbUrl {
     pub fn connect(&self) -> Result<DbConnection, StoreError> {
         match self {
             DbUrl::Sqlite(path) => {
+                sqlite_multithread();
                 let mut c = diesel::SqliteConnection::establish(path)
                     .map_err(|e| StoreError::Connect(format!("sqlite:{path}: {e}")))?;
                 // WAL lets readers run beside the importer; foreign keys for the bookkeeping
@@ -99,6 +100,23 @@ impl DbUrl {
                 }),
         }
     }
+}
+
+/// Put SQLite in multi-thread mode (once, before its first connection): no mutex around every
+/// call on a connection. Safe here because a Diesel connection is never used by two threads at
+/// once (it is `Send`, not `Sync`; the pool hands each to one user). Serialized mode's mutexes
+/// cost about 6 % of an import and of the server's SQLite time (docs/PERFORMANCE.md). If SQLite
+/// was already initialised, `sqlite3_config` refuses and the default mode stays: still correct.
+#[allow(unsafe_code)]
+fn sqlite_multithread() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config with SQLITE_CONFIG_MULTITHREAD takes no further arguments and
+        // is called before any connection exists in this process (Once, first connect).
+        let rc =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
+        tracing::debug!(rc, "sqlite multi-thread mode");
+    });
 }
 
 /// The URL without its password, for messages.

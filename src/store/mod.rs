@@ -54,6 +54,35 @@ impl r2d2::CustomizeConnection<DbConnection, StoreError> for CacheSize {
     }
 }
 
+/// The first import into an empty SQLite store, when no other connection has the file open,
+/// runs in rollback-journal mode: new pages are written once, straight into the database file,
+/// where WAL mode writes them to the WAL and again at the checkpoint (−18 % of a 100,000-student
+/// initial load, docs/PERFORMANCE.md). Still atomic: a killed import leaves a hot journal that
+/// the next opener rolls back. Any other connection (a running server, another pooled
+/// connection) makes the switch fail at once and the import stays in WAL mode. Returns whether
+/// the switch happened.
+fn initial_load(conn: &mut DbConnection) -> bool {
+    use diesel::connection::SimpleConnection;
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return false;
+    }
+    let empty = crate::model::catalog::Entity::ALL
+        .iter()
+        .try_fold(true, |all, e| {
+            Ok::<_, diesel::result::Error>(all && records::is_empty(conn, *e)?)
+        });
+    if !matches!(empty, Ok(true)) {
+        return false;
+    }
+    match conn.batch_execute("PRAGMA journal_mode = DELETE") {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "initial load stays in WAL mode");
+            false
+        }
+    }
+}
+
 /// The roster store: a pool over one database.
 #[derive(Clone)]
 pub struct Store {
@@ -82,8 +111,9 @@ impl Store {
         drop(url.connect()?);
         let pool = Pool::builder()
             .max_size(if url.is_sqlite() { 4 } else { 8 })
-            // Open connections on demand (the CLI needs one or two).
-            .min_idle(Some(1))
+            // Open connections on demand (the CLI needs one): no spare idle connection, which
+            // would also stop an initial load from taking the file to itself (`initial_load`).
+            .min_idle(Some(0))
             .connection_timeout(std::time::Duration::from_secs(10))
             // A local SQLite file cannot drop a connection: skip the `SELECT 1` per checkout.
             .test_on_check_out(!url.is_sqlite())
@@ -150,7 +180,15 @@ impl Store {
     {
         use diesel::connection::SimpleConnection;
         self.with_conn(|conn| {
+            let rollback_journal = initial_load(conn);
             let result = conn.transaction(f);
+            if rollback_journal {
+                // Back to WAL (readers beside writers). Should this fail, the next connection
+                // sets WAL again when it opens.
+                if let Err(e) = conn.batch_execute("PRAGMA journal_mode = WAL") {
+                    tracing::warn!(error = %e, "could not return to WAL mode after an initial load");
+                }
+            }
             if matches!(conn, DbConnection::Sqlite(_)) {
                 // Give the memory back; the pool keeps this connection.
                 let _ = conn.batch_execute(&format!(

@@ -138,6 +138,10 @@ pub fn upsert(
     while start < recs.len() {
         let end = (start + per).min(recs.len());
         let mut q = Sql::new(conn);
+        if end - start == per {
+            // Full-size statements share one text per entity: prepare once (tails vary).
+            q.cached();
+        }
         q.push(&format!("INSERT INTO {} ({cols}) VALUES ", entity.table()));
         for i in start..end {
             let (Some(r), Some(h)) = (recs.get(i), hashes.get(i)) else {
@@ -172,6 +176,9 @@ pub fn upsert(
     }
     write_list_values(conn, recs, fresh)
 }
+
+/// List items written per statement.
+const LIST_CHUNK: usize = 1000;
 
 fn write_list_values(conn: &mut DbConnection, recs: &[&Record], fresh: &[bool]) -> QueryResult<()> {
     let Some(first) = recs.first() else {
@@ -211,8 +218,11 @@ fn write_list_values(conn: &mut DbConnection, recs: &[&Record], fresh: &[bool]) 
             }
         }
     }
-    for chunk in items.chunks(1000) {
+    for chunk in items.chunks(LIST_CHUNK) {
         let mut q = Sql::new(conn);
+        if chunk.len() == LIST_CHUNK {
+            q.cached();
+        }
         q.push("INSERT INTO list_values (entity, owner, field, position, value) VALUES ");
         for (i, (owner, field, pos, value)) in chunk.iter().enumerate() {
             if i > 0 {

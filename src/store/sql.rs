@@ -2,9 +2,9 @@
 //! backend's syntax, binds of the few portable types the store uses, and a by-name row type.
 //! Values are never spliced into SQL text; identifiers come only from the catalogue.
 
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::row::NamedRow;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Untyped};
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 
 use super::connection::{Db, DbConnection};
@@ -18,20 +18,34 @@ pub enum P<'a> {
     Int(i64),
 }
 
-/// SQL text plus its parameters.
+/// SQL text plus its parameters. The text holds no placeholders: `marks` records where each
+/// parameter goes, and Diesel's query builder writes the backend's placeholder there.
 pub struct Sql<'a> {
-    pub text: String,
+    text: String,
+    marks: Vec<usize>,
     params: Vec<P<'a>>,
     pg: bool,
+    cache: bool,
 }
 
 impl<'a> Sql<'a> {
     pub fn new(conn: &DbConnection) -> Sql<'a> {
         Sql {
             text: String::with_capacity(256),
+            marks: Vec::new(),
             params: Vec::new(),
             pg: matches!(conn, DbConnection::Postgres(_)),
+            cache: false,
         }
+    }
+
+    /// Let the connection keep this statement prepared and reuse it for the same text (Diesel's
+    /// statement cache, keyed by SQL). Only for statements whose text comes from a small, fixed
+    /// set of shapes (the import's batched writes): the cache is unbounded, so text that varies
+    /// with client input (filters, projections) must not be cached.
+    pub fn cached(&mut self) -> &mut Self {
+        self.cache = true;
+        self
     }
 
     /// Whether the SQL is for PostgreSQL (placeholders `$n`, collations named differently).
@@ -47,12 +61,7 @@ impl<'a> Sql<'a> {
     /// Append a placeholder bound to `p`.
     pub fn bind(&mut self, p: P<'a>) -> &mut Self {
         self.params.push(p);
-        if self.pg {
-            self.text.push('$');
-            self.text.push_str(&self.params.len().to_string());
-        } else {
-            self.text.push('?');
-        }
+        self.marks.push(self.text.len());
         self
     }
 
@@ -73,30 +82,17 @@ impl<'a> Sql<'a> {
         self
     }
 
-    /// The SQL text and its parameters, as a cache key.
+    /// The SQL text, where its parameters go, and their values, as a cache key.
     pub fn cache_key(&self) -> String {
-        format!("{}|{:?}", self.text, self.params)
+        format!("{}|{:?}|{:?}", self.text, self.marks, self.params)
     }
 
     pub fn param_count(&self) -> usize {
         self.params.len()
     }
 
-    fn query(self) -> BoxedSqlQuery<'a, Db, SqlQuery> {
-        let mut q = diesel::sql_query(self.text).into_boxed::<Db>();
-        for p in self.params {
-            q = match p {
-                P::Text(v) => q.bind::<Nullable<Text>, _>(v),
-                P::Owned(v) => q.bind::<Nullable<Text>, _>(v),
-                P::Float(v) => q.bind::<Nullable<Double>, _>(v),
-                P::Int(v) => q.bind::<BigInt, _>(v),
-            };
-        }
-        q
-    }
-
     pub fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        self.query().execute(conn)
+        RunQueryDsl::execute(self, conn)
     }
 
     /// Run a query selecting one integer (as text, aliased `t0`); 0 when there is no row.
@@ -114,9 +110,43 @@ impl<'a> Sql<'a> {
         self,
         conn: &mut DbConnection,
     ) -> QueryResult<Vec<T>> {
-        self.query().load(conn)
+        RunQueryDsl::load(self, conn)
     }
 }
+
+/// Diesel runs [`Sql`] directly (rather than through `sql_query`, which is never cached), so
+/// that [`Sql::cached`] statements are prepared once per connection.
+impl QueryFragment<Db> for Sql<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        if !self.cache {
+            out.unsafe_to_cache_prepared();
+        }
+        let mut from = 0;
+        for (&at, p) in self.marks.iter().zip(&self.params) {
+            out.push_sql(self.text.get(from..at).unwrap_or_default());
+            from = at;
+            match p {
+                P::Text(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
+                P::Owned(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
+                P::Float(v) => out.push_bind_param::<Nullable<Double>, _>(v)?,
+                P::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+            }
+        }
+        out.push_sql(self.text.get(from..).unwrap_or_default());
+        Ok(())
+    }
+}
+
+impl QueryId for Sql<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Sql<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Sql<'_> {}
 
 /// A row read by column name: text columns aliased `t0, t1, …` and float columns `f0, f1, …`
 /// (the digit is the position). Lets one type read any catalogue table.

@@ -4,6 +4,7 @@
 use std::process::{Command, Stdio};
 
 use rosterbridge::model::catalog::Entity;
+use rosterbridge::store::records;
 
 use crate::common::{bin, copy_fixture, edit, fixture, Backend, TestDb};
 
@@ -130,6 +131,77 @@ fn killed_import_leaves_the_store_unchanged() {
     // district admin + 4 x (principal + 72 teachers + 1500 students + 1500 guardians); the
     // fixture's 4 users were replaced by this bulk package and are tombstones now.
     assert_eq!(db.count(Entity::Users), (1 + 4 * (1 + 72 + 3000), 4));
+}
+
+/// The first import into an empty store runs in rollback-journal mode (the store to itself):
+/// killed, it leaves a hot journal that the next opener rolls back; the store is empty and in
+/// WAL mode again once rosterbridge opens it, and the same import then lands whole.
+#[test]
+fn killed_initial_load_leaves_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let url = format!("sqlite:{}", path.display());
+    let pkg = dir.path().join("big.zip");
+    let (code, _, err) = run(
+        &url,
+        &[
+            "generate",
+            pkg.to_str().unwrap(),
+            "--schools",
+            "4",
+            "--students-per-school",
+            "1500",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut child = Command::new(bin())
+        .args(["import", pkg.to_str().unwrap()])
+        .env("DATABASE_URL", &url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = dir.path().join("fresh.db-journal");
+    let start = std::time::Instant::now();
+    while !journal.exists() || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) < 4 << 20 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before it could be killed (or never used a rollback journal)"
+        );
+        assert!(start.elapsed().as_secs() < 120);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(journal.exists(), "the killed load left its journal");
+    let store = rosterbridge::store::Store::open(&url).unwrap();
+    for e in Entity::ALL {
+        let counts = records::counts(&mut store.conn().unwrap(), e).unwrap();
+        assert_eq!(
+            counts,
+            (0, 0),
+            "{}: a killed initial load must leave nothing",
+            e.name()
+        );
+    }
+    drop(store);
+    // Header bytes 18/19 are 2 in WAL mode, 1 in rollback-journal mode.
+    assert_eq!(
+        std::fs::read(&path).unwrap()[18],
+        2,
+        "opened again in WAL mode"
+    );
+    let (code, _, err) = run(&url, &["import", pkg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!journal.exists());
+    assert_eq!(
+        std::fs::read(&path).unwrap()[18],
+        2,
+        "back in WAL mode after the load"
+    );
+    let store = rosterbridge::store::Store::open(&url).unwrap();
+    let users = records::counts(&mut store.conn().unwrap(), Entity::Users).unwrap();
+    assert_eq!(users, (1 + 4 * (1 + 72 + 3000), 0));
 }
 
 fn index_names(db: &TestDb) -> Vec<String> {
