@@ -16,7 +16,7 @@ use super::source::Source;
 use super::validate::Known;
 use super::{bar, run_row, Counts, ImportError, ImportReport, Outcome, PlannedFile};
 use crate::model::catalog::{Entity, Version};
-use crate::model::record::{id_hash, Record, Status};
+use crate::model::record::{id_hash, IdMap, IdSet, Record, Status};
 use crate::model::time;
 use crate::store::connection::{self, DbConnection};
 use crate::store::records::{self, DeferredIndexes, Existing, Scan};
@@ -34,7 +34,7 @@ struct Applier {
     entity: Entity,
     mode: Mode,
     /// Bulk only: every stored id (by hash) not yet seen in the file.
-    existing: Option<HashMap<u128, Existing>>,
+    existing: Option<IdMap<Existing>>,
     batch: Vec<Record>,
     counts: Counts,
     marker: String,
@@ -137,7 +137,7 @@ impl Applier {
     fn finish(mut self, conn: &mut DbConnection) -> QueryResult<Counts> {
         self.flush(conn)?;
         if let Some(map) = self.existing.take() {
-            let unseen: HashSet<u128> = map
+            let unseen: IdSet = map
                 .into_iter()
                 .filter(|(_, e)| e.active)
                 .map(|(h, _)| h)
@@ -307,16 +307,18 @@ pub(crate) fn apply(
                 }
             }
         }
-        // Restamp just before commit (see the module doc).
+        let t0 = std::time::Instant::now();
+        deferred.rebuild_but_dlm(conn)?;
+        tracing::info!(secs = t0.elapsed().as_secs_f64(), "indexes built");
+        // Restamp just before commit (see the module doc); the deferred dateLastModified
+        // indexes are built after it, from the final stamps.
         let t0 = std::time::Instant::now();
         let stamped_at = time::now();
         for e in &stamped {
             records::restamp(conn, *e, &marker, &stamped_at)?;
         }
-        tracing::info!(secs = t0.elapsed().as_secs_f64(), "restamped");
-        let t0 = std::time::Instant::now();
         deferred.rebuild(conn)?;
-        tracing::info!(secs = t0.elapsed().as_secs_f64(), "indexes built");
+        tracing::info!(secs = t0.elapsed().as_secs_f64(), "restamped");
         // Fresh planner statistics, or SQLite picks e.g. the role index over the class index
         // for `/classes/{id}/students` (it has none until ANALYZE runs).
         // (Small deltas, such as a SOAP write, leave the statistics alone: ANALYZE of a large

@@ -180,9 +180,16 @@ impl<R: Read> Read for CrlfToLf<R> {
                 return Ok(usize::from(had));
             }
             let len = start + n;
-            let mut w = 0;
-            let mut i = 0;
             self.held_cr = false;
+            let read = buf.get(..len).unwrap_or_default();
+            // Fast path (LF files): `contains` on bytes is a memchr.
+            if !read.contains(&b'\r') {
+                return Ok(len);
+            }
+            // Bytes before the first '\r' are already in place.
+            let first = read.iter().position(|&b| b == b'\r').unwrap_or(0);
+            let mut w = first;
+            let mut i = first;
             while i < len {
                 let b = buf.get(i).copied().unwrap_or(0);
                 if b == b'\r' {

@@ -10,13 +10,13 @@ use super::rows::RowParser;
 use super::source::Source;
 use super::{bar, ImportError, PlannedFile};
 use crate::model::catalog::{Entity, Target};
-use crate::model::record::{id_hash, Status, Value};
+use crate::model::record::{id_hash, IdMap, IdSet, Status, Value};
 use crate::store::{records, Store};
 
 /// What validation learnt, reused by the apply pass.
 #[derive(Debug, Default)]
 pub(crate) struct Known {
-    pub ids: HashMap<Entity, HashSet<u128>>,
+    pub ids: HashMap<Entity, IdSet>,
     pub org_types: HashMap<String, String>,
     pub session_types: HashMap<String, String>,
     pub rows: BTreeMap<Entity, u64>,
@@ -68,18 +68,18 @@ pub(crate) fn validate(
     let mut known = Known::default();
     let mut pending: Vec<PendingRef> = Vec::new();
     // userProfile id → its user, for "a role's profile belongs to the same user".
-    let mut profile_user: HashMap<u128, u128> = HashMap::new();
+    let mut profile_user: IdMap<u128> = IdMap::default();
     // Bulk users' primaryOrgSourcedId, checked against the bulk roles file once it is read.
     let mut primary_orgs: Vec<(u128, u64, String)> = Vec::new();
     // (user, org) pairs of the roles file, when it is bulk and without errors.
-    let mut role_pairs: Option<HashSet<u128>> = None;
+    let mut role_pairs: Option<IdSet> = None;
     let pair = |user: &str, org: &str| id_hash(&format!("{user}\u{1f}{org}"));
     for pf in files {
         let errors_before = diags.errors;
-        let mut ids: HashSet<u128> = HashSet::new();
+        let mut ids = IdSet::default();
         let mut self_refs: Vec<PendingRef> = Vec::new();
         // (user, org) → (primary count, first line), for the roles rule.
-        let mut primaries: HashMap<u128, (u32, u64)> = HashMap::new();
+        let mut primaries: IdMap<(u32, u64)> = IdMap::default();
         let reader = src.open_file(&pf.name)?;
         let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
         let headers = match rdr.headers() {
@@ -158,6 +158,15 @@ pub(crate) fn validate(
                     }
                 }
                 for id in values {
+                    // The common case, found in the package: no allocation.
+                    if *target != pf.entity
+                        && known
+                            .ids
+                            .get(target)
+                            .is_some_and(|s| s.contains(&id_hash(id)))
+                    {
+                        continue;
+                    }
                     let p = PendingRef {
                         file: pf.name.clone(),
                         line,
@@ -281,7 +290,7 @@ pub(crate) fn validate(
                 }
             }
         }
-        let primaries_keys: HashSet<u128> = primaries.keys().copied().collect();
+        let primaries_keys: IdSet = primaries.keys().copied().collect();
         for (_, (count, line)) in primaries {
             let bad = if pf.mode == Mode::Bulk {
                 count != 1

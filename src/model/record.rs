@@ -149,6 +149,33 @@ impl Record {
 }
 
 /// Hash of an id, used for memory-light id sets.
+/// Hashes an [`id_hash`] value for hash sets and maps: it is already a uniform 128-bit hash,
+/// so its low 64 bits are used as they are (SipHash again was a visible share of validating
+/// and applying a 1.8-million-row package).
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for non-u128 keys; fold the bytes in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        // Truncation intended: the low half of a uniform hash.
+        self.0 ^= n as u64;
+    }
+}
+
+/// A set of [`id_hash`] values.
+pub type IdSet = std::collections::HashSet<u128, std::hash::BuildHasherDefault<IdHasher>>;
+/// A map keyed by [`id_hash`] values.
+pub type IdMap<V> = std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 pub fn id_hash(id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(id.as_bytes())
 }

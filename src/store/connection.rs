@@ -105,17 +105,24 @@ impl DbUrl {
 /// Put SQLite in multi-thread mode (once, before its first connection): no mutex around every
 /// call on a connection. Safe here because a Diesel connection is never used by two threads at
 /// once (it is `Send`, not `Sync`; the pool hands each to one user). Serialized mode's mutexes
-/// cost about 6 % of an import and of the server's SQLite time (docs/PERFORMANCE.md). If SQLite
-/// was already initialised, `sqlite3_config` refuses and the default mode stays: still correct.
+/// cost about 6 % of an import and of the server's SQLite time (docs/PERFORMANCE.md). Memory
+/// statistics are switched off too (they take a global mutex on every allocation; nothing here
+/// reads them). If SQLite was already initialised, `sqlite3_config` refuses and the defaults
+/// stay: still correct.
 #[allow(unsafe_code)]
 fn sqlite_multithread() {
+    use libsqlite3_sys::{sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD};
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // SAFETY: sqlite3_config with SQLITE_CONFIG_MULTITHREAD takes no further arguments and
-        // is called before any connection exists in this process (Once, first connect).
-        let rc =
-            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
-        tracing::debug!(rc, "sqlite multi-thread mode");
+        // SAFETY: called before any connection exists in this process (Once, first connect);
+        // SQLITE_CONFIG_MULTITHREAD takes no argument, SQLITE_CONFIG_MEMSTATUS one C int.
+        let threads = unsafe { sqlite3_config(SQLITE_CONFIG_MULTITHREAD) };
+        let stats = unsafe { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+        tracing::debug!(
+            threads,
+            stats,
+            "sqlite multi-thread mode, no memory statistics"
+        );
     });
 }
 

@@ -15,6 +15,9 @@ pub const LIST_VALUES_INDEX: &str =
     "CREATE INDEX list_values_value_idx ON list_values (entity, field, value)";
 pub const LIST_VALUES_INDEX_NAME: &str = "list_values_value_idx";
 
+/// Name suffix of the `date_last_modified` index of each table.
+pub const DLM_INDEX_SUFFIX: &str = "_dlm_idx";
+
 /// Secondary indexes of `entity`'s table: (name, `CREATE INDEX` statement). Change tracking
 /// (`date_last_modified`, `status`), the fields consumers filter on, and every single-valued
 /// reference; list references are indexed through `list_values`.
@@ -28,8 +31,11 @@ pub fn indexes(e: Entity) -> Vec<(String, String)> {
     }
     cols.into_iter()
         .map(|c| {
-            let short = if c == "date_last_modified" { "dlm" } else { c };
-            let name = format!("{t}_{short}_idx");
+            let name = if c == "date_last_modified" {
+                format!("{t}{DLM_INDEX_SUFFIX}")
+            } else {
+                format!("{t}_{c}_idx")
+            };
             // `status = 'active'` matches nearly every row, so an index helps only to find
             // tombstones: a partial index holds just those, and costs nothing on active rows.
             let partial = if c == "status" {

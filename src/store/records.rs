@@ -8,7 +8,7 @@ use diesel::QueryResult;
 use super::connection::DbConnection;
 use super::sql::{Cell, DynRow, Sql, P};
 use crate::model::catalog::{Entity, Kind};
-use crate::model::record::{id_hash, list_items, Record, Status, Value};
+use crate::model::record::{id_hash, list_items, IdMap, Record, Status, Value};
 
 /// What the store holds for an id, for change detection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,11 +40,8 @@ fn existing_of(row: &DynRow) -> Option<(String, Existing)> {
 
 /// Every id of `entity` (by id hash) with its content hash and status; paged so PostgreSQL never
 /// materialises the whole table in one result.
-pub fn load_existing(
-    conn: &mut DbConnection,
-    entity: Entity,
-) -> QueryResult<HashMap<u128, Existing>> {
-    let mut out = HashMap::new();
+pub fn load_existing(conn: &mut DbConnection, entity: Entity) -> QueryResult<IdMap<Existing>> {
+    let mut out = IdMap::default();
     let mut after = String::new();
     loop {
         let mut q = Sql::new(conn);
@@ -533,7 +530,7 @@ fn is_empty_table(conn: &mut DbConnection, table: &str) -> QueryResult<bool> {
 /// maintaining them row by row. DDL is transactional on both backends, so a failed or killed
 /// import leaves the indexes as they were.
 #[derive(Debug, Default)]
-pub struct DeferredIndexes(Vec<String>);
+pub struct DeferredIndexes(Vec<(String, String)>);
 
 impl DeferredIndexes {
     /// Drop the secondary indexes of `entities` (the caller knows their tables are empty), and
@@ -556,7 +553,7 @@ impl DeferredIndexes {
             let mut q = Sql::new(conn);
             q.push(&format!("DROP INDEX {name}"));
             q.execute(conn)?;
-            self.0.push(create);
+            self.0.push((name, create));
         }
         Ok(())
     }
@@ -566,16 +563,33 @@ impl DeferredIndexes {
         self.0.is_empty()
     }
 
-    /// Build every deferred index.
+    /// Build every deferred index except the `dateLastModified` ones, which [`Self::rebuild`]
+    /// builds after the restamp (so it does not rewrite their entries, and so the time between
+    /// the stamp and the commit stays short).
+    pub fn rebuild_but_dlm(&mut self, conn: &mut DbConnection) -> QueryResult<()> {
+        let (dlm, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.0)
+            .into_iter()
+            .partition(|(name, _)| name.ends_with(super::ddl::DLM_INDEX_SUFFIX));
+        self.0 = dlm;
+        build(conn, rest)
+    }
+
+    /// Build every (remaining) deferred index.
     pub fn rebuild(self, conn: &mut DbConnection) -> QueryResult<()> {
-        for create in self.0 {
-            let mut q = Sql::new(conn);
-            q.push(&create);
-            q.execute(conn)?;
-        }
-        Ok(())
+        build(conn, self.0)
     }
 }
+
+fn build(conn: &mut DbConnection, indexes: Vec<(String, String)>) -> QueryResult<()> {
+    for (_, create) in indexes {
+        let mut q = Sql::new(conn);
+        q.push(&create);
+        q.execute(conn)?;
+    }
+    Ok(())
+}
+
+impl DeferredIndexes {}
 
 /// An argument of a [`Cond`] template.
 #[derive(Debug, Clone, PartialEq, Eq)]
