@@ -11,6 +11,7 @@ pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod model;
+pub mod native;
 pub mod query;
 pub mod rest;
 pub mod soap;

@@ -7,6 +7,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    rosterbridge::native::prompt_memory_return();
     let cli = rosterbridge::cli::Cli::parse();
     let default_level = if cli.serves() {
         "warn,rosterbridge=info"

@@ -1,5 +1,7 @@
 -- wrk script: POST LIS Person requests to $SOAP_PATH with HTTP Basic ($AUTH), for random
--- person ids from the file $IDS: readPerson (MODE=one) or readPersons of $BATCH ids (MODE=batch).
+-- person ids from the file $IDS: readPerson (MODE=one) or readPersons of $BATCH ids (MODE=batch),
+-- or readPersons of the file's first $BATCH ids, always the same (MODE=page: the records of
+-- REST's first page when the file holds the ids in sourcedId order).
 local ids = {}
 local ns = "http://www.imsglobal.org/services/lis/pms2p0/wsdl11/sync/imspms_v2p0"
 local mode, batch, path
@@ -18,7 +20,11 @@ local function envelope(body)
 end
 function request()
   local body
-  if mode == "one" then
+  if mode == "page" then
+    local parts = {}
+    for i = 1, batch do parts[i] = "<p:sourcedId>" .. ids[i] .. "</p:sourcedId>" end
+    body = "<p:readPersonsRequest><p:sourcedIdSet>" .. table.concat(parts) .. "</p:sourcedIdSet></p:readPersonsRequest>"
+  elseif mode == "one" then
     body = "<p:readPersonRequest><p:sourcedId>" .. ids[math.random(#ids)] .. "</p:sourcedId></p:readPersonRequest>"
   else
     local parts = {}

@@ -72,7 +72,7 @@ impl DbUrl {
     pub fn connect(&self) -> Result<DbConnection, StoreError> {
         match self {
             DbUrl::Sqlite(path) => {
-                sqlite_multithread();
+                crate::native::sqlite_multithread();
                 let mut c = diesel::SqliteConnection::establish(path)
                     .map_err(|e| StoreError::Connect(format!("sqlite:{path}: {e}")))?;
                 // WAL lets readers run beside the importer; foreign keys for the bookkeeping
@@ -100,30 +100,6 @@ impl DbUrl {
                 }),
         }
     }
-}
-
-/// Put SQLite in multi-thread mode (once, before its first connection): no mutex around every
-/// call on a connection. Safe here because a Diesel connection is never used by two threads at
-/// once (it is `Send`, not `Sync`; the pool hands each to one user). Serialized mode's mutexes
-/// cost about 6 % of an import and of the server's SQLite time (docs/PERFORMANCE.md). Memory
-/// statistics are switched off too (they take a global mutex on every allocation; nothing here
-/// reads them). If SQLite was already initialised, `sqlite3_config` refuses and the defaults
-/// stay: still correct.
-#[allow(unsafe_code)]
-fn sqlite_multithread() {
-    use libsqlite3_sys::{sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD};
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: called before any connection exists in this process (Once, first connect);
-        // SQLITE_CONFIG_MULTITHREAD takes no argument, SQLITE_CONFIG_MEMSTATUS one C int.
-        let threads = unsafe { sqlite3_config(SQLITE_CONFIG_MULTITHREAD) };
-        let stats = unsafe { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
-        tracing::debug!(
-            threads,
-            stats,
-            "sqlite multi-thread mode, no memory statistics"
-        );
-    });
 }
 
 /// The URL without its password, for messages.
