@@ -31,15 +31,19 @@ pub fn sqlite_multithread() {
 /// the crate exports its neighbour, 16, but not this one).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Make mimalloc give freed memory back to the OS at once instead of after its default
-/// 1,000 ms delay, which it only checks on a thread's next allocation: the server's blocking
-/// threads go idle after a burst and kept what they had freed (server RSS after the benchmark's
-/// 10,000-record pages: 280 MB with the default, 182 MB with this; docs/PERFORMANCE.md).
-/// Call at the start of `main`.
+/// Purge delay, ms. Measured on the benchmark district (docs/PERFORMANCE.md), server peak RSS
+/// after 10,000-record extraction pages / SOAP readPersons(100) req/s: 1,000 (mimalloc's
+/// default) 259 MB / 991; 50: 181 MB / 960; 10: 162 MB / 1,023; 0: 148 MB / 662 (every large
+/// response's pages were unmapped and faulted in again).
+const PURGE_DELAY_MS: std::ffi::c_long = 10;
+
+/// Make mimalloc give freed memory back to the OS after 10 ms instead of its default 1,000 ms,
+/// a delay it only checks on a thread's next allocation: the server's blocking threads go idle
+/// after a burst and kept what they had freed. Call at the start of `main`.
 pub fn prompt_memory_return() {
     // SAFETY: mi_option_set only stores the value in mimalloc's option table; it is read on
     // later purges. The option index is checked against the bundled header in the test below.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
 #[cfg(test)]
@@ -55,7 +59,7 @@ mod tests {
         // SAFETY: reads the option table.
         assert_eq!(
             unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) },
-            0
+            super::PURGE_DELAY_MS
         );
     }
 }
