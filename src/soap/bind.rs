@@ -220,6 +220,19 @@ pub trait XmlValue: Sized + Default {
     fn write_value(&self, name: &str, out: &mut Out);
 }
 
+/// The generated types' string: borrowed for the constant vocabulary, language and identifier
+/// strings the writers fill in (one LIS person carries ~40 of them), owned for data.
+pub type Str = std::borrow::Cow<'static, str>;
+
+impl XmlValue for Str {
+    fn read_value(node: &Node) -> Result<Self, BindError> {
+        Ok(Str::Owned(node.text.trim().to_string()))
+    }
+    fn write_value(&self, name: &str, out: &mut Out) {
+        out.text(name, self);
+    }
+}
+
 impl XmlValue for String {
     fn read_value(node: &Node) -> Result<Self, BindError> {
         Ok(node.text.trim().to_string())

@@ -272,7 +272,7 @@ fn rust_ty(t: &Ty) -> String {
     match t {
         Ty::Struct(n) | Ty::Enum(n) => n.clone(),
         Ty::Bool => "bool".into(),
-        Ty::Str => "String".into(),
+        Ty::Str => "Str".into(),
     }
 }
 

@@ -46,9 +46,9 @@ fn date_time(d: &str) -> String {
 
 fn field(name: &str, value: &str) -> ExtensionField {
     ExtensionField {
-        field_name: name.into(),
+        field_name: name.to_string().into(),
         field_type: FieldType::String,
-        field_value: value.into(),
+        field_value: value.to_string().into(),
     }
 }
 
@@ -97,22 +97,22 @@ pub fn to_lis(rec: &Record) -> MembershipRecord {
     }
     let (begin, end) = (rec.get("beginDate"), rec.get("endDate"));
     let time_frame = (begin.is_some() || end.is_some()).then(|| TimeFrame {
-        begin: begin.map(date_time),
-        end: end.map(date_time),
+        begin: begin.map(|d| date_time(d).into()),
+        end: end.map(|d| date_time(d).into()),
         ..TimeFrame::default()
     });
     MembershipRecord {
         sourced_guid: SourcedGuid {
             ref_agent_instance_id: None,
-            sourced_id: rec.sourced_id.clone(),
+            sourced_id: rec.sourced_id.clone().into(),
         },
         membership: Membership {
-            collection_sourced_id: collection.to_string(),
+            collection_sourced_id: collection.to_string().into(),
             membership_id_type: kind,
             member: Member {
-                person_sourced_id: rec.get("userSourcedId").unwrap_or("").to_string(),
+                person_sourced_id: rec.get("userSourcedId").unwrap_or("").to_string().into(),
                 role: vec![Role {
-                    role_type: role.to_string(),
+                    role_type: role.to_string().into(),
                     sub_role: (rec.get("primary") == Some("true")).then(|| "Primary".into()),
                     time_frame,
                     status: Some(lis_status(rec.status)),

@@ -5,7 +5,7 @@
 //! name parts, foreign extension fields) are kept in the user's `metadata` under `lis.*`, so
 //! replace-then-read round-trips.
 
-use super::bind::{self, Out, XmlValue};
+use super::bind::{self, Out, Str, XmlValue};
 use super::gen::pms::{
     Address, Agent, BaseValueSingle, BaseValueToken, ContactInfo, Demographics, EnterpriseRoles,
     ExtensionField, FormName, Gender, ImsExtension, InstitutionRole, Name, Person, PersonCore,
@@ -14,7 +14,6 @@ use super::gen::pms::{
 use crate::model::catalog::Entity;
 use crate::model::record::{list_items, Record, Status};
 
-const V: &str = "http://www.imsglobal.org/vdex/lis/pmsv2p0/";
 /// Vocabulary of rosterbridge's extension fields.
 pub const EXTENSION_VOCABULARY: &str = "urn:rosterbridge:lis:extension";
 /// Prefix of extension fields carrying OneRoster user fields.
@@ -34,25 +33,51 @@ const STRUCTURAL: &[&str] = &[
     "password",
 ];
 
-fn text(s: &str) -> Text {
+/// A `Text` in en-US: borrowed when `s` is a constant, owned for data.
+fn text(s: impl Into<Str>) -> Text {
     Text {
-        language: "en-US".into(),
+        language: Str::Borrowed("en-US"),
         text_string: s.into(),
     }
 }
 
-fn token(id: usize, vocab: &str, value: &str) -> BaseValueToken {
+/// An instance identifier: the small numbers every person uses are constants.
+fn ident(n: usize) -> Text {
+    const SMALL: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    match SMALL.get(n) {
+        Some(s) => text(*s),
+        None => text(n.to_string()),
+    }
+}
+
+/// The full URL of a LIS PMS vocabulary, as a constant.
+macro_rules! vocab {
+    ($name:literal) => {
+        concat!(
+            "http://www.imsglobal.org/vdex/lis/pmsv2p0/",
+            $name,
+            "vocabularyv1p0.xml"
+        )
+    };
+}
+
+fn token(id: usize, vocab: &'static str, value: impl Into<Str>) -> BaseValueToken {
     BaseValueToken {
-        instance_identifier: text(&id.to_string()),
-        instance_vocabulary: format!("{V}{vocab}vocabularyv1p0.xml"),
+        instance_identifier: ident(id),
+        instance_vocabulary: Str::Borrowed(vocab),
         instance_value: text(value),
     }
 }
 
-fn single(id: usize, vocab: &str, name: &str, value: &str) -> BaseValueSingle {
+fn single(
+    id: usize,
+    vocab: &'static str,
+    name: impl Into<Str>,
+    value: impl Into<Str>,
+) -> BaseValueSingle {
     BaseValueSingle {
-        instance_identifier: text(&id.to_string()),
-        instance_vocabulary: format!("{V}{vocab}vocabularyv1p0.xml"),
+        instance_identifier: ident(id),
+        instance_vocabulary: Str::Borrowed(vocab),
         instance_name: text(name),
         instance_value: text(value),
     }
@@ -140,8 +165,8 @@ fn kept<T: XmlValue>(name: &str, xml: Option<&String>) -> Vec<T> {
 pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) -> PersonRecord {
     let mut person = Person::default();
     person.formname.push(FormName {
-        formname_type: token(1, "formnametype", "Full"),
-        formatted_name: text(&formatted_name(user)),
+        formname_type: token(1, vocab!("formnametype"), "Full"),
+        formatted_name: text(formatted_name(user)),
     });
     let mut parts = Vec::new();
     for (field, part) in [
@@ -150,16 +175,22 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         ("familyName", "Last"),
     ] {
         if let Some(v) = user.get(field) {
-            parts.push(single(parts.len() + 1, "partname", part, v));
+            parts.push(single(
+                parts.len() + 1,
+                vocab!("partname"),
+                part,
+                v.to_string(),
+            ));
         }
     }
     for (k, v) in &user.metadata {
         if let Some(part) = k.strip_prefix("lis.partName.") {
-            parts.push(single(parts.len() + 1, "partname", part, v));
+            let (part, v) = (part.to_string(), v.clone());
+            parts.push(single(parts.len() + 1, vocab!("partname"), part, v));
         }
     }
     person.name.push(Name {
-        name_type: token(1, "nametype", "Contact"),
+        name_type: token(1, vocab!("nametype"), "Contact"),
         part_name: parts,
     });
     person.address = kept::<Address>("address", user.metadata.get("lis.address"));
@@ -170,18 +201,23 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     ] {
         if let Some(v) = user.get(field) {
             person.contactinfo.push(ContactInfo {
-                contactinfo_type: token(person.contactinfo.len() + 1, "contactinfotype", kind),
-                contactinfo_value: text(v),
+                contactinfo_type: token(
+                    person.contactinfo.len() + 1,
+                    vocab!("contactinfotype"),
+                    kind,
+                ),
+                contactinfo_value: text(v.to_string()),
             });
         }
     }
     if let Some(d) = demographics.filter(|d| d.status == Status::Active) {
         let mut demo = Demographics {
-            demographics_type: token(1, "demographicstype", "Demographics"),
+            demographics_type: token(1, vocab!("demographicstype"), "Demographics"),
             ..Demographics::default()
         };
         if let Some(b) = d.get("birthDate") {
-            demo.event_date.push(single(1, "eventdate", "Birth", b));
+            demo.event_date
+                .push(single(1, vocab!("eventdate"), "Birth", b.to_string()));
         }
         demo.gender = d.get("sex").map(gender);
         for (i, f) in d.entity.fields().iter().enumerate() {
@@ -190,8 +226,12 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
             }
             if let Some(v) = d.values.get(i).and_then(|v| v.as_str()) {
                 let n = demo.demographic_info.len() + 1;
-                demo.demographic_info
-                    .push(single(n, "demographicinfo", f.name, v));
+                demo.demographic_info.push(single(
+                    n,
+                    vocab!("demographicinfo"),
+                    f.name,
+                    v.to_string(),
+                ));
             }
         }
         person.demographics.push(demo);
@@ -199,8 +239,8 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     if let Some(agents) = user.get("agentSourcedIds") {
         for (i, id) in list_items(agents).enumerate() {
             person.agent.push(Agent {
-                agent_type: token(i + 1, "agenttype", "Agent"),
-                agent_id: text(id),
+                agent_type: token(i + 1, vocab!("agenttype"), "Agent"),
+                agent_id: text(id.to_string()),
                 agent_domain: text("sourcedId"),
                 description: None,
             });
@@ -220,17 +260,21 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         {
             Some(i) => i.primaryroletype |= primary,
             None => institution.push(InstitutionRole {
-                institutionroletype: token(institution.len() + 1, "institutionroletype", value),
+                institutionroletype: token(
+                    institution.len() + 1,
+                    vocab!("institutionroletype"),
+                    value,
+                ),
                 primaryroletype: primary,
             }),
         }
     }
     person.roles.push(EnterpriseRoles {
-        enterpriseroles_type: single(1, "epriserolestype", "Member", "Member"),
+        enterpriseroles_type: single(1, vocab!("epriserolestype"), "Member", "Member"),
         system_role: None,
         institution_role: institution,
         user_id: vec![UserId {
-            user_id_value: text(user.get("username").unwrap_or("")),
+            user_id_value: text(user.get("username").unwrap_or("").to_string()),
             user_id_type: Some(text("username")),
             ..UserId::default()
         }],
@@ -239,9 +283,9 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     let mut fields: Vec<ExtensionField> = Vec::new();
     let mut push = |name: String, ty: &str, value: &str| {
         fields.push(ExtensionField {
-            field_name: name,
-            field_type: ty.into(),
-            field_value: value.into(),
+            field_name: name.into(),
+            field_type: ty.to_string().into(),
+            field_value: value.to_string().into(),
         })
     };
     push(format!("{ONEROSTER}status"), "String", user.status.as_str());
@@ -280,7 +324,7 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     PersonRecord {
         sourced_guid: SourcedGuid {
             ref_agent_instance_id: None,
-            sourced_id: user.sourced_id.clone(),
+            sourced_id: user.sourced_id.clone().into(),
         },
         person: Some(person),
     }
@@ -289,13 +333,13 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
 /// `readPersonCore`: id, formatted name, username.
 pub fn core(user: &Record) -> PersonCore {
     PersonCore {
-        sourced_id: user.sourced_id.clone(),
+        sourced_id: user.sourced_id.clone().into(),
         formname: FormName {
-            formname_type: token(1, "formnametype", "Full"),
-            formatted_name: text(&formatted_name(user)),
+            formname_type: token(1, vocab!("formnametype"), "Full"),
+            formatted_name: text(formatted_name(user)),
         },
         user_id: UserId {
-            user_id_value: text(user.get("username").unwrap_or("")),
+            user_id_value: text(user.get("username").unwrap_or("").to_string()),
             user_id_type: Some(text("username")),
             ..UserId::default()
         },
@@ -622,7 +666,7 @@ mod tests {
         p.extension
             .iter()
             .flat_map(|e| &e.extension_field)
-            .map(|f| (f.field_name.clone(), f.field_value.clone()))
+            .map(|f| (f.field_name.to_string(), f.field_value.to_string()))
             .collect()
     }
 

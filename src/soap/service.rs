@@ -5,7 +5,7 @@
 //! handed to the CSV importer, so they validate, stamp `dateLastModified` and tombstone exactly
 //! as a CSV delta does (LIS.md §4, §10; docs/LIS-MAPPING.md).
 
-use super::bind::{Node, Out, XmlValue};
+use super::bind::{Node, Out, Str, XmlValue};
 use super::envelope::{Minor, Status};
 use super::gen::{mms, pms};
 use super::{membership, person};
@@ -253,7 +253,9 @@ fn high_water(ctx: &mut Ctx<'_>, entity: Entity) -> Result<Option<String>, OpErr
 }
 
 fn id_set(ids: Vec<String>) -> pms::GuidSet {
-    pms::GuidSet { sourced_id: ids }
+    pms::GuidSet {
+        sourced_id: ids.into_iter().map(Str::from).collect(),
+    }
 }
 
 fn success_for(n: usize, what: &str) -> Status {
@@ -577,7 +579,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                         person_record_set: Some(pms::PersonRecordSet {
                             person_record: recs,
                         }),
-                        save_point: save,
+                        save_point: save.map(Str::from),
                     },
                     bytes,
                 ))
@@ -626,7 +628,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                         st,
                         pms::ReadPersonIdsFromSavePointResponse {
                             sourced_id_set: Some(id_set(ids_of(&rows))),
-                            save_point: Some(save),
+                            save_point: Some(save.into()),
                         },
                     ))
                 } else {
@@ -638,7 +640,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                             person_record_set: Some(pms::PersonRecordSet {
                                 person_record: recs,
                             }),
-                            save_point: Some(save),
+                            save_point: Some(save.into()),
                         },
                         bytes,
                     ))
@@ -695,7 +697,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 Ok(Reply::with(
                     Status::success(format!("person {id} created")),
                     pms::CreateByProxyPersonResponse {
-                        sourced_id: Some(id),
+                        sourced_id: Some(id.into()),
                     },
                 ))
             }
@@ -803,7 +805,7 @@ fn change_identifier(
 }
 
 /// The ids of a batch read, trimmed; more than [`MAX_BATCH`] is `overflowfail`.
-fn batch_ids(set: &[String]) -> Result<Vec<String>, OpError> {
+fn batch_ids(set: &[Str]) -> Result<Vec<String>, OpError> {
     if set.len() > MAX_BATCH {
         return Err(status(
             Minor::OverflowFail,
@@ -880,7 +882,9 @@ fn memberships_by_ids(
 }
 
 fn mms_set(ids: Vec<String>) -> mms::GuidSet {
-    mms::GuidSet { sourced_id: ids }
+    mms::GuidSet {
+        sourced_id: ids.into_iter().map(Str::from).collect(),
+    }
 }
 
 fn membership_ids(
@@ -973,7 +977,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                         membership_record_set: Some(mms::MembershipRecordSet {
                             membership_record: found.iter().map(membership::to_lis).collect(),
                         }),
-                        save_point: save,
+                        save_point: save.map(Str::from),
                     },
                 ))
             }
@@ -1090,7 +1094,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                         st,
                         mms::ReadMembershipIdsFromSavePointResponse {
                             sourced_id_set: Some(mms_set(ids_of(&rows))),
-                            save_point: Some(save),
+                            save_point: Some(save.into()),
                         },
                     ))
                 } else {
@@ -1100,7 +1104,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                             membership_record_set: Some(mms::MembershipRecordSet {
                                 membership_record: rows.iter().map(membership::to_lis).collect(),
                             }),
-                            save_point: Some(save),
+                            save_point: Some(save.into()),
                         },
                     ))
                 }
@@ -1152,7 +1156,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 Ok(Reply::with(
                     Status::success(format!("membership {id} created")),
                     mms::CreateByProxyMembershipResponse {
-                        sourced_id: Some(id),
+                        sourced_id: Some(id.into()),
                     },
                 ))
             }

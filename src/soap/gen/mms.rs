@@ -241,9 +241,9 @@ impl XmlValue for Status {
 /// `ExtensionField.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExtensionField {
-    pub field_name: String,
+    pub field_name: Str,
     pub field_type: FieldType,
-    pub field_value: String,
+    pub field_value: Str,
 }
 
 impl XmlValue for ExtensionField {
@@ -266,7 +266,7 @@ impl XmlValue for ExtensionField {
 /// `GUIDSet.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GuidSet {
-    pub sourced_id: Vec<String>,
+    pub sourced_id: Vec<Str>,
 }
 
 impl XmlValue for GuidSet {
@@ -285,8 +285,8 @@ impl XmlValue for GuidSet {
 /// `IMSExtension.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImsExtension {
-    pub extension_name_vocabulary: String,
-    pub extension_type_vocabulary: String,
+    pub extension_name_vocabulary: Str,
+    pub extension_type_vocabulary: Str,
     pub extension_field: Vec<ExtensionField>,
 }
 
@@ -310,7 +310,7 @@ impl XmlValue for ImsExtension {
 /// `Member.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Member {
-    pub person_sourced_id: String,
+    pub person_sourced_id: Str,
     pub role: Vec<Role>,
 }
 
@@ -332,10 +332,10 @@ impl XmlValue for Member {
 /// `Membership.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Membership {
-    pub collection_sourced_id: String,
+    pub collection_sourced_id: Str,
     pub membership_id_type: MembershipIdType,
     pub member: Member,
-    pub data_source: Option<String>,
+    pub data_source: Option<Str>,
 }
 
 impl XmlValue for Membership {
@@ -401,8 +401,8 @@ impl XmlValue for MembershipRecordSet {
 /// `Metadata.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metadata {
-    pub metadata_name_vocabulary: String,
-    pub metadata_type_vocabulary: String,
+    pub metadata_name_vocabulary: Str,
+    pub metadata_type_vocabulary: Str,
     pub extension_field: Vec<ExtensionField>,
 }
 
@@ -426,13 +426,13 @@ impl XmlValue for Metadata {
 /// `Role.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Role {
-    pub role_type: String,
-    pub sub_role: Option<String>,
+    pub role_type: Str,
+    pub sub_role: Option<Str>,
     pub time_frame: Option<TimeFrame>,
     pub status: Option<Status>,
-    pub date_time: Option<String>,
-    pub credit_hours: Option<String>,
-    pub data_source: Option<String>,
+    pub date_time: Option<Str>,
+    pub credit_hours: Option<Str>,
+    pub data_source: Option<Str>,
     pub record_info: Option<Metadata>,
     pub extension: Option<ImsExtension>,
 }
@@ -469,8 +469,8 @@ impl XmlValue for Role {
 /// `SourcedGUID.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourcedGuid {
-    pub ref_agent_instance_id: Option<String>,
-    pub sourced_id: String,
+    pub ref_agent_instance_id: Option<Str>,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for SourcedGuid {
@@ -492,7 +492,7 @@ impl XmlValue for SourcedGuid {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Text {
     pub language: LanguageSet,
-    pub text_string: String,
+    pub text_string: Str,
 }
 
 impl XmlValue for Text {
@@ -513,8 +513,8 @@ impl XmlValue for Text {
 /// `TimeFrame.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimeFrame {
-    pub begin: Option<String>,
-    pub end: Option<String>,
+    pub begin: Option<Str>,
+    pub end: Option<Str>,
     pub restrict: Option<bool>,
     pub admin_period: Option<Text>,
 }
@@ -541,7 +541,7 @@ impl XmlValue for TimeFrame {
 /// Body element `createMembershipRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateMembershipRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub membership_record: MembershipRecord,
 }
 
@@ -596,7 +596,7 @@ impl XmlValue for CreateByProxyMembershipRequest {
 /// Body element `createByProxyMembershipResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateByProxyMembershipResponse {
-    pub sourced_id: Option<String>,
+    pub sourced_id: Option<Str>,
 }
 
 impl XmlValue for CreateByProxyMembershipResponse {
@@ -615,7 +615,7 @@ impl XmlValue for CreateByProxyMembershipResponse {
 /// Body element `deleteMembershipRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeleteMembershipRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for DeleteMembershipRequest {
@@ -648,7 +648,7 @@ impl XmlValue for DeleteMembershipResponse {
 /// Body element `readMembershipRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for ReadMembershipRequest {
@@ -719,7 +719,7 @@ impl XmlValue for ReadAllMembershipIdsResponse {
 /// Body element `readMembershipIdsFromSavePointRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipIdsFromSavePointRequest {
-    pub from_save_point: String,
+    pub from_save_point: Str,
 }
 
 impl XmlValue for ReadMembershipIdsFromSavePointRequest {
@@ -739,7 +739,7 @@ impl XmlValue for ReadMembershipIdsFromSavePointRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipIdsFromSavePointResponse {
     pub sourced_id_set: Option<GuidSet>,
-    pub save_point: Option<String>,
+    pub save_point: Option<Str>,
 }
 
 impl XmlValue for ReadMembershipIdsFromSavePointResponse {
@@ -760,7 +760,7 @@ impl XmlValue for ReadMembershipIdsFromSavePointResponse {
 /// Body element `readMembershipIdsForPersonRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipIdsForPersonRequest {
-    pub person_sourced_id: String,
+    pub person_sourced_id: Str,
 }
 
 impl XmlValue for ReadMembershipIdsForPersonRequest {
@@ -798,7 +798,7 @@ impl XmlValue for ReadMembershipIdsForPersonResponse {
 /// Body element `readMembershipIdsForPersonWithRoleRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipIdsForPersonWithRoleRequest {
-    pub person_sourced_id: String,
+    pub person_sourced_id: Str,
     pub role: Role,
     pub sourced_id_set: GuidSet,
 }
@@ -837,7 +837,7 @@ impl XmlValue for ReadMembershipIdsForPersonWithRoleResponse {
 /// Body element `readMembershipIdsForCollectionRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipIdsForCollectionRequest {
-    pub group_sourced_id: String,
+    pub group_sourced_id: Str,
     pub collection: MembershipIdType,
 }
 
@@ -898,7 +898,7 @@ impl XmlValue for ReadMembershipsRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipsResponse {
     pub membership_record_set: Option<MembershipRecordSet>,
-    pub save_point: Option<String>,
+    pub save_point: Option<Str>,
 }
 
 impl XmlValue for ReadMembershipsResponse {
@@ -919,7 +919,7 @@ impl XmlValue for ReadMembershipsResponse {
 /// Body element `readMembershipsFromSavePointRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipsFromSavePointRequest {
-    pub from_save_point: String,
+    pub from_save_point: Str,
 }
 
 impl XmlValue for ReadMembershipsFromSavePointRequest {
@@ -939,7 +939,7 @@ impl XmlValue for ReadMembershipsFromSavePointRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadMembershipsFromSavePointResponse {
     pub membership_record_set: Option<MembershipRecordSet>,
-    pub save_point: Option<String>,
+    pub save_point: Option<Str>,
 }
 
 impl XmlValue for ReadMembershipsFromSavePointResponse {
@@ -960,7 +960,7 @@ impl XmlValue for ReadMembershipsFromSavePointResponse {
 /// Body element `updateMembershipRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateMembershipRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub membership_record: MembershipRecord,
 }
 
@@ -996,7 +996,7 @@ impl XmlValue for UpdateMembershipResponse {
 /// Body element `replaceMembershipRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplaceMembershipRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub membership_record: MembershipRecord,
 }
 
@@ -1032,7 +1032,7 @@ impl XmlValue for ReplaceMembershipResponse {
 /// Body element `discoverMembershipIdsRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiscoverMembershipIdsRequest {
-    pub query_object: String,
+    pub query_object: Str,
 }
 
 impl XmlValue for DiscoverMembershipIdsRequest {
@@ -1070,8 +1070,8 @@ impl XmlValue for DiscoverMembershipIdsResponse {
 /// Body element `changeMembershipIdentifierRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeMembershipIdentifierRequest {
-    pub sourced_id: String,
-    pub new_sourced_id: String,
+    pub sourced_id: Str,
+    pub new_sourced_id: Str,
 }
 
 impl XmlValue for ChangeMembershipIdentifierRequest {

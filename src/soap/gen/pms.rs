@@ -249,7 +249,7 @@ impl XmlValue for Agent {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BaseValueSingle {
     pub instance_identifier: Text,
-    pub instance_vocabulary: String,
+    pub instance_vocabulary: Str,
     pub instance_name: Text,
     pub instance_value: Text,
 }
@@ -277,7 +277,7 @@ impl XmlValue for BaseValueSingle {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BaseValueToken {
     pub instance_identifier: Text,
-    pub instance_vocabulary: String,
+    pub instance_vocabulary: Str,
     pub instance_value: Text,
 }
 
@@ -407,9 +407,9 @@ impl XmlValue for EnterpriseRoles {
 /// `ExtensionField.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExtensionField {
-    pub field_name: String,
-    pub field_type: String,
-    pub field_value: String,
+    pub field_name: Str,
+    pub field_type: Str,
+    pub field_value: Str,
 }
 
 impl XmlValue for ExtensionField {
@@ -456,7 +456,7 @@ impl XmlValue for FormName {
 pub struct FullDescription {
     pub mediamode: MediaMode,
     pub content_ref_type: ContentRefType,
-    pub mime_type: String,
+    pub mime_type: Str,
     pub description_text: Text,
 }
 
@@ -482,7 +482,7 @@ impl XmlValue for FullDescription {
 /// `GUIDSet.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GuidSet {
-    pub sourced_id: Vec<String>,
+    pub sourced_id: Vec<Str>,
 }
 
 impl XmlValue for GuidSet {
@@ -501,8 +501,8 @@ impl XmlValue for GuidSet {
 /// `IMSExtension.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImsExtension {
-    pub extension_name_vocabulary: String,
-    pub extension_value_vocabulary: String,
+    pub extension_name_vocabulary: Str,
+    pub extension_value_vocabulary: Str,
     pub extension_field: Vec<ExtensionField>,
 }
 
@@ -610,7 +610,7 @@ impl XmlValue for Person {
 /// `PersonCore.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PersonCore {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub formname: FormName,
     pub user_id: UserId,
 }
@@ -677,7 +677,7 @@ impl XmlValue for PersonRecordSet {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Representation {
     pub representation_type: BaseValueToken,
-    pub date: String,
+    pub date: Str,
     pub description: Description,
 }
 
@@ -701,8 +701,8 @@ impl XmlValue for Representation {
 /// `SourcedGUID.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourcedGuid {
-    pub ref_agent_instance_id: Option<String>,
-    pub sourced_id: String,
+    pub ref_agent_instance_id: Option<Str>,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for SourcedGuid {
@@ -723,8 +723,8 @@ impl XmlValue for SourcedGuid {
 /// `Text.Type`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Text {
-    pub language: String,
-    pub text_string: String,
+    pub language: Str,
+    pub text_string: Str,
 }
 
 impl XmlValue for Text {
@@ -776,7 +776,7 @@ impl XmlValue for UserId {
 /// Body element `createPersonRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreatePersonRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub person_record: PersonRecord,
 }
 
@@ -831,7 +831,7 @@ impl XmlValue for CreateByProxyPersonRequest {
 /// Body element `createByProxyPersonResponse`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CreateByProxyPersonResponse {
-    pub sourced_id: Option<String>,
+    pub sourced_id: Option<Str>,
 }
 
 impl XmlValue for CreateByProxyPersonResponse {
@@ -850,7 +850,7 @@ impl XmlValue for CreateByProxyPersonResponse {
 /// Body element `deletePersonRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeletePersonRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for DeletePersonRequest {
@@ -883,7 +883,7 @@ impl XmlValue for DeletePersonResponse {
 /// Body element `readPersonRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for ReadPersonRequest {
@@ -921,7 +921,7 @@ impl XmlValue for ReadPersonResponse {
 /// Body element `readPersonCoreRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonCoreRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
 }
 
 impl XmlValue for ReadPersonCoreRequest {
@@ -992,7 +992,7 @@ impl XmlValue for ReadAllPersonIdsResponse {
 /// Body element `readPersonIdsFromSavePointRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonIdsFromSavePointRequest {
-    pub from_save_point: String,
+    pub from_save_point: Str,
 }
 
 impl XmlValue for ReadPersonIdsFromSavePointRequest {
@@ -1012,7 +1012,7 @@ impl XmlValue for ReadPersonIdsFromSavePointRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonIdsFromSavePointResponse {
     pub sourced_id_set: Option<GuidSet>,
-    pub save_point: Option<String>,
+    pub save_point: Option<Str>,
 }
 
 impl XmlValue for ReadPersonIdsFromSavePointResponse {
@@ -1053,7 +1053,7 @@ impl XmlValue for ReadPersonsRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonsResponse {
     pub person_record_set: Option<PersonRecordSet>,
-    pub save_point: Option<String>,
+    pub save_point: Option<Str>,
 }
 
 impl XmlValue for ReadPersonsResponse {
@@ -1074,7 +1074,7 @@ impl XmlValue for ReadPersonsResponse {
 /// Body element `readPersonsFromSavePointRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonsFromSavePointRequest {
-    pub from_save_point: String,
+    pub from_save_point: Str,
 }
 
 impl XmlValue for ReadPersonsFromSavePointRequest {
@@ -1094,7 +1094,7 @@ impl XmlValue for ReadPersonsFromSavePointRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPersonsFromSavePointResponse {
     pub person_record_set: Option<PersonRecordSet>,
-    pub save_point: Option<String>,
+    pub save_point: Option<Str>,
 }
 
 impl XmlValue for ReadPersonsFromSavePointResponse {
@@ -1115,7 +1115,7 @@ impl XmlValue for ReadPersonsFromSavePointResponse {
 /// Body element `updatePersonRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdatePersonRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub person_record: PersonRecord,
 }
 
@@ -1151,7 +1151,7 @@ impl XmlValue for UpdatePersonResponse {
 /// Body element `replacePersonRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplacePersonRequest {
-    pub sourced_id: String,
+    pub sourced_id: Str,
     pub person_record: PersonRecord,
 }
 
@@ -1187,7 +1187,7 @@ impl XmlValue for ReplacePersonResponse {
 /// Body element `discoverPersonIdsRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiscoverPersonIdsRequest {
-    pub query_object: String,
+    pub query_object: Str,
 }
 
 impl XmlValue for DiscoverPersonIdsRequest {
@@ -1225,8 +1225,8 @@ impl XmlValue for DiscoverPersonIdsResponse {
 /// Body element `changePersonIdentifierRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangePersonIdentifierRequest {
-    pub sourced_id: String,
-    pub new_sourced_id: String,
+    pub sourced_id: Str,
+    pub new_sourced_id: Str,
 }
 
 impl XmlValue for ChangePersonIdentifierRequest {
