@@ -88,26 +88,9 @@ fn killed_import_leaves_the_store_unchanged() {
     assert!(indexes_before.iter().any(|n| n == "resources_dlm_idx"));
     let dir = tempfile::tempdir().unwrap();
     let pkg = dir.path().join("big.zip");
-    let (code, _, err) = run(
-        &db.url,
-        &[
-            "generate",
-            pkg.to_str().unwrap(),
-            "--schools",
-            "4",
-            "--students-per-school",
-            "1500",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    generate_big(&db.url, &pkg);
     // Kill the importer once it is writing (the WAL grows), well before it can finish.
-    let mut child = Command::new(bin())
-        .args(["import", pkg.to_str().unwrap()])
-        .env("DATABASE_URL", &db.url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_import(&db.url, &pkg);
     let wal = std::path::PathBuf::from(format!("{}-wal", db.url.trim_start_matches("sqlite:")));
     let start = std::time::Instant::now();
     while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 4 << 20 {
@@ -142,25 +125,8 @@ fn killed_initial_load_leaves_an_empty_store() {
     let path = dir.path().join("fresh.db");
     let url = format!("sqlite:{}", path.display());
     let pkg = dir.path().join("big.zip");
-    let (code, _, err) = run(
-        &url,
-        &[
-            "generate",
-            pkg.to_str().unwrap(),
-            "--schools",
-            "4",
-            "--students-per-school",
-            "1500",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
-    let mut child = Command::new(bin())
-        .args(["import", pkg.to_str().unwrap()])
-        .env("DATABASE_URL", &url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    generate_big(&url, &pkg);
+    let mut child = spawn_import(&url, &pkg);
     let journal = dir.path().join("fresh.db-journal");
     let start = std::time::Instant::now();
     while !journal.exists() || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) < 4 << 20 {
@@ -202,6 +168,33 @@ fn killed_initial_load_leaves_an_empty_store() {
     let store = rosterbridge::store::Store::open(&url).unwrap();
     let users = records::counts(&mut store.conn().unwrap(), Entity::Users).unwrap();
     assert_eq!(users, (1 + 4 * (1 + 72 + 3000), 0));
+}
+
+/// A 4-school district package at `pkg` (large enough to kill its import mid-way).
+fn generate_big(url: &str, pkg: &std::path::Path) {
+    let (code, _, err) = run(
+        url,
+        &[
+            "generate",
+            pkg.to_str().unwrap(),
+            "--schools",
+            "4",
+            "--students-per-school",
+            "1500",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `rosterbridge import pkg` as a child process, output discarded.
+fn spawn_import(url: &str, pkg: &std::path::Path) -> std::process::Child {
+    Command::new(bin())
+        .args(["import", pkg.to_str().unwrap()])
+        .env("DATABASE_URL", url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 fn index_names(db: &TestDb) -> Vec<String> {
