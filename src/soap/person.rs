@@ -33,6 +33,19 @@ const STRUCTURAL: &[&str] = &[
     "password",
 ];
 
+/// `oneroster.<field>` for every user field (by catalogue position), built once, so the
+/// extension field names of every person are constants.
+fn oneroster_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        Entity::Users
+            .fields()
+            .iter()
+            .map(|f| format!("{ONEROSTER}{}", f.name))
+            .collect()
+    })
+}
+
 /// A `Text` in en-US: borrowed when `s` is a constant, owned for data.
 fn text(s: impl Into<Str>) -> Text {
     Text {
@@ -281,17 +294,30 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     });
     // Extension: OneRoster fields LIS has no place for, metadata, status and timestamp.
     let mut fields: Vec<ExtensionField> = Vec::new();
-    let mut push = |name: String, ty: &str, value: &str| {
+    let mut push = |name: Str, ty: &'static str, value: Str| {
         fields.push(ExtensionField {
-            field_name: name.into(),
-            field_type: ty.to_string().into(),
-            field_value: value.to_string().into(),
+            field_name: name,
+            field_type: Str::Borrowed(ty),
+            field_value: value,
         })
     };
-    push(format!("{ONEROSTER}status"), "String", user.status.as_str());
+    push(
+        Str::Borrowed("oneroster.status"),
+        "String",
+        Str::Borrowed(user.status.as_str()),
+    );
     if let Some(d) = &user.date_last_modified {
-        push(format!("{ONEROSTER}dateLastModified"), "DateTime", d);
+        push(
+            Str::Borrowed("oneroster.dateLastModified"),
+            "DateTime",
+            Str::Owned(d.clone()),
+        );
     }
+    let names: &[String] = if user.entity == Entity::Users {
+        oneroster_names()
+    } else {
+        &[]
+    };
     for (i, f) in user.entity.fields().iter().enumerate() {
         if STRUCTURAL.contains(&f.name) {
             continue;
@@ -302,18 +328,34 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
             } else {
                 "String"
             };
-            push(format!("{ONEROSTER}{}", f.name), ty, &v.to_cell());
+            let name = names
+                .get(i)
+                .map(|n| Str::Borrowed(n.as_str()))
+                .unwrap_or_else(|| Str::Owned(format!("{ONEROSTER}{}", f.name)));
+            push(name, ty, Str::Owned(v.to_cell()));
         }
     }
     let items: Vec<String> = active.iter().map(|r| role_item(r)).collect();
     if !items.is_empty() {
-        push(format!("{ONEROSTER}roles"), "String", &items.join(","));
+        push(
+            Str::Borrowed("oneroster.roles"),
+            "String",
+            Str::Owned(items.join(",")),
+        );
     }
     for (k, v) in &user.metadata {
         if let Some(name) = k.strip_prefix("lis.ext.") {
-            push(name.to_string(), "String", v);
+            push(
+                Str::Owned(name.to_string()),
+                "String",
+                Str::Owned(v.clone()),
+            );
         } else if !is_lis_metadata(k) {
-            push(format!("metadata.{k}"), "String", v);
+            push(
+                Str::Owned(format!("metadata.{k}")),
+                "String",
+                Str::Owned(v.clone()),
+            );
         }
     }
     person.extension = Some(ImsExtension {
