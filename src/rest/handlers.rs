@@ -359,18 +359,22 @@ fn read_records(
         QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),
         QueryError::Db(d) => ApiError::internal(d),
     })?;
-    let ids_loaded: Vec<String> = rows.iter().map(|r| r.sourced_id.clone()).collect();
-    let related = render::load_related_skipping(conn, entity, &ids_loaded, |c, child| {
-        state.empty.is_empty(c, child, generation)
-    })?;
+    // Associations are loaded and records rendered a slice at a time, so a 10,000-record page
+    // never holds every record's associations at once (memory, and pages faulted in per request).
+    let related_of = |conn: &mut DbConnection, slice: &[Record]| {
+        let ids: Vec<String> = slice.iter().map(|r| r.sourced_id.clone()).collect();
+        render::load_related_skipping(conn, entity, &ids, |c, child| {
+            state.empty.is_empty(c, child, generation)
+        })
+    };
     let renderer = Renderer {
         base_url: &base_url,
     };
-    let project = |rec: &Record| {
+    let project = |rec: &Record, related: &render::Related| {
         let mut j = if v1p1 {
-            renderer.v1p1(rec, &related)
+            renderer.v1p1(rec, related)
         } else {
-            renderer.v1p2(rec, &related)
+            renderer.v1p2(rec, related)
         };
         if let (Some(sel), Some(o)) = (&fields, j.as_object_mut()) {
             o.retain(|k, _| sel.contains(k));
@@ -385,21 +389,36 @@ fn read_records(
                 ids.first().map(String::as_str).unwrap_or("")
             )));
         };
+        let related = related_of(conn, std::slice::from_ref(rec))?;
         Ok(ReadOutput {
             body: body(route.key, &warnings, 1024, |out| {
-                serde_json::to_writer(out, &project(rec))
+                serde_json::to_writer(out, &project(rec, &related))
             })?,
             total: None,
         })
     } else {
+        let mut slices = Vec::new();
+        for slice in rows.chunks(RENDER_SLICE) {
+            let related = related_of(conn, slice)?;
+            let mut out = Vec::with_capacity(slice.len() * 700);
+            for rec in slice {
+                if !out.is_empty() {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut out, &project(rec, &related))
+                    .map_err(ApiError::internal)?;
+            }
+            slices.push(out);
+        }
+        let bytes = slices.iter().map(Vec::len).sum::<usize>() + slices.len() + 64;
         Ok(ReadOutput {
-            body: body(route.key, &warnings, rows.len() * 700 + 64, |out| {
+            body: body(route.key, &warnings, bytes, |out| {
                 out.push(b'[');
-                for (i, rec) in rows.iter().enumerate() {
+                for (i, slice) in slices.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    serde_json::to_writer(&mut *out, &project(rec))?;
+                    out.extend_from_slice(slice);
                 }
                 out.push(b']');
                 Ok(())
@@ -408,6 +427,9 @@ fn read_records(
         })
     }
 }
+
+/// Records rendered per slice of a collection page (with their associations).
+const RENDER_SLICE: usize = 1000;
 
 /// A 1.1 warning for `statusInfoSet`.
 fn warning(minor: CodeMinor, description: &str) -> Json {

@@ -1154,3 +1154,51 @@ fn real_lis_messages_pass_the_untrusted_xml_guard() {
     }
     assert!(n >= 5, "only {n} messages found");
 }
+
+/// A page larger than one render slice (1,000 records, each slice with its own association
+/// load) is the same JSON as small pages of the same records, in both versions.
+#[test]
+fn pages_larger_than_a_render_slice_match_small_pages() {
+    let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    rosterbridge::generate::generate(
+        dir.path(),
+        &rosterbridge::generate::GenerateOptions {
+            schools: 1,
+            students_per_school: 600,
+            seed: 11,
+            version: rosterbridge::model::catalog::Version::V1_2,
+        },
+    )
+    .unwrap();
+    db.import(dir.path());
+    let s = Server::start(db, Settings::default());
+    let token = s.token(&[], &[]);
+    for (base, key) in [(V12, "users"), (V11, "users"), (V12, "classes")] {
+        let big = s.get(&format!("{base}/{key}?limit=5000"), &token).json()[key]
+            .as_array()
+            .unwrap()
+            .clone();
+        if key == "users" {
+            assert!(
+                big.len() > 1000,
+                "{} users: need more than one slice",
+                big.len()
+            );
+            // Associations were loaded for the later slices too.
+            assert!(big[1000..].iter().any(|u| {
+                let roles = if base == V12 { &u["roles"] } else { &u["orgs"] };
+                roles.as_array().is_some_and(|r| !r.is_empty())
+            }));
+        }
+        let mut small = Vec::new();
+        for offset in (0..big.len()).step_by(100) {
+            let page = s.get(&format!("{base}/{key}?limit=100&offset={offset}"), &token);
+            small.extend(page.json()[key].as_array().unwrap().iter().cloned());
+        }
+        assert_eq!(big.len(), small.len(), "{base}/{key}");
+        for (a, b) in big.iter().zip(&small) {
+            assert_eq!(a, b, "{base}/{key}: {}", a["sourcedId"]);
+        }
+    }
+}
