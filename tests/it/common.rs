@@ -121,6 +121,27 @@ impl TestDb {
         out
     }
 
+    /// Generate a 1.2 district (`generate` with these sizes and seed) and import it.
+    pub fn import_generated(
+        &self,
+        schools: u32,
+        students_per_school: u32,
+        seed: u64,
+    ) -> ImportReport {
+        let dir = tempfile::tempdir().unwrap();
+        rosterbridge::generate::generate(
+            dir.path(),
+            &rosterbridge::generate::GenerateOptions {
+                schools,
+                students_per_school,
+                seed,
+                version: rosterbridge::model::catalog::Version::V1_2,
+            },
+        )
+        .unwrap();
+        self.import(dir.path())
+    }
+
     pub fn count(&self, entity: Entity) -> (i64, i64) {
         records::counts(&mut self.store.conn().unwrap(), entity).unwrap()
     }

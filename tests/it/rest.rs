@@ -1160,18 +1160,7 @@ fn real_lis_messages_pass_the_untrusted_xml_guard() {
 #[test]
 fn pages_larger_than_a_render_slice_match_small_pages() {
     let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    rosterbridge::generate::generate(
-        dir.path(),
-        &rosterbridge::generate::GenerateOptions {
-            schools: 1,
-            students_per_school: 600,
-            seed: 11,
-            version: rosterbridge::model::catalog::Version::V1_2,
-        },
-    )
-    .unwrap();
-    db.import(dir.path());
+    db.import_generated(1, 600, 11);
     let s = Server::start(db, Settings::default());
     let token = s.token(&[], &[]);
     for (base, key) in [(V12, "users"), (V11, "users"), (V12, "classes")] {

@@ -214,18 +214,7 @@ fn js(j: &Json) -> String {
 }
 
 fn district(db: &crate::common::TestDb) {
-    let dir = tempfile::tempdir().unwrap();
-    rosterbridge::generate::generate(
-        dir.path(),
-        &rosterbridge::generate::GenerateOptions {
-            schools: 2,
-            students_per_school: 15,
-            seed: 7,
-            version: rosterbridge::model::catalog::Version::V1_2,
-        },
-    )
-    .unwrap();
-    db.import(dir.path());
+    db.import_generated(2, 15, 7);
 }
 
 fn all_ids(s: &Server, token: &str, path: &str, key: &str) -> Vec<String> {
