@@ -2,7 +2,9 @@
 //! run the read in one `web::block` closure (authentication, scope and org checks, SQL,
 //! rendering), and shape the response (wrapper key, `X-Total-Count`, `Link`).
 
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::{header, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
@@ -102,8 +104,40 @@ fn authenticate(
 
 /// A rendered read: the JSON body and, for collections, the total match count.
 struct ReadOutput {
-    body: Vec<u8>,
+    body: Chunks,
     total: Option<i64>,
+}
+
+/// A response body sent in the pieces it was rendered in (a collection page: one piece per
+/// render slice), so a 10,000-record page is never copied into one 7 MB buffer.
+struct Chunks {
+    parts: std::collections::VecDeque<Bytes>,
+    len: u64,
+}
+
+impl Chunks {
+    fn new(parts: Vec<Vec<u8>>) -> Chunks {
+        let len = parts.iter().map(|p| p.len() as u64).sum();
+        Chunks {
+            parts: parts.into_iter().map(Bytes::from).collect(),
+            len,
+        }
+    }
+}
+
+impl MessageBody for Chunks {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(self.len)
+    }
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Bytes, Self::Error>>> {
+        std::task::Poll::Ready(self.parts.pop_front().map(Ok))
+    }
 }
 
 struct ReadInput {
@@ -318,10 +352,10 @@ fn read_records(
         if !records::exists(conn, parent, &conds)? {
             if v1p1 {
                 return Ok(ReadOutput {
-                    body: body(route.key, &warnings, 64, |out| {
+                    body: Chunks::new(vec![body(route.key, &warnings, 64, |out| {
                         out.extend_from_slice(b"[]");
                         Ok(())
-                    })?,
+                    })?]),
                     total: Some(0),
                 });
             }
@@ -391,38 +425,33 @@ fn read_records(
         };
         let related = related_of(conn, std::slice::from_ref(rec))?;
         Ok(ReadOutput {
-            body: body(route.key, &warnings, 1024, |out| {
+            body: Chunks::new(vec![body(route.key, &warnings, 1024, |out| {
                 serde_json::to_writer(out, &project(rec, &related))
-            })?,
+            })?]),
             total: None,
         })
     } else {
-        let mut slices = Vec::new();
-        for slice in rows.chunks(RENDER_SLICE) {
+        // `{"<key>":[` + one piece per slice + `]…}`, as `body` writes a single piece.
+        let (head, tail) = envelope(route.key, &warnings).map_err(ApiError::internal)?;
+        let mut parts = vec![head];
+        parts[0].push(b'[');
+        for (i, slice) in rows.chunks(RENDER_SLICE).enumerate() {
             let related = related_of(conn, slice)?;
-            let mut out = Vec::with_capacity(slice.len() * 700);
-            for rec in slice {
-                if !out.is_empty() {
+            let mut out = Vec::with_capacity(slice.len() * 700 + 1);
+            for (j, rec) in slice.iter().enumerate() {
+                if i > 0 || j > 0 {
                     out.push(b',');
                 }
                 serde_json::to_writer(&mut out, &project(rec, &related))
                     .map_err(ApiError::internal)?;
             }
-            slices.push(out);
+            parts.push(out);
         }
-        let bytes = slices.iter().map(Vec::len).sum::<usize>() + slices.len() + 64;
+        let mut end = b"]".to_vec();
+        end.extend_from_slice(&tail);
+        parts.push(end);
         Ok(ReadOutput {
-            body: body(route.key, &warnings, bytes, |out| {
-                out.push(b'[');
-                for (i, slice) in slices.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(slice);
-                }
-                out.push(b']');
-                Ok(())
-            })?,
+            body: Chunks::new(parts),
             total: Some(total),
         })
     }
@@ -445,21 +474,26 @@ fn body(
     capacity: usize,
     value: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
 ) -> Result<Vec<u8>, ApiError> {
-    let write = |out: &mut Vec<u8>| -> serde_json::Result<()> {
-        out.push(b'{');
-        serde_json::to_writer(&mut *out, key)?;
-        out.push(b':');
-        value(out)?;
-        if !warnings.is_empty() {
-            out.extend_from_slice(b",\"statusInfoSet\":");
-            serde_json::to_writer(&mut *out, warnings)?;
-        }
-        out.push(b'}');
-        Ok(())
-    };
-    let mut out = Vec::with_capacity(capacity);
-    write(&mut out).map_err(ApiError::internal)?;
+    let (mut out, tail) = envelope(key, warnings).map_err(ApiError::internal)?;
+    out.reserve(capacity);
+    value(&mut out).map_err(ApiError::internal)?;
+    out.extend_from_slice(&tail);
     Ok(out)
+}
+
+/// What goes before and after a response's value: `{"<key>":` and
+/// `,"statusInfoSet":[...]}` (the set only when there are warnings) or `}`.
+fn envelope(key: &str, warnings: &[Json]) -> serde_json::Result<(Vec<u8>, Vec<u8>)> {
+    let mut head = b"{".to_vec();
+    serde_json::to_writer(&mut head, key)?;
+    head.push(b':');
+    let mut tail = Vec::new();
+    if !warnings.is_empty() {
+        tail.extend_from_slice(b",\"statusInfoSet\":");
+        serde_json::to_writer(&mut tail, warnings)?;
+    }
+    tail.push(b'}');
+    Ok((head, tail))
 }
 
 /// Unknown paths: 404 with the imsx body.
