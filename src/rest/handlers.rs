@@ -431,13 +431,18 @@ fn read_records(
             total: None,
         })
     } else {
-        // `{"<key>":[` + one piece per slice + `]…}`, as `body` writes a single piece.
+        // `{"<key>":[` + one piece per slice + `]…}`, as `body` writes a single piece. The
+        // opening and closing go into the first and last pieces: sent as pieces of their own,
+        // the small last write met Nagle's algorithm and delayed ACKs (40 ms stalls).
         let (head, tail) = envelope(route.key, &warnings).map_err(ApiError::internal)?;
-        let mut parts = vec![head];
-        parts[0].push(b'[');
+        let mut parts: Vec<Vec<u8>> = Vec::new();
         for (i, slice) in rows.chunks(RENDER_SLICE).enumerate() {
             let related = related_of(conn, slice)?;
-            let mut out = Vec::with_capacity(slice.len() * 700 + 1);
+            let mut out = Vec::with_capacity(slice.len() * 700 + head.len() + 1);
+            if i == 0 {
+                out.extend_from_slice(&head);
+                out.push(b'[');
+            }
             for (j, rec) in slice.iter().enumerate() {
                 if i > 0 || j > 0 {
                     out.push(b',');
@@ -447,9 +452,15 @@ fn read_records(
             }
             parts.push(out);
         }
-        let mut end = b"]".to_vec();
-        end.extend_from_slice(&tail);
-        parts.push(end);
+        if parts.is_empty() {
+            let mut empty = head;
+            empty.push(b'[');
+            parts.push(empty);
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push(b']');
+            last.extend_from_slice(&tail);
+        }
         Ok(ReadOutput {
             body: Chunks::new(parts),
             total: Some(total),

@@ -246,6 +246,13 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                     })
             })
             .workers(workers)
+            // No Nagle delay: a collection page goes out as several body pieces, and a short
+            // final write must not wait for the client's delayed ACK.
+            .on_connect(|conn, _| {
+                if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                    let _ = tcp.set_nodelay(true);
+                }
+            })
             // Reads block on a pooled connection anyway; few blocking threads keep memory
             // (malloc arenas, per-thread buffers) bounded under load.
             .worker_max_blocking_threads(8)
