@@ -109,14 +109,15 @@ struct ReadOutput {
 }
 
 /// A response body sent in the pieces it was rendered in (a collection page: one piece per
-/// render slice), so a 10,000-record page is never copied into one 7 MB buffer.
-struct Chunks {
+/// render slice; a LIS response: its output pieces), so a large body is never copied into one
+/// buffer.
+pub(crate) struct Chunks {
     parts: std::collections::VecDeque<Bytes>,
     len: u64,
 }
 
 impl Chunks {
-    fn new(parts: Vec<Vec<u8>>) -> Chunks {
+    pub(crate) fn new(parts: Vec<Vec<u8>>) -> Chunks {
         let len = parts.iter().map(|p| p.len() as u64).sum();
         Chunks {
             parts: parts.into_iter().map(Bytes::from).collect(),

@@ -10,6 +10,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use sha1::Digest as _;
 
+use super::handlers::Chunks;
 use super::server::{AppState, ClientId, RoutePattern};
 use crate::auth::{self, scopes, visibility, Bearer};
 use crate::soap::bind::Node;
@@ -80,7 +81,9 @@ pub async fn post(
     if h.code == StatusCode::UNAUTHORIZED {
         resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
     }
-    resp.body(h.text)
+    resp.body(Chunks::new(
+        h.text.into_iter().map(String::into_bytes).collect(),
+    ))
 }
 
 /// What answering one request produced.
@@ -91,7 +94,8 @@ struct Handled {
     client: Option<String>,
     /// The operation answered (the metrics route label); `None` for Faults and 401s.
     operation: Option<String>,
-    text: String,
+    /// The response, in the pieces it was written in.
+    text: Vec<String>,
 }
 
 impl Handled {
@@ -108,7 +112,13 @@ impl Handled {
             soap,
             client: None,
             operation: None,
-            text: envelope::fault(&service.def, soap, message_ref, &status, client_fault),
+            text: vec![envelope::fault(
+                &service.def,
+                soap,
+                message_ref,
+                &status,
+                client_fault,
+            )],
         }
     }
 }

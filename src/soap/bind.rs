@@ -165,13 +165,54 @@ impl BindError {
     }
 }
 
-/// Response writer: elements under the `tns` prefix, text escaped.
+/// Response writer: elements under the `tns` prefix, text escaped. Output is kept in pieces of
+/// about [`PIECE`] bytes, cut after an element closes, so a large record set is sent as it was
+/// written instead of growing (and later freeing) one buffer of hundreds of kilobytes.
 #[derive(Debug, Default)]
 pub struct Out {
     pub buf: String,
+    /// Finished pieces, before `buf`.
+    done: Vec<String>,
+    /// Bytes in `done`.
+    flushed: usize,
 }
 
+/// Target size of an output piece.
+pub const PIECE: usize = 64 * 1024;
+
 impl Out {
+    /// Bytes written so far.
+    pub fn pos(&self) -> usize {
+        self.flushed + self.buf.len()
+    }
+
+    /// Drop what was written after `pos` (which must be in the current piece).
+    fn truncate_to(&mut self, pos: usize) {
+        self.buf.truncate(pos.saturating_sub(self.flushed));
+    }
+
+    /// Start a new piece when the current one is full.
+    fn maybe_cut(&mut self) {
+        if self.buf.len() >= PIECE {
+            let full = std::mem::replace(&mut self.buf, String::with_capacity(PIECE + PIECE / 4));
+            self.flushed += full.len();
+            self.done.push(full);
+        }
+    }
+
+    /// Everything written, in order.
+    pub fn into_pieces(mut self) -> Vec<String> {
+        if !self.buf.is_empty() || self.done.is_empty() {
+            self.done.push(self.buf);
+        }
+        self.done
+    }
+
+    /// Everything written, as one string.
+    pub fn into_string(self) -> String {
+        self.into_pieces().concat()
+    }
+
     pub fn open(&mut self, name: &str) {
         self.buf.push_str("<tns:");
         self.buf.push_str(name);
@@ -301,15 +342,17 @@ pub fn write_vec<T: XmlValue>(values: &[T], name: &str, out: &mut Out) {
 /// Write a complex value: the element, its children, the end tag (empty element when it has
 /// no children).
 pub fn write_complex(name: &str, out: &mut Out, children: impl FnOnce(&mut Out)) {
-    let start = out.buf.len();
+    let start = out.pos();
     out.open(name);
-    let after_open = out.buf.len();
+    let after_open = out.pos();
     children(out);
-    if out.buf.len() == after_open {
-        out.buf.truncate(start);
+    if out.pos() == after_open {
+        // Nothing was written since the start tag, so no piece was cut after it.
+        out.truncate_to(start);
         out.empty(name);
     } else {
         out.close(name);
+        out.maybe_cut();
     }
 }
 
@@ -342,12 +385,34 @@ mod tests {
     }
 
     #[test]
+    fn large_output_is_cut_into_pieces_after_elements_and_reads_the_same() {
+        let mut out = Out::default();
+        let mut expected = String::new();
+        write_complex("set", &mut out, |o| {
+            for i in 0..2000 {
+                write_complex("r", o, |o| o.text("v", &format!("{i:040}")));
+                // An element left empty right after a cut still collapses to `<x/>`.
+                write_complex("x", o, |_| {});
+            }
+        });
+        expected.push_str("<tns:set>");
+        for i in 0..2000 {
+            expected.push_str(&format!("<tns:r><tns:v>{i:040}</tns:v></tns:r><tns:x/>"));
+        }
+        expected.push_str("</tns:set>");
+        let pieces = out.into_pieces();
+        assert!(pieces.len() > 1, "{} piece(s)", pieces.len());
+        assert!(pieces.iter().all(|p| p.len() < PIECE + 200));
+        assert_eq!(pieces.concat(), expected);
+    }
+
+    #[test]
     fn writer_escapes_and_collapses_empty_elements() {
         let mut out = Out::default();
         write_complex("a", &mut out, |o| o.text("b", "x<&\"y"));
         write_complex("c", &mut out, |_| {});
         assert_eq!(
-            out.buf,
+            out.into_string(),
             "<tns:a><tns:b>x&lt;&amp;&quot;y</tns:b></tns:a><tns:c/>"
         );
     }

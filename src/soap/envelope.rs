@@ -261,16 +261,15 @@ pub fn response(
     operation: &str,
     status: &Status,
     body: impl FnOnce(&mut Out, &str),
-) -> String {
-    let mut out = Out {
-        buf: String::with_capacity(4096),
-    };
+) -> Vec<String> {
+    let mut out = Out::default();
+    out.buf.reserve(4096);
     open_envelope(&mut out, soap, service);
     status_header(&mut out, service, message_ref, Some(operation), status);
     out.buf.push_str("</soapenv:Header><soapenv:Body>");
     body(&mut out, &format!("{operation}Response"));
     out.buf.push_str("</soapenv:Body></soapenv:Envelope>");
-    out.buf
+    out.into_pieces()
 }
 
 fn open_envelope(out: &mut Out, soap: SoapVersion, service: &ServiceDef) {
@@ -426,7 +425,8 @@ mod tests {
             "readMembership",
             &Status::failure(Minor::UnknownObject, "no such membership"),
             |o, name| o.empty(name),
-        );
+        )
+        .concat();
         let order = [
             "imsx_codeMajor>failure",
             "imsx_severity>error",

@@ -164,7 +164,7 @@ fn keep<T: XmlValue>(name: &str, values: &[T]) -> Option<String> {
     ));
     bind::write_vec(values, name, &mut out);
     out.buf.push_str("</keep>");
-    Some(out.buf)
+    Some(out.into_string())
 }
 
 fn kept<T: XmlValue>(name: &str, xml: Option<&String>) -> Vec<T> {
@@ -774,7 +774,8 @@ mod tests {
         ));
         rec.write_value("personRecord", &mut out);
         out.buf.push_str("</w>");
-        let n = bind::parse(out.buf.as_bytes(), super::super::xml::Limits::default()).expect("xml");
+        let text = out.into_string();
+        let n = bind::parse(text.as_bytes(), super::super::xml::Limits::default()).expect("xml");
         let again: PersonRecord = bind::read_one(&n, &["personRecord"]).expect("reads");
         assert_eq!(again, rec);
     }

@@ -60,7 +60,9 @@ impl Reply {
         Reply {
             status,
             body: Box::new(move |o, n| {
-                o.buf.reserve(bytes);
+                // Up to one output piece: larger sets are cut into pieces as they are written.
+                o.buf
+                    .reserve(bytes.min(super::bind::PIECE + super::bind::PIECE / 4));
                 value.write_value(n, o)
             }),
         }
