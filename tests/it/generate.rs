@@ -136,8 +136,8 @@ fn demo_serves_with_the_printed_client_and_stops_on_sigterm() {
         .unwrap();
     let token: serde_json::Value = r.into_json().unwrap();
     let base = token_url.trim_end_matches("/oauth/token");
-    let schools: serde_json::Value =
-        ureq::get(&format!("{base}/ims/oneroster/rostering/v1p2/schools"))
+    let rest_get = |path: &str| -> serde_json::Value {
+        ureq::get(&format!("{base}/ims/oneroster/rostering/v1p2/{path}"))
             .set(
                 "Authorization",
                 &format!("Bearer {}", token["access_token"].as_str().unwrap()),
@@ -145,7 +145,9 @@ fn demo_serves_with_the_printed_client_and_stops_on_sigterm() {
             .call()
             .unwrap()
             .into_json()
-            .unwrap();
+            .unwrap()
+    };
+    let schools = rest_get("schools");
     assert_eq!(schools["orgs"].as_array().unwrap().len(), 1);
     // the printed SOAP example works as printed
     let wsdl = field("WSDL:");
@@ -171,15 +173,7 @@ fn demo_serves_with_the_printed_client_and_stops_on_sigterm() {
         .into_string()
         .unwrap();
     assert!(soap.contains("fullsuccess"), "{soap}");
-    let users: serde_json::Value = ureq::get(&format!("{base}/ims/oneroster/rostering/v1p2/users"))
-        .set(
-            "Authorization",
-            &format!("Bearer {}", token["access_token"].as_str().unwrap()),
-        )
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
+    let users = rest_get("users");
     let users = users["users"].as_array().unwrap();
     assert!(users.len() > 5);
     assert_eq!(
