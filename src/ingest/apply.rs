@@ -201,11 +201,11 @@ pub fn v11_roles(
 /// (SQLite overwrites a cell of unchanged size without rebalancing the page). It sorts after
 /// every real stamp and never equals one.
 fn provisional_marker(started: &str) -> String {
+    // `started` is itself a stamp (`time::now()`), so it gives the length.
     let digits: String = started.chars().filter(char::is_ascii_digit).collect();
-    let stamp_len = time::now().len();
     format!(
         "pending{digits:0<width$.width$}",
-        width = stamp_len - "pending".len()
+        width = started.len().saturating_sub("pending".len())
     )
 }
 

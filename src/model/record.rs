@@ -148,7 +148,6 @@ impl Record {
     }
 }
 
-/// Hash of an id, used for memory-light id sets.
 /// Hashes an [`id_hash`] value for hash sets and maps: it is already a uniform 128-bit hash,
 /// so its low 64 bits are used as they are (SipHash again was a visible share of validating
 /// and applying a 1.8-million-row package).
@@ -176,6 +175,7 @@ pub type IdSet = std::collections::HashSet<u128, std::hash::BuildHasherDefault<I
 /// A map keyed by [`id_hash`] values.
 pub type IdMap<V> = std::collections::HashMap<u128, V, std::hash::BuildHasherDefault<IdHasher>>;
 
+/// Hash of an id, used for memory-light id sets.
 pub fn id_hash(id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(id.as_bytes())
 }

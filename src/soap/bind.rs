@@ -274,15 +274,6 @@ impl XmlValue for Str {
     }
 }
 
-impl XmlValue for String {
-    fn read_value(node: &Node) -> Result<Self, BindError> {
-        Ok(node.text.trim().to_string())
-    }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self);
-    }
-}
-
 impl XmlValue for bool {
     fn read_value(node: &Node) -> Result<Self, BindError> {
         match node.text.trim() {

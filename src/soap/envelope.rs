@@ -362,7 +362,7 @@ pub fn fault(
         }
     }
     s.push_str("</soapenv:Fault></soapenv:Body></soapenv:Envelope>");
-    out.buf
+    out.into_string()
 }
 
 #[cfg(test)]

@@ -589,8 +589,6 @@ fn build(conn: &mut DbConnection, indexes: Vec<(String, String)>) -> QueryResult
     Ok(())
 }
 
-impl DeferredIndexes {}
-
 /// An argument of a [`Cond`] template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {

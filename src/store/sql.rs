@@ -1,6 +1,7 @@
-//! Dynamic SQL with bound parameters, for the catalogue-driven store: placeholders in each
-//! backend's syntax, binds of the few portable types the store uses, and a by-name row type.
-//! Values are never spliced into SQL text; identifiers come only from the catalogue.
+//! Dynamic SQL with bound parameters, for the catalogue-driven store: SQL text with marked
+//! parameter positions (Diesel writes each backend's placeholder), binds of the few portable
+//! types the store uses, opt-in statement caching, and a positional row type. Values are never
+//! spliced into SQL text; identifiers come only from the catalogue.
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -164,8 +165,8 @@ impl Query for Sql<'_> {
 
 impl<Conn> RunQueryDsl<Conn> for Sql<'_> {}
 
-/// A row read by column name: text columns aliased `t0, t1, …` and float columns `f0, f1, …`
-/// (the digit is the position). Lets one type read any catalogue table.
+/// A row of any catalogue table, read by position: text columns aliased `t0, t1, …` and float
+/// columns `f0, f1, …` (the alias's letter says how to read the cell).
 #[derive(Debug, Default)]
 pub struct DynRow(pub Vec<Cell>);
 
