@@ -230,7 +230,7 @@ impl Out {
     }
     pub fn text(&mut self, name: &str, value: &str) {
         self.open(name);
-        escape_into(&mut self.buf, value);
+        escape_text_into(&mut self.buf, value);
         self.close(name);
     }
 }
@@ -252,6 +252,23 @@ pub fn escape_into(out: &mut String, s: &str) {
         start = i + 1;
     }
     out.push_str(&s[start..]);
+}
+
+/// Escape element content: `&`, `<` and `>` (a quote needs no escape there), found with a SIMD
+/// search, so the usual value (nothing to escape) is one scan and one copy.
+pub fn escape_text_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for i in memchr::memchr3_iter(b'&', b'<', b'>', bytes) {
+        out.push_str(s.get(start..i).unwrap_or_default());
+        out.push_str(match bytes.get(i) {
+            Some(b'&') => "&amp;",
+            Some(b'<') => "&lt;",
+            _ => "&gt;",
+        });
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 /// A schema type the generated code can read from and write to an element.
@@ -400,11 +417,14 @@ mod tests {
     #[test]
     fn writer_escapes_and_collapses_empty_elements() {
         let mut out = Out::default();
-        write_complex("a", &mut out, |o| o.text("b", "x<&\"y"));
+        write_complex("a", &mut out, |o| o.text("b", "x<&\"y>é&"));
         write_complex("c", &mut out, |_| {});
         assert_eq!(
             out.into_string(),
-            "<tns:a><tns:b>x&lt;&amp;&quot;y</tns:b></tns:a><tns:c/>"
+            "<tns:a><tns:b>x&lt;&amp;\"y&gt;é&amp;</tns:b></tns:a><tns:c/>"
         );
+        let mut attr = String::new();
+        escape_into(&mut attr, "a\"<&>b");
+        assert_eq!(attr, "a&quot;&lt;&amp;&gt;b");
     }
 }

@@ -419,7 +419,7 @@ pub fn active_by_column(
             " FROM {} WHERE status = 'active' AND {column} IN ",
             entity.table()
         ));
-        q.bind_list(chunk.iter().map(String::as_str));
+        q.bind_set(chunk).cached();
         let rows: Vec<DynRow> = q.load(conn)?;
         out.extend(rows.into_iter().filter_map(|r| record_of(entity, r)));
     }
@@ -593,7 +593,8 @@ fn build(conn: &mut DbConnection, indexes: Vec<(String, String)>) -> QueryResult
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {
     One(String),
-    /// Expands to `?, ?, …` (or `NULL` when empty, so `IN (NULL)` matches nothing).
+    /// A set tested with `IN (?)`: expands to `?, ?, …`, padded with repeats of its last value
+    /// as [`Sql::bind_set`] does (or `NULL` when empty, so `IN (NULL)` matches nothing).
     Many(Vec<String>),
 }
 
@@ -634,11 +635,14 @@ impl Cond {
                     q.bind(P::Owned(Some(v.clone())));
                 }
                 Some(Arg::Many(vs)) if !vs.is_empty() => {
-                    for (i, v) in vs.iter().enumerate() {
+                    // Padded like `Sql::bind_set`, so the statement's text stays cacheable.
+                    let len = q.set_len(vs.len());
+                    let last = vs.len() - 1;
+                    for i in 0..len {
                         if i > 0 {
                             q.push(", ");
                         }
-                        q.bind(P::Owned(Some(v.clone())));
+                        q.bind(P::Owned(vs.get(i.min(last)).cloned()));
                     }
                 }
                 Some(Arg::Many(_)) | None => {
@@ -732,14 +736,15 @@ impl EmptyCache {
 /// run's id is the generation. Any future writer must also record itself there.
 pub fn generation(conn: &mut DbConnection) -> QueryResult<i64> {
     let mut q = Sql::new(conn);
-    q.push("SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) AS t0 FROM imports");
+    q.cached()
+        .push("SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) AS t0 FROM imports");
     q.load_i64(conn)
 }
 
 /// The newest `dateLastModified` of `entity` (any status), by its index.
 pub fn newest_change(conn: &mut DbConnection, entity: Entity) -> QueryResult<Option<String>> {
     let mut q = Sql::new(conn);
-    q.push(&format!(
+    q.cached().push(&format!(
         "SELECT MAX(date_last_modified) AS t0 FROM {}",
         entity.table()
     ));
@@ -780,7 +785,8 @@ fn push_where(
 /// Whether a record of `entity` satisfying every condition exists.
 pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Cond]) -> QueryResult<bool> {
     let mut q = Sql::new(conn);
-    q.push(&format!("SELECT 'x' AS t0 FROM {} t", entity.table()));
+    q.cached()
+        .push(&format!("SELECT 'x' AS t0 FROM {} t", entity.table()));
     let query = Query {
         conds: conds.to_vec(),
         ..Query::default()
@@ -798,6 +804,12 @@ pub fn query(
     query: &Query<'_>,
 ) -> Result<(Vec<Record>, i64), QueryError> {
     let mut q = Sql::new(conn);
+    // Without a client filter or sort the text comes only from code-written conditions (and
+    // padded sets): a few shapes per endpoint, kept prepared.
+    let fixed_shape = query.filter.is_none() && query.sort.is_none();
+    if fixed_shape {
+        q.cached();
+    }
     q.push(&select_list(entity));
     q.push(&format!(" FROM {} t", entity.table()));
     push_where(&mut q, entity, query)?;
@@ -833,6 +845,9 @@ pub fn query(
         query.offset + n
     } else {
         let mut count = Sql::new(conn);
+        if query.filter.is_none() {
+            count.cached();
+        }
         count.push(&format!(
             "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
             entity.table()

@@ -30,7 +30,12 @@ pub struct Sql<'a> {
     params: Vec<P<'a>>,
     pg: bool,
     cache: bool,
+    /// A [`Sql::bind_set`] list was too long to keep prepared.
+    oversized: bool,
 }
+
+/// Longest value list [`Sql::bind_set`] pads so that its statement may be cached.
+pub const CACHED_SET_MAX: usize = 1024;
 
 impl<'a> Sql<'a> {
     pub fn new(conn: &DbConnection) -> Sql<'a> {
@@ -40,13 +45,16 @@ impl<'a> Sql<'a> {
             params: Vec::new(),
             pg: matches!(conn, DbConnection::Postgres(_)),
             cache: false,
+            oversized: false,
         }
     }
 
     /// Let the connection keep this statement prepared and reuse it for the same text (Diesel's
     /// statement cache, keyed by SQL). Only for statements whose text comes from a small, fixed
-    /// set of shapes (the import's batched writes): the cache is unbounded, so text that varies
-    /// with client input (filters, projections) must not be cached.
+    /// set of shapes (the import's batched writes, reads built from code-written conditions
+    /// with [`Sql::bind_set`] lists): the cache is unbounded, so text that varies with client
+    /// input (filters, sort fields) must not be cached. A statement holding a set longer than
+    /// [`CACHED_SET_MAX`] is not cached whatever this says.
     pub fn cached(&mut self) -> &mut Self {
         self.cache = true;
         self
@@ -84,6 +92,36 @@ impl<'a> Sql<'a> {
         }
         self.text.push(')');
         self
+    }
+
+    /// `(?, ?, …)` for a set of strings tested with `IN`, padded by repeating its last value to
+    /// one of a few lengths (powers of two up to [`CACHED_SET_MAX`]), so statements that differ
+    /// only in a set's size share a handful of texts and can stay prepared. Repeats do not
+    /// change what `IN` matches. An empty set is `(NULL)`, which matches nothing.
+    pub fn bind_set(&mut self, items: &'a [String]) -> &mut Self {
+        let Some(last) = items.last() else {
+            self.text.push_str("(NULL)");
+            return self;
+        };
+        let len = self.set_len(items.len());
+        self.bind_list(
+            items
+                .iter()
+                .chain(std::iter::repeat(last))
+                .take(len)
+                .map(String::as_str),
+        )
+    }
+
+    /// How many parameters a [`Sql::bind_set`]-style set of `n` values takes (noting a set too
+    /// long to cache).
+    pub fn set_len(&mut self, n: usize) -> usize {
+        if n <= CACHED_SET_MAX {
+            n.next_power_of_two()
+        } else {
+            self.oversized = true;
+            n
+        }
     }
 
     /// The SQL text, where its parameters go, and their values, as a cache key.
@@ -135,7 +173,7 @@ where
     i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        if !self.cache {
+        if !self.cache || self.oversized {
             out.unsafe_to_cache_prepared();
         }
         let mut from = 0;
