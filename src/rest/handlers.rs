@@ -405,17 +405,7 @@ fn read_records(
     let renderer = Renderer {
         base_url: &base_url,
     };
-    let project = |rec: &Record, related: &render::Related| {
-        let mut j = if v1p1 {
-            renderer.v1p1(rec, related)
-        } else {
-            renderer.v1p2(rec, related)
-        };
-        if let (Some(sel), Some(o)) = (&fields, j.as_object_mut()) {
-            o.retain(|k, _| sel.contains(k));
-        }
-        j
-    };
+    let select = fields.as_deref();
     if route.single {
         let Some(rec) = rows.first() else {
             return Err(ApiError::not_found(format!(
@@ -427,7 +417,8 @@ fn read_records(
         let related = related_of(conn, std::slice::from_ref(rec))?;
         Ok(ReadOutput {
             body: Chunks::new(vec![body(route.key, &warnings, 1024, |out| {
-                serde_json::to_writer(out, &project(rec, &related))
+                renderer.write(out, rec, &related, v1p1, select);
+                Ok(())
             })?]),
             total: None,
         })
@@ -448,8 +439,7 @@ fn read_records(
                 if i > 0 || j > 0 {
                     out.push(b',');
                 }
-                serde_json::to_writer(&mut out, &project(rec, &related))
-                    .map_err(ApiError::internal)?;
+                renderer.write(&mut out, rec, &related, v1p1, select);
             }
             parts.push(out);
         }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::model::catalog::{Entity, Kind};
 use crate::model::record::{id_hash, list_items, IdHasher, Record, Status, Value};
@@ -185,108 +185,125 @@ pub fn embedded(entity: Entity) -> &'static [(Entity, &'static str)] {
 }
 
 impl Renderer<'_> {
-    pub fn guid_ref(&self, e: Entity, id: &str) -> Json {
-        self.guid_ref_at(V1P2_ROSTERING, e, id)
-    }
-
-    fn guid_ref_at(&self, base: &str, e: Entity, id: &str) -> Json {
-        let (path, ty) = target(e);
-        json!({
-            "href": format!("{}{base}/{path}/{id}", self.base_url),
-            "sourcedId": id,
-            "type": ty,
-        })
-    }
-
-    /// The 1.1 JSON object of `rec`: the 1.2 object with 1.1 `href`s, and for users a single
-    /// `role` (the primary org's, in the 1.1 vocabulary) and `orgs[]` (primary org first) in
-    /// place of `roles[]`, without the fields 1.1 does not have (ONEROSTER.md §3.5).
-    pub fn v1p1(&self, rec: &Record, related: &Related) -> Json {
-        let mut j = self.v1p2(rec, related);
-        rebase_hrefs(&mut j, self.base_url, V1P2_ROSTERING, V1P1);
-        if rec.entity == Entity::Users {
-            if let Some(o) = j.as_object_mut() {
-                for k in V11_USER_DROPPED {
-                    o.remove(*k);
-                }
-                let roles: Vec<&Record> = related
-                    .of(Entity::Roles, &rec.sourced_id)
-                    .iter()
-                    .filter(|r| r.status == Status::Active)
-                    .collect();
-                let orgs = crate::model::v11::orgs(rec, &roles);
-                let role = crate::model::v11::role(rec, &roles);
-                o.insert("role".into(), json!(role));
-                o.insert(
-                    "orgs".into(),
-                    Json::Array(
-                        orgs.iter()
-                            .map(|org| self.guid_ref_at(V1P1, Entity::Orgs, org))
-                            .collect(),
-                    ),
-                );
-            }
-        }
-        j
-    }
-
-    /// The 1.2 JSON object of `rec`.
+    /// The 1.2 JSON object of `rec` (as a tree: for tests and callers that edit it; pages are
+    /// written with [`Renderer::write`]).
     pub fn v1p2(&self, rec: &Record, related: &Related) -> Json {
-        // Sized up front: growing the ordered map rehashed it several times per record.
-        let mut o = Map::with_capacity(rec.values.len() + 8);
-        o.insert("sourcedId".into(), json!(rec.sourced_id));
-        o.insert("status".into(), json!(rec.status.as_str()));
-        o.insert(
-            "dateLastModified".into(),
-            json!(rec.date_last_modified.as_deref().unwrap_or("")),
+        self.tree(rec, related, false)
+    }
+
+    /// The 1.1 JSON object of `rec` (see [`Renderer::write`]).
+    pub fn v1p1(&self, rec: &Record, related: &Related) -> Json {
+        self.tree(rec, related, true)
+    }
+
+    fn tree(&self, rec: &Record, related: &Related, v1p1: bool) -> Json {
+        let mut out = Vec::new();
+        self.write(&mut out, rec, related, v1p1, None);
+        serde_json::from_slice(&out).unwrap_or(Json::Null)
+    }
+
+    /// Write the JSON object of `rec` straight into `out` (no tree in between: building and
+    /// dropping an ordered map per record was a third of a page's time), with only the
+    /// top-level keys in `select` when there is one. 1.2 shape, or with `v1p1` the 1.1 shape:
+    /// `href`s under the 1.1 path, and for users a single `role` (the primary org's, in the 1.1
+    /// vocabulary) and `orgs[]` (primary org first) in place of `roles[]`, without the fields
+    /// 1.1 does not have (ONEROSTER.md §3.5).
+    pub fn write(
+        &self,
+        out: &mut Vec<u8>,
+        rec: &Record,
+        related: &Related,
+        v1p1: bool,
+        select: Option<&[String]>,
+    ) {
+        let base = if v1p1 { V1P1 } else { V1P2_ROSTERING };
+        let user11 = v1p1 && rec.entity == Entity::Users;
+        let mut o = Obj::open(out, select);
+        o.str("sourcedId", &rec.sourced_id);
+        o.str("status", rec.status.as_str());
+        o.str(
+            "dateLastModified",
+            rec.date_last_modified.as_deref().unwrap_or(""),
         );
-        let mut meta: Map<String, Json> = rec
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        if let Some(sis) = &rec.sis_date_last_modified {
-            meta.insert("sisDateLastModified".into(), json!(sis));
-        }
-        if !meta.is_empty() {
-            o.insert("metadata".into(), Json::Object(meta));
+        let sis = rec.sis_date_last_modified.as_deref();
+        if (!rec.metadata.is_empty() || sis.is_some()) && o.key("metadata") {
+            let mut m = Obj::open(o.out, None);
+            for (k, v) in &rec.metadata {
+                if !(sis.is_some() && k == "sisDateLastModified") {
+                    m.str(k, v);
+                }
+            }
+            if let Some(sis) = sis {
+                m.str("sisDateLastModified", sis);
+            }
+            m.close();
         }
         let names = json_names(rec.entity);
         for (i, (f, v)) in rec.entity.fields().iter().zip(&rec.values).enumerate() {
+            let owned;
+            let name = match names.get(i) {
+                Some(n) => n.as_str(),
+                None => {
+                    owned = json_name(f);
+                    owned.as_str()
+                }
+            };
+            if user11 && V11_USER_DROPPED.contains(&name) {
+                continue;
+            }
             let text = match v {
                 // Optional in CSV, required in 1.2 JSON (ONEROSTER.md §3.2).
                 Value::Null if required_in_json(rec.entity, f.name) => "",
                 Value::Null => continue,
                 Value::Float(x) => {
-                    o.insert(
-                        names.get(i).cloned().unwrap_or_else(|| json_name(f)),
-                        json!(x),
-                    );
+                    if o.key(name) {
+                        write_number(o.out, *x);
+                    }
                     continue;
                 }
                 Value::Text(s) => s.as_str(),
             };
-            let value = match f.kind {
-                Kind::Ref(e) => self.guid_ref(e, text),
+            if !o.key(name) {
+                continue;
+            }
+            match f.kind {
+                Kind::Ref(e) => self.write_ref(o.out, base, e, text),
                 Kind::RefList(e) => {
-                    Json::Array(list_items(text).map(|id| self.guid_ref(e, id)).collect())
+                    write_array(o.out, list_items(text), |out, id| {
+                        self.write_ref(out, base, e, id)
+                    });
                 }
-                Kind::List | Kind::EnumList(..) => {
-                    Json::Array(list_items(text).map(|s| json!(s)).collect())
-                }
-                Kind::UserIds => Json::Array(
-                    list_items(text)
-                        .filter_map(|item| {
-                            item.strip_prefix('{')?.strip_suffix('}')?.split_once(':')
-                        })
-                        .map(|(t, id)| json!({"type": t, "identifier": id}))
-                        .collect(),
+                Kind::List | Kind::EnumList(..) => write_array(o.out, list_items(text), write_str),
+                Kind::UserIds => write_array(
+                    o.out,
+                    list_items(text).filter_map(|item| {
+                        item.strip_prefix('{')?.strip_suffix('}')?.split_once(':')
+                    }),
+                    |out, (t, id)| {
+                        let mut u = Obj::open(out, None);
+                        u.str("type", t);
+                        u.str("identifier", id);
+                        u.close();
+                    },
                 ),
-                _ => json!(text),
-            };
-            o.insert(names.get(i).cloned().unwrap_or_else(|| json_name(f)), value);
+                _ => write_str(o.out, text),
+            }
         }
         match rec.entity {
+            Entity::Users if user11 => {
+                let roles: Vec<&Record> = related
+                    .of(Entity::Roles, &rec.sourced_id)
+                    .iter()
+                    .filter(|r| r.status == Status::Active)
+                    .collect();
+                o.str("role", crate::model::v11::role(rec, &roles));
+                if o.key("orgs") {
+                    let orgs = crate::model::v11::orgs(rec, &roles);
+                    write_array(o.out, orgs.iter(), |out, org| {
+                        self.write_ref(out, V1P1, Entity::Orgs, org)
+                    });
+                }
+            }
             Entity::Users => self.user_associations(&mut o, rec, related),
             Entity::Classes | Entity::Courses => {
                 let child = if rec.entity == Entity::Classes {
@@ -294,110 +311,203 @@ impl Renderer<'_> {
                 } else {
                     Entity::CourseResources
                 };
-                let res: Vec<Json> = related
-                    .of(child, &rec.sourced_id)
-                    .iter()
-                    .filter_map(|r| r.get("resourceSourcedId"))
-                    .map(|id| self.guid_ref(Entity::Resources, id))
-                    .collect();
-                if !res.is_empty() {
-                    o.insert("resources".into(), Json::Array(res));
+                let res = related.of(child, &rec.sourced_id);
+                let mut ids = res.iter().filter_map(|r| r.get("resourceSourcedId"));
+                if ids.clone().next().is_some() && o.key("resources") {
+                    write_array(o.out, &mut ids, |out, id| {
+                        self.write_ref(out, base, Entity::Resources, id)
+                    });
                 }
             }
             Entity::Orgs | Entity::AcademicSessions => {
-                let children: Vec<Json> = related
-                    .of(rec.entity, &rec.sourced_id)
-                    .iter()
-                    .map(|c| self.guid_ref(rec.entity, &c.sourced_id))
-                    .collect();
-                if !children.is_empty() {
-                    o.insert("children".into(), Json::Array(children));
+                let children = related.of(rec.entity, &rec.sourced_id);
+                if !children.is_empty() && o.key("children") {
+                    write_array(o.out, children.iter(), |out, c| {
+                        self.write_ref(out, base, rec.entity, &c.sourced_id)
+                    });
                 }
             }
             _ => {}
         }
-        Json::Object(o)
+        o.close();
     }
 
-    fn user_associations(&self, o: &mut Map<String, Json>, user: &Record, related: &Related) {
+    /// A GUIDRef: `{"href": <this server><base>/<collection>/<id>, "sourcedId", "type"}`.
+    fn write_ref(&self, out: &mut Vec<u8>, base: &str, e: Entity, id: &str) {
+        let (path, ty) = target(e);
+        out.extend_from_slice(b"{\"href\":\"");
+        escape_contents(out, self.base_url);
+        escape_contents(out, base);
+        out.push(b'/');
+        escape_contents(out, path);
+        out.push(b'/');
+        escape_contents(out, id);
+        out.extend_from_slice(b"\",\"sourcedId\":");
+        write_str(out, id);
+        out.extend_from_slice(b",\"type\":");
+        write_str(out, ty);
+        out.push(b'}');
+    }
+
+    /// A 1.2 user's `roles[]` (always), `userProfiles[]` and `resources[]` (when not empty).
+    fn user_associations(&self, o: &mut Obj<'_>, user: &Record, related: &Related) {
         let active = |e| {
             related
                 .of(e, &user.sourced_id)
                 .iter()
                 .filter(|r| r.status == Status::Active)
         };
-        let roles: Vec<Json> = active(Entity::Roles)
-            .map(|r| {
-                let mut m = Map::new();
-                m.insert("roleType".into(), json!(r.get("roleType").unwrap_or("")));
-                m.insert("role".into(), json!(r.get("role").unwrap_or("")));
-                m.insert(
-                    "org".into(),
-                    self.guid_ref(Entity::Orgs, r.get("orgSourcedId").unwrap_or("")),
-                );
-                if let Some(p) = r.get("userProfileSourcedId") {
-                    m.insert("userProfile".into(), json!(p));
+        if o.key("roles") {
+            write_array(o.out, active(Entity::Roles), |out, r| {
+                let mut m = Obj::open(out, None);
+                m.str("roleType", r.get("roleType").unwrap_or(""));
+                m.str("role", r.get("role").unwrap_or(""));
+                if m.key("org") {
+                    let org = r.get("orgSourcedId").unwrap_or("");
+                    self.write_ref(m.out, V1P2_ROSTERING, Entity::Orgs, org);
                 }
-                for (k, f) in [("beginDate", "beginDate"), ("endDate", "endDate")] {
-                    if let Some(d) = r.get(f) {
-                        m.insert(k.into(), json!(d));
+                if let Some(p) = r.get("userProfileSourcedId") {
+                    m.str("userProfile", p);
+                }
+                for k in ["beginDate", "endDate"] {
+                    if let Some(d) = r.get(k) {
+                        m.str(k, d);
                     }
                 }
-                Json::Object(m)
-            })
-            .collect();
-        o.insert("roles".into(), Json::Array(roles));
-        let profiles: Vec<Json> = active(Entity::UserProfiles)
-            .map(|p| {
-                let mut m = Map::new();
-                m.insert("profileId".into(), json!(p.sourced_id));
+                m.close();
+            });
+        }
+        if active(Entity::UserProfiles).next().is_some() && o.key("userProfiles") {
+            write_array(o.out, active(Entity::UserProfiles), |out, p| {
+                let mut m = Obj::open(out, None);
+                m.str("profileId", &p.sourced_id);
                 for k in ["profileType", "vendorId", "applicationId", "description"] {
                     if let Some(v) = p.get(k) {
-                        m.insert(k.into(), json!(v));
+                        m.str(k, v);
                     }
                 }
-                let mut cred = Map::new();
-                cred.insert("type".into(), json!(p.get("credentialType").unwrap_or("")));
-                cred.insert("username".into(), json!(p.get("username").unwrap_or("")));
-                if let Some(pw) = p.get("password") {
-                    cred.insert("password".into(), json!(pw));
+                if m.key("credentials") {
+                    m.out.push(b'[');
+                    let mut cred = Obj::open(m.out, None);
+                    cred.str("type", p.get("credentialType").unwrap_or(""));
+                    cred.str("username", p.get("username").unwrap_or(""));
+                    if let Some(pw) = p.get("password") {
+                        cred.str("password", pw);
+                    }
+                    cred.close();
+                    m.out.push(b']');
                 }
-                m.insert("credentials".into(), json!([Json::Object(cred)]));
-                Json::Object(m)
-            })
-            .collect();
-        if !profiles.is_empty() {
-            o.insert("userProfiles".into(), Json::Array(profiles));
+                m.close();
+            });
         }
-        let res: Vec<Json> = active(Entity::UserResources)
-            .filter_map(|r| r.get("resourceSourcedId"))
-            .map(|id| self.guid_ref(Entity::Resources, id))
-            .collect();
-        if !res.is_empty() {
-            o.insert("resources".into(), Json::Array(res));
+        let mut res = active(Entity::UserResources).filter_map(|r| r.get("resourceSourcedId"));
+        if res.clone().next().is_some() && o.key("resources") {
+            write_array(o.out, &mut res, |out, id| {
+                self.write_ref(out, V1P2_ROSTERING, Entity::Resources, id)
+            });
         }
     }
 }
 
-/// Rewrite every `href` under `from` to `to` (same server).
-fn rebase_hrefs(j: &mut Json, base_url: &str, from: &str, to: &str) {
-    match j {
-        Json::Object(o) => {
-            for (k, v) in o.iter_mut() {
-                match v {
-                    Json::String(s) if k == "href" => {
-                        let prefix = format!("{base_url}{from}");
-                        if let Some(rest) = s.strip_prefix(&prefix) {
-                            *s = format!("{base_url}{to}{rest}");
-                        }
-                    }
-                    _ => rebase_hrefs(v, base_url, from, to),
-                }
+/// A JSON object being written into a buffer: members in call order, and at the top level
+/// only the keys a `fields` selection names.
+struct Obj<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+    select: Option<&'o [String]>,
+}
+
+impl<'o> Obj<'o> {
+    fn open(out: &'o mut Vec<u8>, select: Option<&'o [String]>) -> Obj<'o> {
+        out.push(b'{');
+        Obj {
+            out,
+            first: true,
+            select,
+        }
+    }
+
+    /// Start the member `key` (its value is written next), unless the selection leaves it out.
+    fn key(&mut self, key: &str) -> bool {
+        if self.select.is_some_and(|sel| !sel.iter().any(|s| s == key)) {
+            return false;
+        }
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        write_str(self.out, key);
+        self.out.push(b':');
+        true
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        if self.key(key) {
+            write_str(self.out, value);
+        }
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut item: impl FnMut(&mut Vec<u8>, T),
+) {
+    out.push(b'[');
+    for (i, v) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, v);
+    }
+    out.push(b']');
+}
+
+/// A JSON string.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    escape_contents(out, s);
+    out.push(b'"');
+}
+
+/// A JSON number (`null` for a value JSON cannot hold, as serde_json writes it).
+fn write_number(out: &mut Vec<u8>, x: f64) {
+    if x.is_finite() {
+        // Shortest representation that reads back the same, as serde_json writes floats.
+        out.extend_from_slice(Json::from(x).to_string().as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// The inside of a JSON string: `"`, `\` and control characters escaped; runs without them
+/// copied whole.
+fn escape_contents(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
             }
         }
-        Json::Array(a) => a
-            .iter_mut()
-            .for_each(|v| rebase_hrefs(v, base_url, from, to)),
-        _ => {}
+        start = i + 1;
     }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
 }
