@@ -178,6 +178,11 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
     } else {
         settings.workers
     };
+    // Blocking threads per worker: together, as many as the pool has connections. More only
+    // wait for a connection, and each request then lands on a different thread whose memory
+    // the allocator has meanwhile returned to the OS (10 ms purge) and must fault in again
+    // (measured: see docs/PERFORMANCE.md).
+    let blocking = (store.max_connections() as usize).div_ceil(workers).max(1);
     let bind = settings.bind.clone();
     let fixed_body = settings.bench_fixed_bytes.map(handlers::fixed_body);
     let bench = fixed_body.is_some();
@@ -253,9 +258,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                     let _ = tcp.set_nodelay(true);
                 }
             })
-            // Reads block on a pooled connection anyway; few blocking threads keep memory
-            // (malloc arenas, per-thread buffers) bounded under load.
-            .worker_max_blocking_threads(8)
+            .worker_max_blocking_threads(blocking)
             .shutdown_timeout(30);
             let server = match server.bind(&bind) {
                 Ok(s) => s,

@@ -110,7 +110,7 @@ impl Store {
         // instead of r2d2's generic timeout.
         drop(url.connect()?);
         let pool = Pool::builder()
-            .max_size(if url.is_sqlite() { 4 } else { 8 })
+            .max_size(Store::pool_size(&url))
             // Open connections on demand (the CLI needs one): no spare idle connection, which
             // would also stop an initial load from taking the file to itself (`initial_load`).
             .min_idle(Some(0))
@@ -131,6 +131,21 @@ impl Store {
 
     pub fn is_sqlite(&self) -> bool {
         self.url.is_sqlite()
+    }
+
+    /// Connections the pool holds at most: 4 for SQLite (one writer at a time anyway), 8 for
+    /// PostgreSQL.
+    pub fn pool_size(url: &DbUrl) -> u32 {
+        if url.is_sqlite() {
+            4
+        } else {
+            8
+        }
+    }
+
+    /// Connections the pool holds at most.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
     }
 
     /// (open connections, idle connections) of the pool.
