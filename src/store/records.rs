@@ -676,10 +676,13 @@ pub struct Query<'f> {
 
 /// Match counts of recent collection reads, keyed by SQL and parameters and valid for one
 /// store generation ([`generation`]): a `COUNT(*)` over a large table costs more than the
-/// page itself, and consumers page through the same query many times.
+/// page itself, and consumers page through the same query many times. Also where recent pages
+/// in the default order ended (see [`CountCache::boundary`]).
 #[derive(Debug, Default)]
 pub struct CountCache {
     map: std::sync::Mutex<HashMap<String, (i64, i64)>>,
+    /// (query key, offset) → (generation, sourcedId of the record just before that offset).
+    ends: std::sync::Mutex<HashMap<(String, i64), (i64, String)>>,
 }
 
 /// Entries kept before the cache starts over.
@@ -699,6 +702,28 @@ impl CountCache {
                 map.clear();
             }
             map.insert(key, (generation, total));
+        }
+    }
+
+    /// The sourcedId of the last record before `offset` in the default order of the query
+    /// `key`, when a page of it ended there at this `generation`. A consumer paging with
+    /// `offset` then continues with `sourcedId > it` from the index instead of stepping over
+    /// `offset` rows again (PostgreSQL: 190 ms at offset 190,000 against 14 ms at 0), which
+    /// made a full extraction quadratic. Same records, since the store is unchanged and
+    /// sourcedIds are unique.
+    fn boundary(&self, key: &str, offset: i64, generation: i64) -> Option<String> {
+        let ends = self.ends.lock().ok()?;
+        ends.get(&(key.to_string(), offset))
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, id)| id.clone())
+    }
+
+    fn put_boundary(&self, key: String, offset: i64, generation: i64, last: &str) {
+        if let Ok(mut ends) = self.ends.lock() {
+            if ends.len() >= COUNT_CACHE_MAX {
+                ends.clear();
+            }
+            ends.insert((key, offset), (generation, last.to_string()));
         }
     }
 }
@@ -803,6 +828,33 @@ pub fn query(
     entity: Entity,
     query: &Query<'_>,
 ) -> Result<(Vec<Record>, i64), QueryError> {
+    // The matches' count (not for single reads), and the key of the query's conditions for
+    // the caches.
+    let count = if query.skip_total {
+        None
+    } else {
+        let mut count = Sql::new(conn);
+        if query.filter.is_none() {
+            count.cached();
+        }
+        count.push(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
+            entity.table()
+        ));
+        push_where(&mut count, entity, query)?;
+        Some(count)
+    };
+    let cache = match (&count, query.count_cache) {
+        (Some(count), Some((c, g))) => Some((c, count.cache_key(), g)),
+        _ => None,
+    };
+    // In the default order, continue after the record a page of the same query ended on.
+    let after = match &cache {
+        Some((c, key, g)) if query.sort.is_none() && query.offset > 0 => {
+            c.boundary(key, query.offset, *g)
+        }
+        _ => None,
+    };
     let mut q = Sql::new(conn);
     // Without a client filter or sort the text comes only from code-written conditions (and
     // padded sets): a few shapes per endpoint, kept prepared.
@@ -813,6 +865,10 @@ pub fn query(
     q.push(&select_list(entity));
     q.push(&format!(" FROM {} t", entity.table()));
     push_where(&mut q, entity, query)?;
+    if let Some(after) = &after {
+        q.push(" AND t.sourced_id > ");
+        q.bind(P::Text(Some(after)));
+    }
     q.push(" ORDER BY ");
     if let Some((column, desc)) = query.sort {
         // NULLs sort first ascending on both backends.
@@ -835,25 +891,25 @@ pub fn query(
     q.push("t.sourced_id LIMIT ");
     q.bind(P::Int(query.limit));
     q.push(" OFFSET ");
-    q.bind(P::Int(query.offset));
+    q.bind(P::Int(if after.is_some() { 0 } else { query.offset }));
     let rows: Vec<DynRow> = q.load(conn)?;
     let n = rows.len() as i64;
+    let records: Vec<Record> = rows
+        .into_iter()
+        .filter_map(|r| record_of(entity, r))
+        .collect();
+    // A full page in the default order: remember where it ended for the next one.
+    if let (Some((c, key, g)), Some(last)) = (&cache, records.last()) {
+        if query.sort.is_none() && n == query.limit && records.len() as i64 == n {
+            c.put_boundary(key.clone(), query.offset + n, *g, &last.sourced_id);
+        }
+    }
     // A short, non-empty page (or a short first page) ends the result: no COUNT needed.
     let total = if query.skip_total {
         n
     } else if n < query.limit && (n > 0 || query.offset == 0) {
         query.offset + n
-    } else {
-        let mut count = Sql::new(conn);
-        if query.filter.is_none() {
-            count.cached();
-        }
-        count.push(&format!(
-            "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
-            entity.table()
-        ));
-        push_where(&mut count, entity, query)?;
-        let cache = query.count_cache.map(|(c, g)| (c, count.cache_key(), g));
+    } else if let Some(count) = count {
         match cache.as_ref().and_then(|(c, key, g)| c.get(key, *g)) {
             Some(total) => total,
             None => {
@@ -864,13 +920,10 @@ pub fn query(
                 total
             }
         }
+    } else {
+        n
     };
-    Ok((
-        rows.into_iter()
-            .filter_map(|r| record_of(entity, r))
-            .collect(),
-        total,
-    ))
+    Ok((records, total))
 }
 
 /// Refresh the query planner's statistics (SQLite: sampled, `analysis_limit` rows per index).

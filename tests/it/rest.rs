@@ -1039,6 +1039,59 @@ fn oauth2_crate_client_obtains_a_working_token() {
     assert_eq!(r.ids("users"), ["u1", "u2"]);
 }
 
+// Sequential pages continue after the last id of the page before (cached per store
+// generation); after an import that adds a record ahead of them, the same offsets must give the
+// new order, not continue from the old boundaries.
+both!(sequential_pages_follow_the_store_after_an_import, |db| {
+    let s = fixture_server(db);
+    let t = s.token(&[], &[]);
+    let page = |s: &Server, offset: usize, filter: &str| -> Vec<String> {
+        let r = s.get(&format!("{V12}/users?limit=1&offset={offset}{filter}"), &t);
+        assert_eq!(r.status, 200);
+        r.ids("users")
+    };
+    let forward = |s: &Server, filter: &str| -> Vec<String> {
+        (0..8).flat_map(|offset| page(s, offset, filter)).collect()
+    };
+    // From the last offset back to the first, so each page uses the boundary an earlier walk
+    // stored (going forward, each is stored afresh just before it is used).
+    let backward = |s: &Server, filter: &str| -> Vec<String> {
+        let mut ids = Vec::new();
+        for offset in (0..8).rev() {
+            ids.splice(0..0, page(s, offset, filter));
+        }
+        ids
+    };
+    let all = |s: &Server| s.get(&format!("{V12}/users?limit=100"), &t).ids("users");
+    let before = all(&s);
+    assert_eq!(before.len(), 4);
+    let active = format!("&filter={}", enc("status='active'"));
+    for filter in ["", active.as_str()] {
+        assert_eq!(forward(&s, filter), before);
+        assert_eq!(backward(&s, filter), before, "from the stored boundaries");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    crate::common::delta_manifest(p, "1.2", &["users"]);
+    std::fs::write(p.join("users.csv"), "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n\
+u0,active,2020-01-01T00:00:00.000Z,true,first.kid,,First,Kid,,1000,first@example.org,,,,09,,,,,,s2,\n").unwrap();
+    let report = s.db.import(p);
+    assert_eq!(report.outcome, rosterbridge::ingest::Outcome::Committed);
+    let after = all(&s);
+    assert_eq!(after.len(), 5);
+    // u0 sorts ahead of records the first walk saw at later offsets.
+    let at = after.iter().position(|i| i == "u0").unwrap();
+    assert!(at + 2 < after.len(), "{after:?}");
+    for filter in ["", active.as_str()] {
+        assert_eq!(
+            backward(&s, filter),
+            after,
+            "boundaries from before the import are not used"
+        );
+        assert_eq!(forward(&s, filter), after);
+    }
+});
+
 both!(totals_follow_the_store_after_an_import, |db| {
     let s = fixture_server(db);
     let t = s.token(&[], &[]);
