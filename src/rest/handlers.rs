@@ -2,12 +2,11 @@
 //! run the read in one `web::block` closure (authentication, scope and org checks, SQL,
 //! rendering), and shape the response (wrapper key, `X-Total-Count`, `Link`).
 
-use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::{header, StatusCode};
-use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
+use super::body::Chunks;
 use super::error::{status_info, ApiError, CodeMinor};
 use super::params::ReadParams;
 use super::render::{self, Renderer};
@@ -106,39 +105,6 @@ fn authenticate(
 struct ReadOutput {
     body: Chunks,
     total: Option<i64>,
-}
-
-/// A response body sent in the pieces it was rendered in (a collection page: one piece per
-/// render slice; a LIS response: its output pieces), so a large body is never copied into one
-/// buffer.
-pub(crate) struct Chunks {
-    parts: std::collections::VecDeque<Bytes>,
-    len: u64,
-}
-
-impl Chunks {
-    pub(crate) fn new(parts: Vec<Vec<u8>>) -> Chunks {
-        let len = parts.iter().map(|p| p.len() as u64).sum();
-        Chunks {
-            parts: parts.into_iter().map(Bytes::from).collect(),
-            len,
-        }
-    }
-}
-
-impl MessageBody for Chunks {
-    type Error = std::convert::Infallible;
-
-    fn size(&self) -> BodySize {
-        BodySize::Sized(self.len)
-    }
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Bytes, Self::Error>>> {
-        std::task::Poll::Ready(self.parts.pop_front().map(Ok))
-    }
 }
 
 struct ReadInput {

@@ -10,7 +10,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use sha1::Digest as _;
 
-use super::handlers::Chunks;
+use super::body::Chunks;
 use super::server::{AppState, ClientId, RoutePattern};
 use crate::auth::{self, scopes, visibility, Bearer};
 use crate::soap::bind::Node;
