@@ -135,7 +135,7 @@ impl Store {
 
     /// Connections the pool holds at most: 4 for SQLite (one writer at a time anyway), 8 for
     /// PostgreSQL.
-    pub fn pool_size(url: &DbUrl) -> u32 {
+    fn pool_size(url: &DbUrl) -> u32 {
         if url.is_sqlite() {
             4
         } else {

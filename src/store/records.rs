@@ -593,8 +593,8 @@ fn build(conn: &mut DbConnection, indexes: Vec<(String, String)>) -> QueryResult
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Arg {
     One(String),
-    /// A set tested with `IN (?)`: expands to `?, ?, …`, padded with repeats of its last value
-    /// as [`Sql::bind_set`] does (or `NULL` when empty, so `IN (NULL)` matches nothing).
+    /// A set tested with `IN (?)`: expands to `?, ?, …` ([`Sql::push_set`], padded with repeats
+    /// of its last value), or `NULL` when empty, so `IN (NULL)` matches nothing.
     Many(Vec<String>),
 }
 
@@ -635,15 +635,7 @@ impl Cond {
                     q.bind(P::Owned(Some(v.clone())));
                 }
                 Some(Arg::Many(vs)) if !vs.is_empty() => {
-                    // Padded like `Sql::bind_set`, so the statement's text stays cacheable.
-                    let len = q.set_len(vs.len());
-                    let last = vs.len() - 1;
-                    for i in 0..len {
-                        if i > 0 {
-                            q.push(", ");
-                        }
-                        q.bind(P::Owned(vs.get(i.min(last)).cloned()));
-                    }
+                    q.push_set(vs.len(), |i| P::Owned(vs.get(i).cloned()));
                 }
                 Some(Arg::Many(_)) | None => {
                     q.push("NULL");

@@ -94,34 +94,39 @@ impl<'a> Sql<'a> {
         self
     }
 
-    /// `(?, ?, …)` for a set of strings tested with `IN`, padded by repeating its last value to
-    /// one of a few lengths (powers of two up to [`CACHED_SET_MAX`]), so statements that differ
-    /// only in a set's size share a handful of texts and can stay prepared. Repeats do not
-    /// change what `IN` matches. An empty set is `(NULL)`, which matches nothing.
+    /// `(?, ?, …)` for a set of strings tested with `IN` ([`Sql::push_set`]). An empty set is
+    /// `(NULL)`, which matches nothing.
     pub fn bind_set(&mut self, items: &'a [String]) -> &mut Self {
-        let Some(last) = items.last() else {
+        if items.is_empty() {
             self.text.push_str("(NULL)");
             return self;
-        };
-        let len = self.set_len(items.len());
-        self.bind_list(
-            items
-                .iter()
-                .chain(std::iter::repeat(last))
-                .take(len)
-                .map(String::as_str),
-        )
+        }
+        self.text.push('(');
+        self.push_set(items.len(), |i| P::Text(items.get(i).map(String::as_str)));
+        self.text.push(')');
+        self
     }
 
-    /// How many parameters a [`Sql::bind_set`]-style set of `n` values takes (noting a set too
-    /// long to cache).
-    pub fn set_len(&mut self, n: usize) -> usize {
-        if n <= CACHED_SET_MAX {
+    /// `?, ?, …` for a non-empty set of `n` values tested with `IN`, the `i`-th bound to
+    /// `value(i)`, padded by repeating the last value to one of a few lengths (powers of two up
+    /// to [`CACHED_SET_MAX`]), so statements that differ only in a set's size share a handful
+    /// of texts and can stay prepared. Repeats do not change what `IN` matches. A longer set is
+    /// bound as it is and keeps the statement out of the cache.
+    pub fn push_set(&mut self, n: usize, mut value: impl FnMut(usize) -> P<'a>) -> &mut Self {
+        let len = if n <= CACHED_SET_MAX {
             n.next_power_of_two()
         } else {
             self.oversized = true;
             n
+        };
+        let last = n.saturating_sub(1);
+        for i in 0..len {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value(i.min(last)));
         }
+        self
     }
 
     /// The SQL text, where its parameters go, and their values, as a cache key.
