@@ -233,6 +233,20 @@ impl Out {
         escape_text_into(&mut self.buf, value);
         self.close(name);
     }
+    /// An element whose text is a constant of this program, known to need no escaping.
+    fn constant_text(&mut self, name: &str, value: &'static str) {
+        debug_assert!(
+            !needs_escape(value.as_bytes()),
+            "constant {value:?} needs escaping"
+        );
+        self.open(name);
+        self.buf.push_str(value);
+        self.close(name);
+    }
+}
+
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().any(|b| matches!(b, b'&' | b'<' | b'>'))
 }
 
 /// Escape text for element content or a double-quoted attribute (runs without special
@@ -258,6 +272,11 @@ pub fn escape_into(out: &mut String, s: &str) {
 /// search, so the usual value (nothing to escape) is one scan and one copy.
 pub fn escape_text_into(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
+    // Most values are short: a plain loop beats setting up the SIMD search.
+    if bytes.len() <= 32 && !needs_escape(bytes) {
+        out.push_str(s);
+        return;
+    }
     let mut start = 0;
     for i in memchr::memchr3_iter(b'&', b'<', b'>', bytes) {
         out.push_str(s.get(start..i).unwrap_or_default());
@@ -287,7 +306,12 @@ impl XmlValue for Str {
         Ok(Str::Owned(node.text.trim().to_string()))
     }
     fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self);
+        match self {
+            // Borrowed strings are the writers' constants (vocabularies, `en-US`, small
+            // identifiers: most of a person's ~130 text elements), never data.
+            Str::Borrowed(s) => out.constant_text(name, s),
+            Str::Owned(s) => out.text(name, s),
+        }
     }
 }
 
@@ -303,7 +327,7 @@ impl XmlValue for bool {
         }
     }
     fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, if *self { "true" } else { "false" });
+        out.constant_text(name, if *self { "true" } else { "false" });
     }
 }
 

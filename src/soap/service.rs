@@ -167,7 +167,7 @@ fn by_ids(
         vec![Arg::Many(ids.to_vec())],
     )];
     if !tombstones {
-        conds.push(Cond::eq("status", "active"));
+        conds.push(Cond::active());
     }
     conds.extend(visible(ctx, entity));
     let (rows, _) = records::query(
@@ -289,7 +289,7 @@ fn discover(ctx: &mut Ctx<'_>, entity: Entity, q: &str) -> Result<Vec<String>, O
     };
     let filter = crate::query::filter::parse(&filter_text)
         .map_err(|e| status(Minor::UnknownQuery, format!("query '{q}': {e}")))?;
-    let mut conds = vec![Cond::eq("status", "active")];
+    let mut conds = vec![Cond::active()];
     conds.extend(visible(ctx, entity));
     let (rows, total) = records::query(
         ctx.conn,
@@ -395,10 +395,7 @@ fn active_roles(ctx: &mut Ctx<'_>, user: &str) -> Result<Vec<Record>, OpError> {
     select(
         &mut unrestricted(ctx),
         Entity::Roles,
-        vec![
-            Cond::eq("user_sourced_id", user),
-            Cond::eq("status", "active"),
-        ],
+        vec![Cond::eq("user_sourced_id", user), Cond::active()],
         false,
     )
 }
@@ -587,12 +584,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 ))
             }
             "readAllPersonIds" => {
-                let rows = select(
-                    ctx,
-                    Entity::Users,
-                    vec![Cond::eq("status", "active")],
-                    false,
-                )?;
+                let rows = select(ctx, Entity::Users, vec![Cond::active()], false)?;
                 let ids = ids_of(&rows);
                 Ok(Reply::with(
                     success_for(ids.len(), "persons"),
@@ -771,10 +763,7 @@ fn change_identifier(
             let rows = select(
                 &mut unrestricted(ctx),
                 child,
-                vec![
-                    Cond::eq("user_sourced_id", old),
-                    Cond::eq("status", "active"),
-                ],
+                vec![Cond::eq("user_sourced_id", old), Cond::active()],
                 false,
             )?;
             for r in rows {
@@ -984,7 +973,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 ))
             }
             "readAllMembershipIds" => {
-                let active = || vec![Cond::eq("status", "active")];
+                let active = || vec![Cond::active()];
                 let ids = membership_ids(ctx, active(), active())?;
                 Ok(Reply::with(
                     success_for(ids.len(), "memberships"),
@@ -999,10 +988,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     .child_text("role")
                     .map(str::to_string)
                     .filter(|r| !r.is_empty());
-                let mut enr = vec![
-                    Cond::eq("status", "active"),
-                    Cond::eq("user_sourced_id", person.clone()),
-                ];
+                let mut enr = vec![Cond::active(), Cond::eq("user_sourced_id", person.clone())];
                 let mut rol = enr.clone();
                 if let Some(r) = &role {
                     // LIS role vocabulary or a OneRoster role name.
@@ -1041,19 +1027,13 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     mms::MembershipIdType::CourseSection => ids_of(&select(
                         ctx,
                         Entity::Enrollments,
-                        vec![
-                            Cond::eq("status", "active"),
-                            Cond::eq("class_sourced_id", group),
-                        ],
+                        vec![Cond::active(), Cond::eq("class_sourced_id", group)],
                         false,
                     )?),
                     mms::MembershipIdType::Group => ids_of(&select(
                         ctx,
                         Entity::Roles,
-                        vec![
-                            Cond::eq("status", "active"),
-                            Cond::eq("org_sourced_id", group),
-                        ],
+                        vec![Cond::active(), Cond::eq("org_sourced_id", group)],
                         false,
                     )?),
                     _ => Vec::new(),

@@ -394,7 +394,7 @@ pub fn page(
     q.push(&select_list(entity));
     push_scan_where(&mut q, entity, scan, after);
     q.push(" ORDER BY sourced_id LIMIT ");
-    q.bind(P::Int(limit));
+    q.bind_limit(limit);
     let rows: Vec<DynRow> = q.load(conn)?;
     Ok(rows
         .into_iter()
@@ -616,6 +616,14 @@ impl Cond {
         }
     }
 
+    /// `t.status = 'active'`, with the value written into the statement rather than bound:
+    /// each table's partial index `WHERE status = 'tobedeleted'` makes SQLite re-plan a
+    /// statement whenever a parameter compared with `status` is bound again (it checks whether
+    /// the new value lets it use that index), which cost every cached SOAP read a re-prepare.
+    pub fn active() -> Cond {
+        Cond::new("t.status = 'active'", Vec::new())
+    }
+
     pub fn new(template: &'static str, args: Vec<Arg>) -> Cond {
         Cond {
             template: template.into(),
@@ -740,7 +748,7 @@ impl EmptyCache {
                 return Ok(empty);
             }
         }
-        let empty = !exists(conn, entity, &[Cond::eq("status", "active")])?;
+        let empty = !exists(conn, entity, &[Cond::active()])?;
         if let Ok(mut m) = self.map.lock() {
             m.insert(entity, (generation, empty));
         }
@@ -881,7 +889,7 @@ pub fn query(
         ));
     }
     q.push("t.sourced_id LIMIT ");
-    q.bind(P::Int(query.limit));
+    q.bind_limit(query.limit);
     q.push(" OFFSET ");
     q.bind(P::Int(if after.is_some() { 0 } else { query.offset }));
     let rows: Vec<DynRow> = q.load(conn)?;
