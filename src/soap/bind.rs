@@ -165,6 +165,55 @@ impl BindError {
     }
 }
 
+/// An element's start, end and empty tags under the `tns` prefix. The generated writers use
+/// constants ([`tag!`](crate::tag)), so writing an element copies one string per tag instead
+/// of assembling it from three pieces (a LIS person is ~130 elements, most of them a few bytes
+/// of text); [`TagBuf`] makes one for a name known only at run time.
+#[derive(Debug, Clone, Copy)]
+pub struct Tag<'a> {
+    pub open: &'a str,
+    pub close: &'a str,
+    pub empty: &'a str,
+}
+
+/// `tag!("name")`: the constant [`Tag`] of the element `tns:name`.
+#[macro_export]
+macro_rules! tag {
+    ($name:literal) => {
+        &$crate::soap::bind::Tag {
+            open: concat!("<tns:", $name, ">"),
+            close: concat!("</tns:", $name, ">"),
+            empty: concat!("<tns:", $name, "/>"),
+        }
+    };
+}
+pub use crate::tag;
+
+/// The tags of an element named at run time (a response's body element).
+#[derive(Debug, Clone)]
+pub struct TagBuf {
+    open: String,
+    close: String,
+    empty: String,
+}
+
+impl TagBuf {
+    pub fn new(name: &str) -> TagBuf {
+        TagBuf {
+            open: format!("<tns:{name}>"),
+            close: format!("</tns:{name}>"),
+            empty: format!("<tns:{name}/>"),
+        }
+    }
+    pub fn tag(&self) -> Tag<'_> {
+        Tag {
+            open: &self.open,
+            close: &self.close,
+            empty: &self.empty,
+        }
+    }
+}
+
 /// Response writer: elements under the `tns` prefix, text escaped. Output is kept in pieces of
 /// about [`PIECE`] bytes, cut after an element closes, so a large record set is sent as it was
 /// written instead of growing (and later freeing) one buffer of hundreds of kilobytes.
@@ -233,15 +282,25 @@ impl Out {
         escape_text_into(&mut self.buf, value);
         self.close(name);
     }
-    /// An element whose text is a constant of this program, known to need no escaping.
-    fn constant_text(&mut self, name: &str, value: &'static str) {
+    /// A text element of the generated writers.
+    pub fn text_tag(&mut self, tag: &Tag<'_>, value: &str) {
+        self.buf.push_str(tag.open);
+        escape_text_into(&mut self.buf, value);
+        self.buf.push_str(tag.close);
+    }
+    /// A text element whose text is a constant of this program (an enumeration value, a
+    /// vocabulary), known to need no escaping.
+    pub fn constant_text(&mut self, tag: &Tag<'_>, value: &'static str) {
         debug_assert!(
             !needs_escape(value.as_bytes()),
             "constant {value:?} needs escaping"
         );
-        self.open(name);
+        self.buf.push_str(tag.open);
         self.buf.push_str(value);
-        self.close(name);
+        self.buf.push_str(tag.close);
+    }
+    pub fn empty_tag(&mut self, tag: &Tag<'_>) {
+        self.buf.push_str(tag.empty);
     }
 }
 
@@ -293,8 +352,8 @@ pub fn escape_text_into(out: &mut String, s: &str) {
 /// A schema type the generated code can read from and write to an element.
 pub trait XmlValue: Sized + Default {
     fn read_value(node: &Node) -> Result<Self, BindError>;
-    /// Write `self` as the element `name`.
-    fn write_value(&self, name: &str, out: &mut Out);
+    /// Write `self` as the element `tag`.
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out);
 }
 
 /// The generated types' string: borrowed for the constant vocabulary, language and identifier
@@ -305,12 +364,12 @@ impl XmlValue for Str {
     fn read_value(node: &Node) -> Result<Self, BindError> {
         Ok(Str::Owned(node.text.trim().to_string()))
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         match self {
             // Borrowed strings are the writers' constants (vocabularies, `en-US`, small
             // identifiers: most of a person's ~130 text elements), never data.
-            Str::Borrowed(s) => out.constant_text(name, s),
-            Str::Owned(s) => out.text(name, s),
+            Str::Borrowed(s) => out.constant_text(tag, s),
+            Str::Owned(s) => out.text_tag(tag, s),
         }
     }
 }
@@ -326,8 +385,8 @@ impl XmlValue for bool {
             )),
         }
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.constant_text(name, if *self { "true" } else { "false" });
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, if *self { "true" } else { "false" });
     }
 }
 
@@ -355,35 +414,35 @@ pub fn read_vec<T: XmlValue>(parent: &Node, names: &[&str]) -> Result<Vec<T>, Bi
         .collect()
 }
 
-pub fn write_one<T: XmlValue>(value: &T, name: &str, out: &mut Out) {
-    value.write_value(name, out);
+pub fn write_one<T: XmlValue>(value: &T, tag: &Tag<'_>, out: &mut Out) {
+    value.write_value(tag, out);
 }
 
-pub fn write_opt<T: XmlValue>(value: &Option<T>, name: &str, out: &mut Out) {
+pub fn write_opt<T: XmlValue>(value: &Option<T>, tag: &Tag<'_>, out: &mut Out) {
     if let Some(v) = value {
-        v.write_value(name, out);
+        v.write_value(tag, out);
     }
 }
 
-pub fn write_vec<T: XmlValue>(values: &[T], name: &str, out: &mut Out) {
+pub fn write_vec<T: XmlValue>(values: &[T], tag: &Tag<'_>, out: &mut Out) {
     for v in values {
-        v.write_value(name, out);
+        v.write_value(tag, out);
     }
 }
 
 /// Write a complex value: the element, its children, the end tag (empty element when it has
 /// no children).
-pub fn write_complex(name: &str, out: &mut Out, children: impl FnOnce(&mut Out)) {
+pub fn write_complex(tag: &Tag<'_>, out: &mut Out, children: impl FnOnce(&mut Out)) {
     let start = out.pos();
-    out.open(name);
+    out.buf.push_str(tag.open);
     let after_open = out.pos();
     children(out);
     if out.pos() == after_open {
         // Nothing was written since the start tag, so no piece was cut after it.
         out.truncate_to(start);
-        out.empty(name);
+        out.buf.push_str(tag.empty);
     } else {
-        out.close(name);
+        out.buf.push_str(tag.close);
         out.maybe_cut();
     }
 }
@@ -420,11 +479,11 @@ mod tests {
     fn large_output_is_cut_into_pieces_after_elements_and_reads_the_same() {
         let mut out = Out::default();
         let mut expected = String::new();
-        write_complex("set", &mut out, |o| {
+        write_complex(tag!("set"), &mut out, |o| {
             for i in 0..2000 {
-                write_complex("r", o, |o| o.text("v", &format!("{i:040}")));
+                write_complex(tag!("r"), o, |o| o.text("v", &format!("{i:040}")));
                 // An element left empty right after a cut still collapses to `<x/>`.
-                write_complex("x", o, |_| {});
+                write_complex(tag!("x"), o, |_| {});
             }
         });
         expected.push_str("<tns:set>");
@@ -441,8 +500,8 @@ mod tests {
     #[test]
     fn writer_escapes_and_collapses_empty_elements() {
         let mut out = Out::default();
-        write_complex("a", &mut out, |o| o.text("b", "x<&\"y>é&"));
-        write_complex("c", &mut out, |_| {});
+        write_complex(tag!("a"), &mut out, |o| o.text("b", "x<&\"y>é&"));
+        write_complex(tag!("c"), &mut out, |_| {});
         assert_eq!(
             out.into_string(),
             "<tns:a><tns:b>x&lt;&amp;\"y&gt;é&amp;</tns:b></tns:a><tns:c/>"

@@ -365,17 +365,17 @@ fn emit_struct(
     let _ = writeln!(out, "        }})\n    }}");
     let _ = writeln!(
         out,
-        "    fn write_value(&self, name: &str, out: &mut Out) {{"
+        "    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {{"
     );
     if seq.is_empty() {
-        let _ = writeln!(out, "        write_complex(name, out, |_| {{}});");
+        let _ = writeln!(out, "        write_complex(tag, out, |_| {{}});");
     } else {
-        let _ = writeln!(out, "        write_complex(name, out, |out| {{");
+        let _ = writeln!(out, "        write_complex(tag, out, |out| {{");
         for p in seq {
             let writer = occurs(owner, p).suffix("write");
             let _ = writeln!(
                 out,
-                "            {writer}(&self.{}, {:?}, out);",
+                "            {writer}(&self.{}, tag!({:?}), out);",
                 field_ident(&p.name),
                 p.name
             );
@@ -436,9 +436,12 @@ fn emit_enum(out: &mut String, name: &str, values: &[String]) {
     let _ = writeln!(out, "        }})\n    }}");
     let _ = writeln!(
         out,
-        "    fn write_value(&self, name: &str, out: &mut Out) {{"
+        "    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {{"
     );
-    let _ = writeln!(out, "        out.text(name, self.as_str());\n    }}\n}}\n");
+    let _ = writeln!(
+        out,
+        "        out.constant_text(tag, self.as_str());\n    }}\n}}\n"
+    );
 }
 
 /// The Rust module for one WSDL (`source` names the file in the header comment).

@@ -153,7 +153,7 @@ fn formatted_name(user: &Record) -> String {
 }
 
 /// Serialise LIS values kept in `metadata` (an XML fragment in the service namespace).
-fn keep<T: XmlValue>(name: &str, values: &[T]) -> Option<String> {
+fn keep<T: XmlValue>(tag: &bind::Tag<'_>, values: &[T]) -> Option<String> {
     if values.is_empty() {
         return None;
     }
@@ -162,7 +162,7 @@ fn keep<T: XmlValue>(name: &str, values: &[T]) -> Option<String> {
         "<keep xmlns:tns=\"{}\">",
         super::gen::pms::NAMESPACE
     ));
-    bind::write_vec(values, name, &mut out);
+    bind::write_vec(values, tag, &mut out);
     out.buf.push_str("</keep>");
     Some(out.into_string())
 }
@@ -488,7 +488,7 @@ pub fn from_lis(
         }
     }
     if !p.address.is_empty() {
-        match keep("address", &p.address) {
+        match keep(bind::tag!("address"), &p.address) {
             Some(x) => user.metadata.insert("lis.address".into(), x),
             None => user.metadata.remove("lis.address"),
         };
@@ -772,7 +772,7 @@ mod tests {
             "<w xmlns:tns=\"{}\">",
             super::super::gen::pms::NAMESPACE
         ));
-        rec.write_value("personRecord", &mut out);
+        rec.write_value(bind::tag!("personRecord"), &mut out);
         out.buf.push_str("</w>");
         let text = out.into_string();
         let n = bind::parse(text.as_bytes(), super::super::xml::Limits::default()).expect("xml");

@@ -63,7 +63,7 @@ impl Reply {
                 // Up to one output piece: larger sets are cut into pieces as they are written.
                 o.buf
                     .reserve(bytes.min(super::bind::PIECE + super::bind::PIECE / 4));
-                value.write_value(n, o)
+                value.write_value(&super::bind::TagBuf::new(n).tag(), o)
             }),
         }
     }
@@ -844,8 +844,8 @@ impl XmlValue for EmptyBody {
     fn read_value(_: &Node) -> Result<Self, super::bind::BindError> {
         Ok(EmptyBody)
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.empty(name);
+    fn write_value(&self, tag: &super::bind::Tag<'_>, out: &mut Out) {
+        out.empty_tag(tag);
     }
 }
 

@@ -97,8 +97,8 @@ impl XmlValue for FieldType {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -141,8 +141,8 @@ impl XmlValue for LanguageSet {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -193,8 +193,8 @@ impl XmlValue for MembershipIdType {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -233,8 +233,8 @@ impl XmlValue for Status {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -254,11 +254,11 @@ impl XmlValue for ExtensionField {
             field_value: read_one(node, &["fieldValue"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.field_name, "fieldName", out);
-            write_one(&self.field_type, "fieldType", out);
-            write_one(&self.field_value, "fieldValue", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.field_name, tag!("fieldName"), out);
+            write_one(&self.field_type, tag!("fieldType"), out);
+            write_one(&self.field_value, tag!("fieldValue"), out);
         });
     }
 }
@@ -275,9 +275,9 @@ impl XmlValue for GuidSet {
             sourced_id: read_vec(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_vec(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_vec(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -298,11 +298,11 @@ impl XmlValue for ImsExtension {
             extension_field: read_vec(node, &["extensionField"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.extension_name_vocabulary, "extensionNameVocabulary", out);
-            write_one(&self.extension_type_vocabulary, "extensionTypeVocabulary", out);
-            write_vec(&self.extension_field, "extensionField", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.extension_name_vocabulary, tag!("extensionNameVocabulary"), out);
+            write_one(&self.extension_type_vocabulary, tag!("extensionTypeVocabulary"), out);
+            write_vec(&self.extension_field, tag!("extensionField"), out);
         });
     }
 }
@@ -321,10 +321,10 @@ impl XmlValue for Member {
             role: read_vec(node, &["role"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.person_sourced_id, "personSourcedId", out);
-            write_vec(&self.role, "role", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
+            write_vec(&self.role, tag!("role"), out);
         });
     }
 }
@@ -347,12 +347,12 @@ impl XmlValue for Membership {
             data_source: read_opt(node, &["dataSource"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.collection_sourced_id, "collectionSourcedId", out);
-            write_one(&self.membership_id_type, "membershipIdType", out);
-            write_one(&self.member, "member", out);
-            write_opt(&self.data_source, "dataSource", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.collection_sourced_id, tag!("collectionSourcedId"), out);
+            write_one(&self.membership_id_type, tag!("membershipIdType"), out);
+            write_one(&self.member, tag!("member"), out);
+            write_opt(&self.data_source, tag!("dataSource"), out);
         });
     }
 }
@@ -371,10 +371,10 @@ impl XmlValue for MembershipRecord {
             membership: read_one(node, &["membership"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_guid, "sourcedGUID", out);
-            write_one(&self.membership, "membership", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_guid, tag!("sourcedGUID"), out);
+            write_one(&self.membership, tag!("membership"), out);
         });
     }
 }
@@ -391,9 +391,9 @@ impl XmlValue for MembershipRecordSet {
             membership_record: read_vec(node, &["membershipRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_vec(&self.membership_record, "membershipRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_vec(&self.membership_record, tag!("membershipRecord"), out);
         });
     }
 }
@@ -414,11 +414,11 @@ impl XmlValue for Metadata {
             extension_field: read_vec(node, &["extensionField"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.metadata_name_vocabulary, "metadataNameVocabulary", out);
-            write_one(&self.metadata_type_vocabulary, "metadataTypeVocabulary", out);
-            write_vec(&self.extension_field, "extensionField", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.metadata_name_vocabulary, tag!("metadataNameVocabulary"), out);
+            write_one(&self.metadata_type_vocabulary, tag!("metadataTypeVocabulary"), out);
+            write_vec(&self.extension_field, tag!("extensionField"), out);
         });
     }
 }
@@ -451,17 +451,17 @@ impl XmlValue for Role {
             extension: read_opt(node, &["extension"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.role_type, "roleType", out);
-            write_opt(&self.sub_role, "subRole", out);
-            write_opt(&self.time_frame, "timeFrame", out);
-            write_opt(&self.status, "status", out);
-            write_opt(&self.date_time, "dateTime", out);
-            write_opt(&self.credit_hours, "creditHours", out);
-            write_opt(&self.data_source, "dataSource", out);
-            write_opt(&self.record_info, "recordInfo", out);
-            write_opt(&self.extension, "extension", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.role_type, tag!("roleType"), out);
+            write_opt(&self.sub_role, tag!("subRole"), out);
+            write_opt(&self.time_frame, tag!("timeFrame"), out);
+            write_opt(&self.status, tag!("status"), out);
+            write_opt(&self.date_time, tag!("dateTime"), out);
+            write_opt(&self.credit_hours, tag!("creditHours"), out);
+            write_opt(&self.data_source, tag!("dataSource"), out);
+            write_opt(&self.record_info, tag!("recordInfo"), out);
+            write_opt(&self.extension, tag!("extension"), out);
         });
     }
 }
@@ -480,10 +480,10 @@ impl XmlValue for SourcedGuid {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.ref_agent_instance_id, "refAgentInstanceID", out);
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.ref_agent_instance_id, tag!("refAgentInstanceID"), out);
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -502,10 +502,10 @@ impl XmlValue for Text {
             text_string: read_one(node, &["textString"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.language, "language", out);
-            write_one(&self.text_string, "textString", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.language, tag!("language"), out);
+            write_one(&self.text_string, tag!("textString"), out);
         });
     }
 }
@@ -528,12 +528,12 @@ impl XmlValue for TimeFrame {
             admin_period: read_opt(node, &["adminPeriod"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.begin, "begin", out);
-            write_opt(&self.end, "end", out);
-            write_opt(&self.restrict, "restrict", out);
-            write_opt(&self.admin_period, "adminPeriod", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.begin, tag!("begin"), out);
+            write_opt(&self.end, tag!("end"), out);
+            write_opt(&self.restrict, tag!("restrict"), out);
+            write_opt(&self.admin_period, tag!("adminPeriod"), out);
         });
     }
 }
@@ -552,10 +552,10 @@ impl XmlValue for CreateMembershipRequest {
             membership_record: read_one(node, &["membershipRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.membership_record, "membershipRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
     }
 }
@@ -569,8 +569,8 @@ impl XmlValue for CreateMembershipResponse {
         Ok(CreateMembershipResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -586,9 +586,9 @@ impl XmlValue for CreateByProxyMembershipRequest {
             membership_record: read_one(node, &["membershipRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.membership_record, "membershipRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
     }
 }
@@ -605,9 +605,9 @@ impl XmlValue for CreateByProxyMembershipResponse {
             sourced_id: read_opt(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -624,9 +624,9 @@ impl XmlValue for DeleteMembershipRequest {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -640,8 +640,8 @@ impl XmlValue for DeleteMembershipResponse {
         Ok(DeleteMembershipResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -657,9 +657,9 @@ impl XmlValue for ReadMembershipRequest {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -676,9 +676,9 @@ impl XmlValue for ReadMembershipResponse {
             membership_record: read_opt(node, &["membershipRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.membership_record, "membershipRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.membership_record, tag!("membershipRecord"), out);
         });
     }
 }
@@ -692,8 +692,8 @@ impl XmlValue for ReadAllMembershipIdsRequest {
         Ok(ReadAllMembershipIdsRequest {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -709,9 +709,9 @@ impl XmlValue for ReadAllMembershipIdsResponse {
             sourced_id_set: read_opt(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -728,9 +728,9 @@ impl XmlValue for ReadMembershipIdsFromSavePointRequest {
             from_save_point: read_one(node, &["fromSavePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.from_save_point, "fromSavePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
     }
 }
@@ -749,10 +749,10 @@ impl XmlValue for ReadMembershipIdsFromSavePointResponse {
             save_point: read_opt(node, &["savePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
-            write_opt(&self.save_point, "savePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
+            write_opt(&self.save_point, tag!("savePoint"), out);
         });
     }
 }
@@ -769,9 +769,9 @@ impl XmlValue for ReadMembershipIdsForPersonRequest {
             person_sourced_id: read_one(node, &["personSourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.person_sourced_id, "personSourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
         });
     }
 }
@@ -788,9 +788,9 @@ impl XmlValue for ReadMembershipIdsForPersonResponse {
             sourced_id_set: read_opt(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -811,11 +811,11 @@ impl XmlValue for ReadMembershipIdsForPersonWithRoleRequest {
             sourced_id_set: read_one(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.person_sourced_id, "personSourcedId", out);
-            write_one(&self.role, "role", out);
-            write_one(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
+            write_one(&self.role, tag!("role"), out);
+            write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -829,8 +829,8 @@ impl XmlValue for ReadMembershipIdsForPersonWithRoleResponse {
         Ok(ReadMembershipIdsForPersonWithRoleResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -848,10 +848,10 @@ impl XmlValue for ReadMembershipIdsForCollectionRequest {
             collection: read_one(node, &["collection"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.group_sourced_id, "groupSourcedId", out);
-            write_one(&self.collection, "collection", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.group_sourced_id, tag!("groupSourcedId"), out);
+            write_one(&self.collection, tag!("collection"), out);
         });
     }
 }
@@ -868,9 +868,9 @@ impl XmlValue for ReadMembershipIdsForCollectionResponse {
             sourced_id_set: read_opt(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -887,9 +887,9 @@ impl XmlValue for ReadMembershipsRequest {
             sourced_id_set: read_one(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -908,10 +908,10 @@ impl XmlValue for ReadMembershipsResponse {
             save_point: read_opt(node, &["savePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.membership_record_set, "membershipRecordSet", out);
-            write_opt(&self.save_point, "savePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.membership_record_set, tag!("membershipRecordSet"), out);
+            write_opt(&self.save_point, tag!("savePoint"), out);
         });
     }
 }
@@ -928,9 +928,9 @@ impl XmlValue for ReadMembershipsFromSavePointRequest {
             from_save_point: read_one(node, &["fromSavePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.from_save_point, "fromSavePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
     }
 }
@@ -949,10 +949,10 @@ impl XmlValue for ReadMembershipsFromSavePointResponse {
             save_point: read_opt(node, &["savePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.membership_record_set, "membershipRecordSet", out);
-            write_opt(&self.save_point, "savePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.membership_record_set, tag!("membershipRecordSet"), out);
+            write_opt(&self.save_point, tag!("savePoint"), out);
         });
     }
 }
@@ -971,10 +971,10 @@ impl XmlValue for UpdateMembershipRequest {
             membership_record: read_one(node, &["membershipRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.membership_record, "membershipRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
     }
 }
@@ -988,8 +988,8 @@ impl XmlValue for UpdateMembershipResponse {
         Ok(UpdateMembershipResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -1007,10 +1007,10 @@ impl XmlValue for ReplaceMembershipRequest {
             membership_record: read_one(node, &["membershipRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.membership_record, "membershipRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
     }
 }
@@ -1024,8 +1024,8 @@ impl XmlValue for ReplaceMembershipResponse {
         Ok(ReplaceMembershipResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -1041,9 +1041,9 @@ impl XmlValue for DiscoverMembershipIdsRequest {
             query_object: read_one(node, &["queryObject"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.query_object, "queryObject", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.query_object, tag!("queryObject"), out);
         });
     }
 }
@@ -1060,9 +1060,9 @@ impl XmlValue for DiscoverMembershipIdsResponse {
             sourced_id_set: read_opt(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -1081,10 +1081,10 @@ impl XmlValue for ChangeMembershipIdentifierRequest {
             new_sourced_id: read_one(node, &["newSourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.new_sourced_id, "newSourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.new_sourced_id, tag!("newSourcedId"), out);
         });
     }
 }
@@ -1098,8 +1098,8 @@ impl XmlValue for ChangeMembershipIdentifierResponse {
         Ok(ChangeMembershipIdentifierResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 

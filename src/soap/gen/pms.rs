@@ -98,8 +98,8 @@ impl XmlValue for ContentRefType {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -146,8 +146,8 @@ impl XmlValue for Gender {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -190,8 +190,8 @@ impl XmlValue for MediaMode {
             BindError::new(&node.name, format!("'{v}' is not one of {}", Self::VALUES.join(", ")))
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        out.text(name, self.as_str());
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        out.constant_text(tag, self.as_str());
     }
 }
 
@@ -209,10 +209,10 @@ impl XmlValue for Address {
             address_part: read_vec(node, &["addressPart"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.address_type, "addressType", out);
-            write_vec(&self.address_part, "addressPart", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.address_type, tag!("addressType"), out);
+            write_vec(&self.address_part, tag!("addressPart"), out);
         });
     }
 }
@@ -235,12 +235,12 @@ impl XmlValue for Agent {
             description: read_opt(node, &["description"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.agent_type, "agentType", out);
-            write_one(&self.agent_id, "agentId", out);
-            write_one(&self.agent_domain, "agentDomain", out);
-            write_opt(&self.description, "description", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.agent_type, tag!("agentType"), out);
+            write_one(&self.agent_id, tag!("agentId"), out);
+            write_one(&self.agent_domain, tag!("agentDomain"), out);
+            write_opt(&self.description, tag!("description"), out);
         });
     }
 }
@@ -263,12 +263,12 @@ impl XmlValue for BaseValueSingle {
             instance_value: read_one(node, &["instanceValue"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.instance_identifier, "instanceIdentifier", out);
-            write_one(&self.instance_vocabulary, "instanceVocabulary", out);
-            write_one(&self.instance_name, "instanceName", out);
-            write_one(&self.instance_value, "instanceValue", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.instance_identifier, tag!("instanceIdentifier"), out);
+            write_one(&self.instance_vocabulary, tag!("instanceVocabulary"), out);
+            write_one(&self.instance_name, tag!("instanceName"), out);
+            write_one(&self.instance_value, tag!("instanceValue"), out);
         });
     }
 }
@@ -289,11 +289,11 @@ impl XmlValue for BaseValueToken {
             instance_value: read_one(node, &["instanceValue"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.instance_identifier, "instanceIdentifier", out);
-            write_one(&self.instance_vocabulary, "instanceVocabulary", out);
-            write_one(&self.instance_value, "instanceValue", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.instance_identifier, tag!("instanceIdentifier"), out);
+            write_one(&self.instance_vocabulary, tag!("instanceVocabulary"), out);
+            write_one(&self.instance_value, tag!("instanceValue"), out);
         });
     }
 }
@@ -312,10 +312,10 @@ impl XmlValue for ContactInfo {
             contactinfo_value: read_one(node, &["contactinfoValue"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.contactinfo_type, "contactinfoType", out);
-            write_one(&self.contactinfo_value, "contactinfoValue", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.contactinfo_type, tag!("contactinfoType"), out);
+            write_one(&self.contactinfo_value, tag!("contactinfoValue"), out);
         });
     }
 }
@@ -340,13 +340,13 @@ impl XmlValue for Demographics {
             demographic_info: read_vec(node, &["demographicInfo"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.demographics_type, "demographicsType", out);
-            write_vec(&self.representation, "representation", out);
-            write_vec(&self.event_date, "eventDate", out);
-            write_opt(&self.gender, "gender", out);
-            write_vec(&self.demographic_info, "demographicInfo", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.demographics_type, tag!("demographicsType"), out);
+            write_vec(&self.representation, tag!("representation"), out);
+            write_vec(&self.event_date, tag!("eventDate"), out);
+            write_opt(&self.gender, tag!("gender"), out);
+            write_vec(&self.demographic_info, tag!("demographicInfo"), out);
         });
     }
 }
@@ -367,11 +367,11 @@ impl XmlValue for Description {
             full_description: read_opt(node, &["fullDescription"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.short_description, "shortDescription", out);
-            write_opt(&self.long_description, "longDescription", out);
-            write_opt(&self.full_description, "fullDescription", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.short_description, tag!("shortDescription"), out);
+            write_opt(&self.long_description, tag!("longDescription"), out);
+            write_opt(&self.full_description, tag!("fullDescription"), out);
         });
     }
 }
@@ -394,12 +394,12 @@ impl XmlValue for EnterpriseRoles {
             user_id: read_vec(node, &["userId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.enterpriseroles_type, "enterpriserolesType", out);
-            write_opt(&self.system_role, "systemRole", out);
-            write_vec(&self.institution_role, "institutionRole", out);
-            write_vec(&self.user_id, "userId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.enterpriseroles_type, tag!("enterpriserolesType"), out);
+            write_opt(&self.system_role, tag!("systemRole"), out);
+            write_vec(&self.institution_role, tag!("institutionRole"), out);
+            write_vec(&self.user_id, tag!("userId"), out);
         });
     }
 }
@@ -420,11 +420,11 @@ impl XmlValue for ExtensionField {
             field_value: read_one(node, &["fieldValue"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.field_name, "fieldName", out);
-            write_one(&self.field_type, "fieldType", out);
-            write_one(&self.field_value, "fieldValue", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.field_name, tag!("fieldName"), out);
+            write_one(&self.field_type, tag!("fieldType"), out);
+            write_one(&self.field_value, tag!("fieldValue"), out);
         });
     }
 }
@@ -443,10 +443,10 @@ impl XmlValue for FormName {
             formatted_name: read_one(node, &["formattedName"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.formname_type, "formnameType", out);
-            write_one(&self.formatted_name, "formattedName", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.formname_type, tag!("formnameType"), out);
+            write_one(&self.formatted_name, tag!("formattedName"), out);
         });
     }
 }
@@ -469,12 +469,12 @@ impl XmlValue for FullDescription {
             description_text: read_one(node, &["descriptionText"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.mediamode, "mediamode", out);
-            write_one(&self.content_ref_type, "contentRefType", out);
-            write_one(&self.mime_type, "mimeType", out);
-            write_one(&self.description_text, "descriptionText", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.mediamode, tag!("mediamode"), out);
+            write_one(&self.content_ref_type, tag!("contentRefType"), out);
+            write_one(&self.mime_type, tag!("mimeType"), out);
+            write_one(&self.description_text, tag!("descriptionText"), out);
         });
     }
 }
@@ -491,9 +491,9 @@ impl XmlValue for GuidSet {
             sourced_id: read_vec(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_vec(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_vec(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -514,11 +514,11 @@ impl XmlValue for ImsExtension {
             extension_field: read_vec(node, &["extensionField"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.extension_name_vocabulary, "extensionNameVocabulary", out);
-            write_one(&self.extension_value_vocabulary, "extensionValueVocabulary", out);
-            write_vec(&self.extension_field, "extensionField", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.extension_name_vocabulary, tag!("extensionNameVocabulary"), out);
+            write_one(&self.extension_value_vocabulary, tag!("extensionValueVocabulary"), out);
+            write_vec(&self.extension_field, tag!("extensionField"), out);
         });
     }
 }
@@ -537,10 +537,10 @@ impl XmlValue for InstitutionRole {
             primaryroletype: read_one(node, &["primaryroletype"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.institutionroletype, "institutionroletype", out);
-            write_one(&self.primaryroletype, "primaryroletype", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.institutionroletype, tag!("institutionroletype"), out);
+            write_one(&self.primaryroletype, tag!("primaryroletype"), out);
         });
     }
 }
@@ -559,10 +559,10 @@ impl XmlValue for Name {
             part_name: read_vec(node, &["partName"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.name_type, "nameType", out);
-            write_vec(&self.part_name, "partName", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.name_type, tag!("nameType"), out);
+            write_vec(&self.part_name, tag!("partName"), out);
         });
     }
 }
@@ -593,16 +593,16 @@ impl XmlValue for Person {
             extension: read_opt(node, &["extension"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_vec(&self.formname, "formname", out);
-            write_vec(&self.name, "name", out);
-            write_vec(&self.address, "address", out);
-            write_vec(&self.contactinfo, "contactinfo", out);
-            write_vec(&self.demographics, "demographics", out);
-            write_vec(&self.agent, "agent", out);
-            write_vec(&self.roles, "roles", out);
-            write_opt(&self.extension, "extension", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_vec(&self.formname, tag!("formname"), out);
+            write_vec(&self.name, tag!("name"), out);
+            write_vec(&self.address, tag!("address"), out);
+            write_vec(&self.contactinfo, tag!("contactinfo"), out);
+            write_vec(&self.demographics, tag!("demographics"), out);
+            write_vec(&self.agent, tag!("agent"), out);
+            write_vec(&self.roles, tag!("roles"), out);
+            write_opt(&self.extension, tag!("extension"), out);
         });
     }
 }
@@ -623,11 +623,11 @@ impl XmlValue for PersonCore {
             user_id: read_one(node, &["userId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.formname, "formname", out);
-            write_one(&self.user_id, "userId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.formname, tag!("formname"), out);
+            write_one(&self.user_id, tag!("userId"), out);
         });
     }
 }
@@ -646,10 +646,10 @@ impl XmlValue for PersonRecord {
             person: read_opt(node, &["person"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_guid, "sourcedGUID", out);
-            write_opt(&self.person, "person", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_guid, tag!("sourcedGUID"), out);
+            write_opt(&self.person, tag!("person"), out);
         });
     }
 }
@@ -666,9 +666,9 @@ impl XmlValue for PersonRecordSet {
             person_record: read_vec(node, &["personRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_vec(&self.person_record, "personRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_vec(&self.person_record, tag!("personRecord"), out);
         });
     }
 }
@@ -689,11 +689,11 @@ impl XmlValue for Representation {
             description: read_one(node, &["description"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.representation_type, "representationType", out);
-            write_one(&self.date, "date", out);
-            write_one(&self.description, "description", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.representation_type, tag!("representationType"), out);
+            write_one(&self.date, tag!("date"), out);
+            write_one(&self.description, tag!("description"), out);
         });
     }
 }
@@ -712,10 +712,10 @@ impl XmlValue for SourcedGuid {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.ref_agent_instance_id, "refAgentInstanceID", out);
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.ref_agent_instance_id, tag!("refAgentInstanceID"), out);
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -734,10 +734,10 @@ impl XmlValue for Text {
             text_string: read_one(node, &["textString"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.language, "language", out);
-            write_one(&self.text_string, "textString", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.language, tag!("language"), out);
+            write_one(&self.text_string, tag!("textString"), out);
         });
     }
 }
@@ -762,13 +762,13 @@ impl XmlValue for UserId {
             authentication_type: read_opt(node, &["authenticationType"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.user_id_value, "userIdValue", out);
-            write_opt(&self.user_id_type, "userIdType", out);
-            write_opt(&self.password, "password", out);
-            write_opt(&self.pw_encryption_type, "pwEncryptionType", out);
-            write_opt(&self.authentication_type, "authenticationType", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.user_id_value, tag!("userIdValue"), out);
+            write_opt(&self.user_id_type, tag!("userIdType"), out);
+            write_opt(&self.password, tag!("password"), out);
+            write_opt(&self.pw_encryption_type, tag!("pwEncryptionType"), out);
+            write_opt(&self.authentication_type, tag!("authenticationType"), out);
         });
     }
 }
@@ -787,10 +787,10 @@ impl XmlValue for CreatePersonRequest {
             person_record: read_one(node, &["personRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.person_record, "personRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.person_record, tag!("personRecord"), out);
         });
     }
 }
@@ -804,8 +804,8 @@ impl XmlValue for CreatePersonResponse {
         Ok(CreatePersonResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -821,9 +821,9 @@ impl XmlValue for CreateByProxyPersonRequest {
             person_record: read_one(node, &["personRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.person_record, "personRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.person_record, tag!("personRecord"), out);
         });
     }
 }
@@ -840,9 +840,9 @@ impl XmlValue for CreateByProxyPersonResponse {
             sourced_id: read_opt(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -859,9 +859,9 @@ impl XmlValue for DeletePersonRequest {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -875,8 +875,8 @@ impl XmlValue for DeletePersonResponse {
         Ok(DeletePersonResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -892,9 +892,9 @@ impl XmlValue for ReadPersonRequest {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -911,9 +911,9 @@ impl XmlValue for ReadPersonResponse {
             person_record: read_opt(node, &["personRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.person_record, "personRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.person_record, tag!("personRecord"), out);
         });
     }
 }
@@ -930,9 +930,9 @@ impl XmlValue for ReadPersonCoreRequest {
             sourced_id: read_one(node, &["sourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
     }
 }
@@ -949,9 +949,9 @@ impl XmlValue for ReadPersonCoreResponse {
             person_core: read_opt(node, &["personCore"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.person_core, "personCore", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.person_core, tag!("personCore"), out);
         });
     }
 }
@@ -965,8 +965,8 @@ impl XmlValue for ReadAllPersonIdsRequest {
         Ok(ReadAllPersonIdsRequest {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -982,9 +982,9 @@ impl XmlValue for ReadAllPersonIdsResponse {
             sourced_id_set: read_opt(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -1001,9 +1001,9 @@ impl XmlValue for ReadPersonIdsFromSavePointRequest {
             from_save_point: read_one(node, &["fromSavePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.from_save_point, "fromSavePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
     }
 }
@@ -1022,10 +1022,10 @@ impl XmlValue for ReadPersonIdsFromSavePointResponse {
             save_point: read_opt(node, &["savePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
-            write_opt(&self.save_point, "savePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
+            write_opt(&self.save_point, tag!("savePoint"), out);
         });
     }
 }
@@ -1042,9 +1042,9 @@ impl XmlValue for ReadPersonsRequest {
             sourced_id_set: read_one(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -1063,10 +1063,10 @@ impl XmlValue for ReadPersonsResponse {
             save_point: read_opt(node, &["savePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.person_record_set, "personRecordSet", out);
-            write_opt(&self.save_point, "savePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.person_record_set, tag!("personRecordSet"), out);
+            write_opt(&self.save_point, tag!("savePoint"), out);
         });
     }
 }
@@ -1083,9 +1083,9 @@ impl XmlValue for ReadPersonsFromSavePointRequest {
             from_save_point: read_one(node, &["fromSavePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.from_save_point, "fromSavePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
     }
 }
@@ -1104,10 +1104,10 @@ impl XmlValue for ReadPersonsFromSavePointResponse {
             save_point: read_opt(node, &["savePoint"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.person_record_set, "personRecordSet", out);
-            write_opt(&self.save_point, "savePoint", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.person_record_set, tag!("personRecordSet"), out);
+            write_opt(&self.save_point, tag!("savePoint"), out);
         });
     }
 }
@@ -1126,10 +1126,10 @@ impl XmlValue for UpdatePersonRequest {
             person_record: read_one(node, &["personRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.person_record, "personRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.person_record, tag!("personRecord"), out);
         });
     }
 }
@@ -1143,8 +1143,8 @@ impl XmlValue for UpdatePersonResponse {
         Ok(UpdatePersonResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -1162,10 +1162,10 @@ impl XmlValue for ReplacePersonRequest {
             person_record: read_one(node, &["personRecord"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.person_record, "personRecord", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.person_record, tag!("personRecord"), out);
         });
     }
 }
@@ -1179,8 +1179,8 @@ impl XmlValue for ReplacePersonResponse {
         Ok(ReplacePersonResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
@@ -1196,9 +1196,9 @@ impl XmlValue for DiscoverPersonIdsRequest {
             query_object: read_one(node, &["queryObject"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.query_object, "queryObject", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.query_object, tag!("queryObject"), out);
         });
     }
 }
@@ -1215,9 +1215,9 @@ impl XmlValue for DiscoverPersonIdsResponse {
             sourced_id_set: read_opt(node, &["sourcedIdSet"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_opt(&self.sourced_id_set, "sourcedIdSet", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
     }
 }
@@ -1236,10 +1236,10 @@ impl XmlValue for ChangePersonIdentifierRequest {
             new_sourced_id: read_one(node, &["newSourcedId"])?,
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |out| {
-            write_one(&self.sourced_id, "sourcedId", out);
-            write_one(&self.new_sourced_id, "newSourcedId", out);
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |out| {
+            write_one(&self.sourced_id, tag!("sourcedId"), out);
+            write_one(&self.new_sourced_id, tag!("newSourcedId"), out);
         });
     }
 }
@@ -1253,8 +1253,8 @@ impl XmlValue for ChangePersonIdentifierResponse {
         Ok(ChangePersonIdentifierResponse {
         })
     }
-    fn write_value(&self, name: &str, out: &mut Out) {
-        write_complex(name, out, |_| {});
+    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
+        write_complex(tag, out, |_| {});
     }
 }
 
