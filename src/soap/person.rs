@@ -33,15 +33,16 @@ const STRUCTURAL: &[&str] = &[
     "password",
 ];
 
-/// `oneroster.<field>` for every user field (by catalogue position), built once, so the
-/// extension field names of every person are constants.
-fn oneroster_names() -> &'static [String] {
-    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+/// `oneroster.<field>` for every user field (by catalogue position) that travels as an
+/// extension field, `None` for the [`STRUCTURAL`] ones: built once, so the extension field
+/// names of every person are constants and no field name is compared per person.
+fn oneroster_names() -> &'static [Option<String>] {
+    static NAMES: std::sync::OnceLock<Vec<Option<String>>> = std::sync::OnceLock::new();
     NAMES.get_or_init(|| {
         Entity::Users
             .fields()
             .iter()
-            .map(|f| format!("{ONEROSTER}{}", f.name))
+            .map(|f| (!STRUCTURAL.contains(&f.name)).then(|| format!("{ONEROSTER}{}", f.name)))
             .collect()
     })
 }
@@ -136,20 +137,31 @@ fn gender(sex: &str) -> Gender {
 
 /// One active role of a user, as the `oneroster.roles` extension item `roleType:role@org`.
 pub fn role_item(r: &Record) -> String {
-    format!(
-        "{}:{}@{}",
-        r.get("roleType").unwrap_or(""),
-        r.get("role").unwrap_or(""),
-        r.get("orgSourcedId").unwrap_or("")
-    )
+    let mut item = String::with_capacity(48);
+    push_role_item(&mut item, r);
+    item
+}
+
+fn push_role_item(out: &mut String, r: &Record) {
+    out.push_str(r.get("roleType").unwrap_or(""));
+    out.push(':');
+    out.push_str(r.get("role").unwrap_or(""));
+    out.push('@');
+    out.push_str(r.get("orgSourcedId").unwrap_or(""));
 }
 
 fn formatted_name(user: &Record) -> String {
-    ["givenName", "middleName", "familyName"]
+    let mut name = String::with_capacity(32);
+    for part in ["givenName", "middleName", "familyName"]
         .iter()
         .filter_map(|f| user.get(f))
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !name.is_empty() {
+            name.push(' ');
+        }
+        name.push_str(part);
+    }
+    name
 }
 
 /// Serialise LIS values kept in `metadata` (an XML fragment in the service namespace).
@@ -181,7 +193,7 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         formname_type: token(1, vocab!("formnametype"), "Full"),
         formatted_name: text(formatted_name(user)),
     });
-    let mut parts = Vec::new();
+    let mut parts = Vec::with_capacity(3);
     for (field, part) in [
         ("givenName", "First"),
         ("middleName", "Middle"),
@@ -259,12 +271,9 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
             });
         }
     }
-    let active: Vec<&Record> = roles
-        .iter()
-        .filter(|r| r.status == Status::Active)
-        .collect();
+    let active = || roles.iter().filter(|r| r.status == Status::Active);
     let mut institution: Vec<InstitutionRole> = Vec::new();
-    for r in &active {
+    for r in active() {
         let value = lis_role(r.get("role").unwrap_or(""));
         let primary = r.get("roleType") == Some("primary");
         match institution
@@ -293,7 +302,7 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         }],
     });
     // Extension: OneRoster fields LIS has no place for, metadata, status and timestamp.
-    let mut fields: Vec<ExtensionField> = Vec::new();
+    let mut fields: Vec<ExtensionField> = Vec::with_capacity(user.entity.fields().len() + 4);
     let mut push = |name: Str, ty: &'static str, value: Str| {
         fields.push(ExtensionField {
             field_name: name,
@@ -313,34 +322,39 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
             Str::Owned(d.clone()),
         );
     }
-    let names: &[String] = if user.entity == Entity::Users {
+    let names: &[Option<String>] = if user.entity == Entity::Users {
         oneroster_names()
     } else {
         &[]
     };
     for (i, f) in user.entity.fields().iter().enumerate() {
-        if STRUCTURAL.contains(&f.name) {
-            continue;
-        }
+        let name = match names.get(i) {
+            Some(Some(n)) => Str::Borrowed(n.as_str()),
+            Some(None) => continue,
+            None if STRUCTURAL.contains(&f.name) => continue,
+            None => Str::Owned(format!("{ONEROSTER}{}", f.name)),
+        };
         if let Some(v) = user.values.get(i).filter(|v| !v.is_null()) {
             let ty = if f.name == "enabledUser" {
                 "Boolean"
             } else {
                 "String"
             };
-            let name = names
-                .get(i)
-                .map(|n| Str::Borrowed(n.as_str()))
-                .unwrap_or_else(|| Str::Owned(format!("{ONEROSTER}{}", f.name)));
             push(name, ty, Str::Owned(v.to_cell()));
         }
     }
-    let items: Vec<String> = active.iter().map(|r| role_item(r)).collect();
+    let mut items = String::new();
+    for r in active() {
+        if !items.is_empty() {
+            items.push(',');
+        }
+        push_role_item(&mut items, r);
+    }
     if !items.is_empty() {
         push(
             Str::Borrowed("oneroster.roles"),
             "String",
-            Str::Owned(items.join(",")),
+            Str::Owned(items),
         );
     }
     for (k, v) in &user.metadata {

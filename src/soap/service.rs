@@ -382,10 +382,14 @@ fn users_with(ctx: &mut Ctx<'_>, users: Vec<Record>) -> Result<Vec<pms::PersonRe
     } else {
         Vec::new()
     };
+    let demographics: std::collections::HashMap<&str, &Record> = demographics
+        .iter()
+        .map(|d| (d.sourced_id.as_str(), d))
+        .collect();
     Ok(users
         .iter()
         .map(|u| {
-            let demo = demographics.iter().find(|d| d.sourced_id == u.sourced_id);
+            let demo = demographics.get(u.sourced_id.as_str()).copied();
             person::to_lis(u, related.of(Entity::Roles, &u.sourced_id), demo)
         })
         .collect())
@@ -809,9 +813,11 @@ fn batch_ids(set: &[Str]) -> Result<Vec<String>, OpError> {
 /// The status of a batch read of `ids` that found `found` (`what`: "person", "membership"):
 /// all found, none (`unknownobject`), or some (`partialdatastorage`, naming the others).
 fn batch_status(ids: &[String], found: &[Record], what: &str) -> Status {
+    let found_ids: std::collections::HashSet<&str> =
+        found.iter().map(|r| r.sourced_id.as_str()).collect();
     let missing: Vec<&String> = ids
         .iter()
-        .filter(|id| !found.iter().any(|r| &r.sourced_id == *id))
+        .filter(|id| !found_ids.contains(id.as_str()))
         .collect();
     if missing.is_empty() {
         Status::success(format!("{} {what}s", found.len()))
