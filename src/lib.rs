@@ -6,6 +6,7 @@
 //! `soap` (LIS 2.0, in progress); `cli` wires them to the `rosterbridge` binary.
 
 pub mod auth;
+pub mod buffers;
 pub mod cli;
 pub mod export;
 pub mod generate;

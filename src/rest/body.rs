@@ -6,7 +6,7 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
 
 /// A response body sent in the pieces it was rendered in, so a large body is never copied into
-/// one buffer.
+/// one buffer; each piece's buffer goes back to [`crate::buffers`] once sent.
 pub(crate) struct Chunks {
     parts: std::collections::VecDeque<Bytes>,
     len: u64,
@@ -16,7 +16,10 @@ impl Chunks {
     pub(crate) fn new(parts: Vec<Vec<u8>>) -> Chunks {
         let len = parts.iter().map(|p| p.len() as u64).sum();
         Chunks {
-            parts: parts.into_iter().map(Bytes::from).collect(),
+            parts: parts
+                .into_iter()
+                .map(|p| Bytes::from_owner(crate::buffers::Piece(p)))
+                .collect(),
             len,
         }
     }

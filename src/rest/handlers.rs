@@ -396,7 +396,7 @@ fn read_records(
         let mut parts: Vec<Vec<u8>> = Vec::new();
         for (i, slice) in rows.chunks(RENDER_SLICE).enumerate() {
             let related = related_of(conn, slice)?;
-            let mut out = Vec::with_capacity(slice.len() * 700 + head.len() + 1);
+            let mut out = crate::buffers::take(slice.len() * 700 + head.len() + 1);
             if i == 0 {
                 out.extend_from_slice(&head);
                 out.push(b'[');

@@ -229,7 +229,22 @@ pub struct Out {
 /// Target size of an output piece.
 pub const PIECE: usize = 64 * 1024;
 
+/// An empty piece buffer from [`crate::buffers`].
+fn pooled_buffer() -> String {
+    // An empty vector is valid UTF-8.
+    String::from_utf8(crate::buffers::take(PIECE + PIECE / 4)).unwrap_or_default()
+}
+
 impl Out {
+    /// A writer whose pieces come from the response buffer pool (for responses sent with
+    /// `rest::body::Chunks`, which gives them back).
+    pub fn pooled() -> Out {
+        Out {
+            buf: pooled_buffer(),
+            ..Out::default()
+        }
+    }
+
     /// Bytes written so far.
     pub fn pos(&self) -> usize {
         self.flushed + self.buf.len()
@@ -243,7 +258,7 @@ impl Out {
     /// Start a new piece when the current one is full.
     fn maybe_cut(&mut self) {
         if self.buf.len() >= PIECE {
-            let full = std::mem::replace(&mut self.buf, String::with_capacity(PIECE + PIECE / 4));
+            let full = std::mem::replace(&mut self.buf, pooled_buffer());
             self.flushed += full.len();
             self.done.push(full);
         }

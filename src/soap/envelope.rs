@@ -262,8 +262,7 @@ pub fn response(
     status: &Status,
     body: impl FnOnce(&mut Out, &str),
 ) -> Vec<String> {
-    let mut out = Out::default();
-    out.buf.reserve(4096);
+    let mut out = Out::pooled();
     open_envelope(&mut out, soap, service);
     status_header(&mut out, service, message_ref, Some(operation), status);
     out.buf.push_str("</soapenv:Header><soapenv:Body>");

@@ -21,8 +21,6 @@ use crate::store::{DbConnection, Store};
 
 /// Most records one read returns (LIS has no paging): beyond, `overflowfail`.
 pub const MAX_RECORDS: i64 = 1_000_000;
-/// About how many bytes of XML one person takes (output buffers are reserved up front).
-const PERSON_BYTES: usize = 6 * 1024;
 
 /// Most ids one batch read accepts.
 pub const MAX_BATCH: usize = 10_000;
@@ -52,19 +50,9 @@ pub struct Reply {
 
 impl Reply {
     fn with<T: XmlValue + 'static>(status: Status, value: T) -> Reply {
-        Reply::sized(status, value, 0)
-    }
-    /// [`Reply::with`], reserving `bytes` of output first (large record sets are otherwise
-    /// built by repeated reallocation of a growing buffer).
-    fn sized<T: XmlValue + 'static>(status: Status, value: T, bytes: usize) -> Reply {
         Reply {
             status,
-            body: Box::new(move |o, n| {
-                // Up to one output piece: larger sets are cut into pieces as they are written.
-                o.buf
-                    .reserve(bytes.min(super::bind::PIECE + super::bind::PIECE / 4));
-                value.write_value(&super::bind::TagBuf::new(n).tag(), o)
-            }),
+            body: Box::new(move |o, n| value.write_value(&super::bind::TagBuf::new(n).tag(), o)),
         }
     }
     pub fn fail(minor: Minor, description: impl Into<String>) -> Reply {
@@ -575,8 +563,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 let st = batch_status(&ids, &users, "person");
                 let save = high_water(ctx, Entity::Users)?;
                 let recs = users_with(ctx, users)?;
-                let bytes = recs.len() * PERSON_BYTES;
-                Ok(Reply::sized(
+                Ok(Reply::with(
                     st,
                     pms::ReadPersonsResponse {
                         person_record_set: Some(pms::PersonRecordSet {
@@ -584,7 +571,6 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                         }),
                         save_point: save.map(Str::from),
                     },
-                    bytes,
                 ))
             }
             "readAllPersonIds" => {
@@ -631,8 +617,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     ))
                 } else {
                     let recs = users_with(ctx, rows)?;
-                    let bytes = recs.len() * PERSON_BYTES;
-                    Ok(Reply::sized(
+                    Ok(Reply::with(
                         st,
                         pms::ReadPersonsFromSavePointResponse {
                             person_record_set: Some(pms::PersonRecordSet {
@@ -640,7 +625,6 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                             }),
                             save_point: Some(save.into()),
                         },
-                        bytes,
                     ))
                 }
             }
