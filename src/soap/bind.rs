@@ -7,7 +7,7 @@
 use quick_xml::events::Event;
 use quick_xml::NsReader;
 
-use super::xml::{check_untrusted, Limits, XmlError};
+use super::xml::{Limits, XmlError};
 
 /// One element of a parsed document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,10 +51,13 @@ impl Node {
     }
 }
 
-/// Parse an untrusted document into a tree, after [`check_untrusted`] (no DTD, no entities,
-/// size and depth caps).
+/// Parse an untrusted document into a tree, enforcing the [`Limits`] and refusals of
+/// [`super::xml`] (no DTD, no entity but the predefined five and character references) in the
+/// same pass: the first offending event ends the parse with that error.
 pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
-    check_untrusted(body, limits)?;
+    if body.len() > limits.max_bytes {
+        return Err(XmlError::TooLarge(body.len(), limits.max_bytes));
+    }
     let mut reader = NsReader::from_reader(body);
     let mut buf = Vec::new();
     let mut stack: Vec<Node> = vec![Node::default()];
@@ -92,6 +95,10 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
                     }
                 } else {
                     stack.push(node);
+                    // The stack holds the document node under the open elements.
+                    if stack.len() - 1 > limits.max_depth {
+                        return Err(XmlError::TooDeep(limits.max_depth));
+                    }
                 }
             }
             Event::End(_) => {
@@ -107,15 +114,19 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
                     n.text.push_str(&s);
                 }
             }
+            Event::DocType(_) => return Err(XmlError::Doctype),
             Event::GeneralRef(r) => {
-                let text = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    _ => {
-                        let name = String::from_utf8_lossy(&r).into_owned();
-                        quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or(XmlError::Entity(name.clone()))?
-                            .to_string()
+                let text = if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        Ok(None) => String::new(),
+                        Err(e) => return Err(malformed(&reader, e.to_string())),
                     }
+                } else {
+                    let name = String::from_utf8_lossy(&r).into_owned();
+                    quick_xml::escape::resolve_predefined_entity(&name)
+                        .ok_or(XmlError::Entity(name.clone()))?
+                        .to_string()
                 };
                 if let Some(n) = stack.last_mut() {
                     n.text.push_str(&text);

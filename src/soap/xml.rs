@@ -1,11 +1,9 @@
-//! Guard for untrusted XML (SOAP requests): before anything binds a body to types, one
-//! streaming pass with quick-xml rejects a DOCTYPE (so no DTD, no entity declarations, no
-//! external entities), references to any entity other than the five predefined ones and
-//! character references, bodies over a size cap and nesting over a depth cap. quick-xml never
-//! expands entities itself; this pass makes the refusal explicit and gives it a clear message.
-
-use quick_xml::events::Event;
-use quick_xml::Reader;
+//! Limits and errors for untrusted XML (SOAP requests). [`super::bind::parse`] enforces them
+//! in its one streaming pass with quick-xml, before anything binds a body to types: a DOCTYPE
+//! is refused (so no DTD, no entity declarations, no external entities), as is a reference to
+//! any entity other than the five predefined ones and character references, a body over the
+//! size cap and nesting over the depth cap. quick-xml never expands entities itself; the
+//! refusal is explicit so that it comes with a clear message.
 
 /// Limits for one untrusted document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,39 +36,6 @@ pub enum XmlError {
     Malformed(u64, String),
 }
 
-const PREDEFINED: &[&[u8]] = &[b"lt", b"gt", b"amp", b"apos", b"quot"];
-
-/// Check `body` against `limits`; `Ok` means it is safe to parse into types.
-pub fn check_untrusted(body: &[u8], limits: Limits) -> Result<(), XmlError> {
-    if body.len() > limits.max_bytes {
-        return Err(XmlError::TooLarge(body.len(), limits.max_bytes));
-    }
-    let mut reader = Reader::from_reader(body);
-    let mut buf = Vec::new();
-    let mut depth = 0usize;
-    loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| XmlError::Malformed(reader.buffer_position(), e.to_string()))?;
-        match event {
-            Event::DocType(_) => return Err(XmlError::Doctype),
-            Event::GeneralRef(r) if !r.is_char_ref() && !PREDEFINED.contains(&r.as_ref()) => {
-                return Err(XmlError::Entity(String::from_utf8_lossy(&r).into_owned()));
-            }
-            Event::Start(_) => {
-                depth += 1;
-                if depth > limits.max_depth {
-                    return Err(XmlError::TooDeep(limits.max_depth));
-                }
-            }
-            Event::End(_) => depth = depth.saturating_sub(1),
-            Event::Eof => return Ok(()),
-            _ => {}
-        }
-        buf.clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,29 +45,38 @@ mod tests {
   <soapenv:Body><readPersonRequest><sourcedId>u1 &amp; &#233;</sourcedId></readPersonRequest></soapenv:Body>
 </soapenv:Envelope>"#;
 
+    fn check(body: &[u8], limits: Limits) -> Result<(), XmlError> {
+        super::super::bind::parse(body, limits).map(|_| ())
+    }
+
     #[test]
     fn a_plain_envelope_passes() {
-        assert_eq!(
-            check_untrusted(ENVELOPE.as_bytes(), Limits::default()),
-            Ok(())
-        );
+        assert_eq!(check(ENVELOPE.as_bytes(), Limits::default()), Ok(()));
+        let n = super::super::bind::parse(ENVELOPE.as_bytes(), Limits::default()).expect("parses");
+        assert_eq!(n.children[0].children[0].children[0].text, "u1 & é");
     }
 
     #[test]
     fn dtds_entities_size_and_depth_are_refused() {
         let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><a>&lol2;</a>"#;
         assert_eq!(
-            check_untrusted(laughs.as_bytes(), Limits::default()),
+            check(laughs.as_bytes(), Limits::default()),
+            Err(XmlError::Doctype)
+        );
+        // A DOCTYPE after the root element is refused too.
+        assert_eq!(
+            check(b"<a/><!DOCTYPE a>", Limits::default()),
             Err(XmlError::Doctype)
         );
         let external = "<a>&xxe;</a>";
         assert_eq!(
-            check_untrusted(external.as_bytes(), Limits::default()),
+            check(external.as_bytes(), Limits::default()),
             Err(XmlError::Entity("xxe".into()))
         );
-        let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
+        let nested = |n: usize| format!("{}{}", "<a>".repeat(n), "</a>".repeat(n));
+        assert_eq!(check(nested(64).as_bytes(), Limits::default()), Ok(()));
         assert_eq!(
-            check_untrusted(deep.as_bytes(), Limits::default()),
+            check(nested(65).as_bytes(), Limits::default()),
             Err(XmlError::TooDeep(64))
         );
         let small = Limits {
@@ -110,11 +84,15 @@ mod tests {
             max_depth: 64,
         };
         assert_eq!(
-            check_untrusted(ENVELOPE.as_bytes(), small),
+            check(ENVELOPE.as_bytes(), small),
             Err(XmlError::TooLarge(ENVELOPE.len(), 10))
         );
         assert!(matches!(
-            check_untrusted(b"<a><b></a>", Limits::default()),
+            check(b"<a><b></a>", Limits::default()),
+            Err(XmlError::Malformed(..))
+        ));
+        assert!(matches!(
+            check(b"<a>&#xFFFFFFFF;</a>", Limits::default()),
             Err(XmlError::Malformed(..))
         ));
     }
