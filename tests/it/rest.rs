@@ -1092,6 +1092,69 @@ u0,active,2020-01-01T00:00:00.000Z,true,first.kid,,First,Kid,,1000,first@example
     }
 });
 
+// Deep offsets in the default order start from checkpoints every 1,024 records (read once per
+// query and store generation) instead of stepping over every row before them. Pages at offsets
+// around and between checkpoints, past the end, with and without a filter, in an order no
+// sequential walk would take, must be the slices of the full list, before and after an import
+// that puts new records ahead of all checkpoints.
+both!(
+    deep_offsets_read_from_checkpoints_match_the_full_list,
+    |db| {
+        db.import_generated(3, 800, 3);
+        let s = Server::start(db, Settings::default());
+        let t = s.token(&[], &[]);
+        let filter = format!("&filter={}", enc("familyName>='J'"));
+        let check = |s: &Server| {
+            for f in ["", filter.as_str()] {
+                let all = s
+                    .get(&format!("{V12}/users?limit=10000{f}"), &t)
+                    .ids("users");
+                let n = all.len();
+                assert!(n > 2 * 1024 + 100, "{n} users{f}: need two checkpoints");
+                for offset in [
+                    2500,
+                    1024,
+                    1023,
+                    2049,
+                    1025,
+                    2048,
+                    2047,
+                    1500,
+                    n - 3,
+                    n - 1,
+                    n,
+                    n + 7,
+                    3000,
+                ] {
+                    let page = s
+                        .get(&format!("{V12}/users?limit=5&offset={offset}{f}"), &t)
+                        .ids("users");
+                    let want: Vec<String> = all.iter().skip(offset).take(5).cloned().collect();
+                    assert_eq!(page, want, "offset {offset}{f}");
+                }
+            }
+        };
+        check(&s);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        crate::common::delta_manifest(p, "1.2", &["users"]);
+        let mut csv = String::from("sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n");
+        for i in 0..40 {
+            csv.push_str(&format!(
+            "aaa-new-{i:02},active,2020-01-01T00:00:00.000Z,true,new.kid{i},,New,Kid,,9{i:03},new{i}@example.org,,,,09,,,,,,,\n"
+        ));
+        }
+        std::fs::write(p.join("users.csv"), csv).unwrap();
+        let report = s.db.import(p);
+        assert_eq!(
+            report.outcome,
+            rosterbridge::ingest::Outcome::Committed,
+            "{report:?}"
+        );
+        check(&s);
+    }
+);
+
 both!(totals_follow_the_store_after_an_import, |db| {
     let s = fixture_server(db);
     let t = s.token(&[], &[]);
