@@ -685,6 +685,9 @@ pub struct CountCache {
     ends: std::sync::Mutex<HashMap<(String, i64), (i64, String)>>,
     /// query key → (generation, [`Checkpoints`]).
     marks: std::sync::Mutex<HashMap<String, (i64, Checkpoints)>>,
+    /// Held while checkpoints are read, so that the requests arriving together at a new deep
+    /// query wait for one reading instead of each scanning the index.
+    reading_marks: std::sync::Mutex<()>,
 }
 
 /// Entries kept before the cache starts over.
@@ -753,14 +756,21 @@ impl CountCache {
         key: &str,
         generation: i64,
     ) -> Result<Option<(String, i64)>, QueryError> {
-        let kept = self.marks.lock().ok().and_then(|m| {
-            m.get(key)
-                .filter(|(g, _)| *g == generation)
-                .map(|(_, ids)| ids.clone())
-        });
-        let marks = match kept {
+        let kept = || {
+            self.marks.lock().ok().and_then(|m| {
+                m.get(key)
+                    .filter(|(g, _)| *g == generation)
+                    .map(|(_, ids)| ids.clone())
+            })
+        };
+        let marks = match kept() {
             Some(ids) => ids,
             None => {
+                let _reading = self.reading_marks.lock();
+                // Another request may have read them while this one waited.
+                if let Some(ids) = kept() {
+                    return Ok(checkpoint_at(&ids, query.offset));
+                }
                 let ids = Checkpoints::new(checkpoint_ids(conn, entity, query)?);
                 if let Ok(mut m) = self.marks.lock() {
                     if m.len() >= CHECKPOINT_KEYS {
@@ -771,11 +781,16 @@ impl CountCache {
                 ids
             }
         };
-        let n = ((query.offset / CHECKPOINT) as usize).min(marks.len());
-        Ok(n.checked_sub(1)
-            .and_then(|i| marks.get(i))
-            .map(|id| (id.clone(), query.offset - n as i64 * CHECKPOINT)))
+        Ok(checkpoint_at(&marks, query.offset))
     }
+}
+
+/// The nearest checkpoint at or before `offset`: (its sourcedId, rows left to skip).
+fn checkpoint_at(marks: &[String], offset: i64) -> Option<(String, i64)> {
+    let n = ((offset / CHECKPOINT) as usize).min(marks.len());
+    n.checked_sub(1)
+        .and_then(|i| marks.get(i))
+        .map(|id| (id.clone(), offset - n as i64 * CHECKPOINT))
 }
 
 /// The [`Checkpoints`] of `query` (its conditions and filter; default order), in one pass.
