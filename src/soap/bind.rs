@@ -288,28 +288,17 @@ impl Out {
         self.into_pieces().concat()
     }
 
-    pub fn open(&mut self, name: &str) {
-        self.buf.push_str("<tns:");
-        self.buf.push_str(name);
-        self.buf.push('>');
+    pub fn open(&mut self, tag: &Tag<'_>) {
+        self.buf.push_str(tag.open);
     }
-    pub fn close(&mut self, name: &str) {
-        self.buf.push_str("</tns:");
-        self.buf.push_str(name);
-        self.buf.push('>');
+    pub fn close(&mut self, tag: &Tag<'_>) {
+        self.buf.push_str(tag.close);
     }
-    pub fn empty(&mut self, name: &str) {
-        self.buf.push_str("<tns:");
-        self.buf.push_str(name);
-        self.buf.push_str("/>");
+    pub fn empty(&mut self, tag: &Tag<'_>) {
+        self.buf.push_str(tag.empty);
     }
-    pub fn text(&mut self, name: &str, value: &str) {
-        self.open(name);
-        escape_text_into(&mut self.buf, value);
-        self.close(name);
-    }
-    /// A text element of the generated writers.
-    pub fn text_tag(&mut self, tag: &Tag<'_>, value: &str) {
+    /// A text element, its text escaped.
+    pub fn text(&mut self, tag: &Tag<'_>, value: &str) {
         self.buf.push_str(tag.open);
         escape_text_into(&mut self.buf, value);
         self.buf.push_str(tag.close);
@@ -324,9 +313,6 @@ impl Out {
         self.buf.push_str(tag.open);
         self.buf.push_str(value);
         self.buf.push_str(tag.close);
-    }
-    pub fn empty_tag(&mut self, tag: &Tag<'_>) {
-        self.buf.push_str(tag.empty);
     }
 }
 
@@ -395,7 +381,7 @@ impl XmlValue for Str {
             // Borrowed strings are the writers' constants (vocabularies, `en-US`, small
             // identifiers: most of a person's ~130 text elements), never data.
             Str::Borrowed(s) => out.constant_text(tag, s),
-            Str::Owned(s) => out.text_tag(tag, s),
+            Str::Owned(s) => out.text(tag, s),
         }
     }
 }
@@ -460,15 +446,15 @@ pub fn write_vec<T: XmlValue>(values: &[T], tag: &Tag<'_>, out: &mut Out) {
 /// no children).
 pub fn write_complex(tag: &Tag<'_>, out: &mut Out, children: impl FnOnce(&mut Out)) {
     let start = out.pos();
-    out.buf.push_str(tag.open);
+    out.open(tag);
     let after_open = out.pos();
     children(out);
     if out.pos() == after_open {
         // Nothing was written since the start tag, so no piece was cut after it.
         out.truncate_to(start);
-        out.buf.push_str(tag.empty);
+        out.empty(tag);
     } else {
-        out.buf.push_str(tag.close);
+        out.close(tag);
         out.maybe_cut();
     }
 }
@@ -507,7 +493,7 @@ mod tests {
         let mut expected = String::new();
         write_complex(tag!("set"), &mut out, |o| {
             for i in 0..2000 {
-                write_complex(tag!("r"), o, |o| o.text("v", &format!("{i:040}")));
+                write_complex(tag!("r"), o, |o| o.text(tag!("v"), &format!("{i:040}")));
                 // An element left empty right after a cut still collapses to `<x/>`.
                 write_complex(tag!("x"), o, |_| {});
             }
@@ -526,7 +512,7 @@ mod tests {
     #[test]
     fn writer_escapes_and_collapses_empty_elements() {
         let mut out = Out::default();
-        write_complex(tag!("a"), &mut out, |o| o.text("b", "x<&\"y>é&"));
+        write_complex(tag!("a"), &mut out, |o| o.text(tag!("b"), "x<&\"y>é&"));
         write_complex(tag!("c"), &mut out, |_| {});
         assert_eq!(
             out.into_string(),

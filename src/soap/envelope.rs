@@ -5,7 +5,7 @@
 //! version with every LIS element in the service namespace under the `tns` prefix
 //! (LIS.md §5, §7, §12.4), or a SOAP Fault when the envelope itself is unusable.
 
-use super::bind::{self, escape_into, Node, Out};
+use super::bind::{self, escape_into, tag, Node, Out};
 
 use super::xml::{Limits, XmlError};
 
@@ -288,41 +288,44 @@ fn status_header(
     operation: Option<&str>,
     status: &Status,
 ) {
-    out.open("imsx_syncResponseHeaderInfo");
-    out.text("imsx_version", "V1.0");
-    out.text("imsx_messageIdentifier", &message_id());
-    out.open("imsx_statusInfo");
-    out.text(
-        "imsx_codeMajor",
+    out.open(tag!("imsx_syncResponseHeaderInfo"));
+    out.constant_text(tag!("imsx_version"), "V1.0");
+    out.text(tag!("imsx_messageIdentifier"), &message_id());
+    out.open(tag!("imsx_statusInfo"));
+    out.constant_text(
+        tag!("imsx_codeMajor"),
         match status.major {
             Major::Success => "success",
             Major::Failure => "failure",
             Major::Unsupported => "unsupported",
         },
     );
-    out.text(
-        "imsx_severity",
+    out.constant_text(
+        tag!("imsx_severity"),
         match status.severity {
             Severity::Status => "status",
             Severity::Warning => "warning",
             Severity::Error => "error",
         },
     );
-    out.text("imsx_messageRefIdentifier", message_ref);
+    out.text(tag!("imsx_messageRefIdentifier"), message_ref);
     if let Some(op) = operation {
-        out.text("imsx_operationRefIdentifier", op);
+        out.text(tag!("imsx_operationRefIdentifier"), op);
     }
     if !status.description.is_empty() {
-        out.text("imsx_description", &status.description);
+        out.text(tag!("imsx_description"), &status.description);
     }
-    out.open("imsx_codeMinor");
-    out.open("imsx_codeMinorField");
-    out.text("imsx_codeMinorFieldName", "TargetEndSystem");
-    out.text("imsx_codeMinorFieldValue", status.minor.spelling(service));
-    out.close("imsx_codeMinorField");
-    out.close("imsx_codeMinor");
-    out.close("imsx_statusInfo");
-    out.close("imsx_syncResponseHeaderInfo");
+    out.open(tag!("imsx_codeMinor"));
+    out.open(tag!("imsx_codeMinorField"));
+    out.constant_text(tag!("imsx_codeMinorFieldName"), "TargetEndSystem");
+    out.constant_text(
+        tag!("imsx_codeMinorFieldValue"),
+        status.minor.spelling(service),
+    );
+    out.close(tag!("imsx_codeMinorField"));
+    out.close(tag!("imsx_codeMinor"));
+    out.close(tag!("imsx_statusInfo"));
+    out.close(tag!("imsx_syncResponseHeaderInfo"));
 }
 
 /// A SOAP Fault (the envelope itself was unusable: not XML, hostile XML, no Body, an unknown
@@ -423,7 +426,7 @@ mod tests {
             "m&1",
             "readMembership",
             &Status::failure(Minor::UnknownObject, "no such membership"),
-            |o, name| o.empty(name),
+            |o, name| o.empty(&bind::TagBuf::new(name).tag()),
         )
         .concat();
         let order = [

@@ -136,12 +136,6 @@ fn gender(sex: &str) -> Gender {
 }
 
 /// One active role of a user, as the `oneroster.roles` extension item `roleType:role@org`.
-pub fn role_item(r: &Record) -> String {
-    let mut item = String::with_capacity(48);
-    push_role_item(&mut item, r);
-    item
-}
-
 fn push_role_item(out: &mut String, r: &Record) {
     out.push_str(r.get("roleType").unwrap_or(""));
     out.push(':');
