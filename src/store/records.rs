@@ -752,10 +752,11 @@ impl CountCache {
         &self,
         conn: &mut DbConnection,
         entity: Entity,
-        query: &Query<'_>,
+        conditions: &Sql<'_>,
+        offset: i64,
         key: &str,
         generation: i64,
-    ) -> Result<Option<(String, i64)>, QueryError> {
+    ) -> QueryResult<Option<(String, i64)>> {
         let kept = || {
             self.marks.lock().ok().and_then(|m| {
                 m.get(key)
@@ -769,9 +770,9 @@ impl CountCache {
                 let _reading = self.reading_marks.lock();
                 // Another request may have read them while this one waited.
                 if let Some(ids) = kept() {
-                    return Ok(checkpoint_at(&ids, query.offset));
+                    return Ok(checkpoint_at(&ids, offset));
                 }
-                let ids = Checkpoints::new(checkpoint_ids(conn, entity, query)?);
+                let ids = Checkpoints::new(checkpoint_ids(conn, entity, conditions)?);
                 if let Ok(mut m) = self.marks.lock() {
                     if m.len() >= CHECKPOINT_KEYS {
                         m.clear();
@@ -781,7 +782,7 @@ impl CountCache {
                 ids
             }
         };
-        Ok(checkpoint_at(&marks, query.offset))
+        Ok(checkpoint_at(&marks, offset))
     }
 }
 
@@ -793,19 +794,20 @@ fn checkpoint_at(marks: &[String], offset: i64) -> Option<(String, i64)> {
         .map(|id| (id.clone(), offset - n as i64 * CHECKPOINT))
 }
 
-/// The [`Checkpoints`] of `query` (its conditions and filter; default order), in one pass.
+/// The [`Checkpoints`] of a read's `conditions` (its `WHERE` clause; default order), in one
+/// pass.
 fn checkpoint_ids(
     conn: &mut DbConnection,
     entity: Entity,
-    query: &Query<'_>,
-) -> Result<Vec<String>, QueryError> {
+    conditions: &Sql<'_>,
+) -> QueryResult<Vec<String>> {
     let mut q = Sql::new(conn);
     q.push(&format!(
         "SELECT t0 FROM (SELECT t.sourced_id AS t0, ROW_NUMBER() OVER (ORDER BY t.sourced_id) \
          AS rn FROM {} t",
         entity.table()
     ));
-    push_where(&mut q, entity, query)?;
+    q.append(conditions);
     q.push(&format!(") s WHERE rn % {CHECKPOINT} = 0 ORDER BY rn"));
     let rows: Vec<DynRow> = q.load(conn)?;
     Ok(rows
@@ -918,6 +920,9 @@ pub fn query(
     entity: Entity,
     query: &Query<'_>,
 ) -> Result<(Vec<Record>, i64), QueryError> {
+    // The query's conditions, compiled once for the count, the checkpoints and the page.
+    let mut conditions = Sql::new(conn);
+    push_where(&mut conditions, entity, query)?;
     // The matches' count (not for single reads), and the key of the query's conditions for
     // the caches.
     let count = if query.skip_total {
@@ -931,7 +936,7 @@ pub fn query(
             "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
             entity.table()
         ));
-        push_where(&mut count, entity, query)?;
+        count.append(&conditions);
         Some(count)
     };
     let cache = match (&count, query.count_cache) {
@@ -944,7 +949,9 @@ pub fn query(
         Some((c, key, g)) if query.sort.is_none() && query.offset > 0 => {
             match c.boundary(key, query.offset, *g) {
                 Some(id) => Some((id, 0)),
-                None if query.offset >= CHECKPOINT => c.checkpoint(conn, entity, query, key, *g)?,
+                None if query.offset >= CHECKPOINT => {
+                    c.checkpoint(conn, entity, &conditions, query.offset, key, *g)?
+                }
                 None => None,
             }
         }
@@ -959,7 +966,7 @@ pub fn query(
     }
     q.push(&select_list(entity));
     q.push(&format!(" FROM {} t", entity.table()));
-    push_where(&mut q, entity, query)?;
+    q.append(&conditions);
     if let Some((after, _)) = &after {
         q.push(" AND t.sourced_id > ");
         q.bind(P::Text(Some(after)));

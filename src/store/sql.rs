@@ -70,6 +70,17 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// Append `other`'s text and parameters (a fragment built once and used in several
+    /// statements, such as a read's `WHERE` clause).
+    pub fn append(&mut self, other: &Sql<'a>) -> &mut Self {
+        let at = self.text.len();
+        self.text.push_str(&other.text);
+        self.marks.extend(other.marks.iter().map(|m| m + at));
+        self.params.extend(other.params.iter().cloned());
+        self.oversized |= other.oversized;
+        self
+    }
+
     /// Append a placeholder bound to `p`.
     pub fn bind(&mut self, p: P<'a>) -> &mut Self {
         self.params.push(p);
