@@ -367,10 +367,21 @@ fn emit_struct(
         out,
         "    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {{"
     );
+    // A type without repeated elements may be made only of constants: written through the
+    // memo of rendered constant subtrees, keyed by its fields.
+    let fixed = !seq.is_empty()
+        && seq
+            .iter()
+            .all(|p| !matches!(occurs(owner, p), Occurs::Many));
+    let write = if fixed {
+        "write_memo(self, "
+    } else {
+        "write_complex("
+    };
     if seq.is_empty() {
         let _ = writeln!(out, "        write_complex(tag, out, |_| {{}});");
     } else {
-        let _ = writeln!(out, "        write_complex(tag, out, |out| {{");
+        let _ = writeln!(out, "        {write}tag, out, |out| {{");
         for p in seq {
             let writer = occurs(owner, p).suffix("write");
             let _ = writeln!(
@@ -382,7 +393,23 @@ fn emit_struct(
         }
         let _ = writeln!(out, "        }});");
     }
-    let _ = writeln!(out, "    }}\n}}\n");
+    let _ = writeln!(out, "    }}");
+    if fixed {
+        let _ = writeln!(
+            out,
+            "    fn constant_key(&self, key: &mut ConstKey) -> bool {{"
+        );
+        let parts: Vec<String> = seq
+            .iter()
+            .map(|p| match occurs(owner, p) {
+                Occurs::Optional => format!("opt_key(&self.{}, key)", field_ident(&p.name)),
+                _ => format!("self.{}.constant_key(key)", field_ident(&p.name)),
+            })
+            .collect();
+        let _ = writeln!(out, "        {}", parts.join("\n            && "));
+        let _ = writeln!(out, "    }}");
+    }
+    let _ = writeln!(out, "}}\n");
 }
 
 fn emit_enum(out: &mut String, name: &str, values: &[String]) {
@@ -440,7 +467,11 @@ fn emit_enum(out: &mut String, name: &str, values: &[String]) {
     );
     let _ = writeln!(
         out,
-        "        out.constant_text(tag, self.as_str());\n    }}\n}}\n"
+        "        out.constant_text(tag, self.as_str());\n    }}"
+    );
+    let _ = writeln!(
+        out,
+        "    fn constant_key(&self, key: &mut ConstKey) -> bool {{\n        key.push_str(self.as_str())\n    }}\n}}\n"
     );
 }
 

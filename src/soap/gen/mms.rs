@@ -100,6 +100,9 @@ impl XmlValue for FieldType {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
+    }
 }
 
 /// `LanguageSet.Type`.
@@ -143,6 +146,9 @@ impl XmlValue for LanguageSet {
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
     }
 }
 
@@ -196,6 +202,9 @@ impl XmlValue for MembershipIdType {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
+    }
 }
 
 /// `Status.Type`.
@@ -236,6 +245,9 @@ impl XmlValue for Status {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
+    }
 }
 
 /// `ExtensionField.Type`.
@@ -255,11 +267,16 @@ impl XmlValue for ExtensionField {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.field_name, tag!("fieldName"), out);
             write_one(&self.field_type, tag!("fieldType"), out);
             write_one(&self.field_value, tag!("fieldValue"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.field_name.constant_key(key)
+            && self.field_type.constant_key(key)
+            && self.field_value.constant_key(key)
     }
 }
 
@@ -348,12 +365,18 @@ impl XmlValue for Membership {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.collection_sourced_id, tag!("collectionSourcedId"), out);
             write_one(&self.membership_id_type, tag!("membershipIdType"), out);
             write_one(&self.member, tag!("member"), out);
             write_opt(&self.data_source, tag!("dataSource"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.collection_sourced_id.constant_key(key)
+            && self.membership_id_type.constant_key(key)
+            && self.member.constant_key(key)
+            && opt_key(&self.data_source, key)
     }
 }
 
@@ -372,10 +395,14 @@ impl XmlValue for MembershipRecord {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_guid, tag!("sourcedGUID"), out);
             write_one(&self.membership, tag!("membership"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_guid.constant_key(key)
+            && self.membership.constant_key(key)
     }
 }
 
@@ -452,7 +479,7 @@ impl XmlValue for Role {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.role_type, tag!("roleType"), out);
             write_opt(&self.sub_role, tag!("subRole"), out);
             write_opt(&self.time_frame, tag!("timeFrame"), out);
@@ -463,6 +490,17 @@ impl XmlValue for Role {
             write_opt(&self.record_info, tag!("recordInfo"), out);
             write_opt(&self.extension, tag!("extension"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.role_type.constant_key(key)
+            && opt_key(&self.sub_role, key)
+            && opt_key(&self.time_frame, key)
+            && opt_key(&self.status, key)
+            && opt_key(&self.date_time, key)
+            && opt_key(&self.credit_hours, key)
+            && opt_key(&self.data_source, key)
+            && opt_key(&self.record_info, key)
+            && opt_key(&self.extension, key)
     }
 }
 
@@ -481,10 +519,14 @@ impl XmlValue for SourcedGuid {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.ref_agent_instance_id, tag!("refAgentInstanceID"), out);
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.ref_agent_instance_id, key)
+            && self.sourced_id.constant_key(key)
     }
 }
 
@@ -503,10 +545,14 @@ impl XmlValue for Text {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.language, tag!("language"), out);
             write_one(&self.text_string, tag!("textString"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.language.constant_key(key)
+            && self.text_string.constant_key(key)
     }
 }
 
@@ -529,12 +575,18 @@ impl XmlValue for TimeFrame {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.begin, tag!("begin"), out);
             write_opt(&self.end, tag!("end"), out);
             write_opt(&self.restrict, tag!("restrict"), out);
             write_opt(&self.admin_period, tag!("adminPeriod"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.begin, key)
+            && opt_key(&self.end, key)
+            && opt_key(&self.restrict, key)
+            && opt_key(&self.admin_period, key)
     }
 }
 
@@ -553,10 +605,14 @@ impl XmlValue for CreateMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.membership_record.constant_key(key)
     }
 }
 
@@ -587,9 +643,12 @@ impl XmlValue for CreateByProxyMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.membership_record.constant_key(key)
     }
 }
 
@@ -606,9 +665,12 @@ impl XmlValue for CreateByProxyMembershipResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id, key)
     }
 }
 
@@ -625,9 +687,12 @@ impl XmlValue for DeleteMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
     }
 }
 
@@ -658,9 +723,12 @@ impl XmlValue for ReadMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
     }
 }
 
@@ -677,9 +745,12 @@ impl XmlValue for ReadMembershipResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.membership_record, tag!("membershipRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.membership_record, key)
     }
 }
 
@@ -710,9 +781,12 @@ impl XmlValue for ReadAllMembershipIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
     }
 }
 
@@ -729,9 +803,12 @@ impl XmlValue for ReadMembershipIdsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.from_save_point.constant_key(key)
     }
 }
 
@@ -750,10 +827,14 @@ impl XmlValue for ReadMembershipIdsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
             write_opt(&self.save_point, tag!("savePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
+            && opt_key(&self.save_point, key)
     }
 }
 
@@ -770,9 +851,12 @@ impl XmlValue for ReadMembershipIdsForPersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.person_sourced_id.constant_key(key)
     }
 }
 
@@ -789,9 +873,12 @@ impl XmlValue for ReadMembershipIdsForPersonResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
     }
 }
 
@@ -812,11 +899,16 @@ impl XmlValue for ReadMembershipIdsForPersonWithRoleRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
             write_one(&self.role, tag!("role"), out);
             write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.person_sourced_id.constant_key(key)
+            && self.role.constant_key(key)
+            && self.sourced_id_set.constant_key(key)
     }
 }
 
@@ -849,10 +941,14 @@ impl XmlValue for ReadMembershipIdsForCollectionRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.group_sourced_id, tag!("groupSourcedId"), out);
             write_one(&self.collection, tag!("collection"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.group_sourced_id.constant_key(key)
+            && self.collection.constant_key(key)
     }
 }
 
@@ -869,9 +965,12 @@ impl XmlValue for ReadMembershipIdsForCollectionResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
     }
 }
 
@@ -888,9 +987,12 @@ impl XmlValue for ReadMembershipsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id_set.constant_key(key)
     }
 }
 
@@ -909,10 +1011,14 @@ impl XmlValue for ReadMembershipsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.membership_record_set, tag!("membershipRecordSet"), out);
             write_opt(&self.save_point, tag!("savePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.membership_record_set, key)
+            && opt_key(&self.save_point, key)
     }
 }
 
@@ -929,9 +1035,12 @@ impl XmlValue for ReadMembershipsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.from_save_point.constant_key(key)
     }
 }
 
@@ -950,10 +1059,14 @@ impl XmlValue for ReadMembershipsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.membership_record_set, tag!("membershipRecordSet"), out);
             write_opt(&self.save_point, tag!("savePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.membership_record_set, key)
+            && opt_key(&self.save_point, key)
     }
 }
 
@@ -972,10 +1085,14 @@ impl XmlValue for UpdateMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.membership_record.constant_key(key)
     }
 }
 
@@ -1008,10 +1125,14 @@ impl XmlValue for ReplaceMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.membership_record, tag!("membershipRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.membership_record.constant_key(key)
     }
 }
 
@@ -1042,9 +1163,12 @@ impl XmlValue for DiscoverMembershipIdsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.query_object, tag!("queryObject"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.query_object.constant_key(key)
     }
 }
 
@@ -1061,9 +1185,12 @@ impl XmlValue for DiscoverMembershipIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
     }
 }
 
@@ -1082,10 +1209,14 @@ impl XmlValue for ChangeMembershipIdentifierRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.new_sourced_id, tag!("newSourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.new_sourced_id.constant_key(key)
     }
 }
 

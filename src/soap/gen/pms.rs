@@ -101,6 +101,9 @@ impl XmlValue for ContentRefType {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
+    }
 }
 
 /// `Gender.Type`.
@@ -149,6 +152,9 @@ impl XmlValue for Gender {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
+    }
 }
 
 /// `MediaMode.Type`.
@@ -193,6 +199,9 @@ impl XmlValue for MediaMode {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        key.push_str(self.as_str())
+    }
 }
 
 /// `Address.Type`.
@@ -236,12 +245,18 @@ impl XmlValue for Agent {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.agent_type, tag!("agentType"), out);
             write_one(&self.agent_id, tag!("agentId"), out);
             write_one(&self.agent_domain, tag!("agentDomain"), out);
             write_opt(&self.description, tag!("description"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.agent_type.constant_key(key)
+            && self.agent_id.constant_key(key)
+            && self.agent_domain.constant_key(key)
+            && opt_key(&self.description, key)
     }
 }
 
@@ -264,12 +279,18 @@ impl XmlValue for BaseValueSingle {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.instance_identifier, tag!("instanceIdentifier"), out);
             write_one(&self.instance_vocabulary, tag!("instanceVocabulary"), out);
             write_one(&self.instance_name, tag!("instanceName"), out);
             write_one(&self.instance_value, tag!("instanceValue"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.instance_identifier.constant_key(key)
+            && self.instance_vocabulary.constant_key(key)
+            && self.instance_name.constant_key(key)
+            && self.instance_value.constant_key(key)
     }
 }
 
@@ -290,11 +311,16 @@ impl XmlValue for BaseValueToken {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.instance_identifier, tag!("instanceIdentifier"), out);
             write_one(&self.instance_vocabulary, tag!("instanceVocabulary"), out);
             write_one(&self.instance_value, tag!("instanceValue"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.instance_identifier.constant_key(key)
+            && self.instance_vocabulary.constant_key(key)
+            && self.instance_value.constant_key(key)
     }
 }
 
@@ -313,10 +339,14 @@ impl XmlValue for ContactInfo {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.contactinfo_type, tag!("contactinfoType"), out);
             write_one(&self.contactinfo_value, tag!("contactinfoValue"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.contactinfo_type.constant_key(key)
+            && self.contactinfo_value.constant_key(key)
     }
 }
 
@@ -368,11 +398,16 @@ impl XmlValue for Description {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.short_description, tag!("shortDescription"), out);
             write_opt(&self.long_description, tag!("longDescription"), out);
             write_opt(&self.full_description, tag!("fullDescription"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.short_description.constant_key(key)
+            && opt_key(&self.long_description, key)
+            && opt_key(&self.full_description, key)
     }
 }
 
@@ -421,11 +456,16 @@ impl XmlValue for ExtensionField {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.field_name, tag!("fieldName"), out);
             write_one(&self.field_type, tag!("fieldType"), out);
             write_one(&self.field_value, tag!("fieldValue"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.field_name.constant_key(key)
+            && self.field_type.constant_key(key)
+            && self.field_value.constant_key(key)
     }
 }
 
@@ -444,10 +484,14 @@ impl XmlValue for FormName {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.formname_type, tag!("formnameType"), out);
             write_one(&self.formatted_name, tag!("formattedName"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.formname_type.constant_key(key)
+            && self.formatted_name.constant_key(key)
     }
 }
 
@@ -470,12 +514,18 @@ impl XmlValue for FullDescription {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.mediamode, tag!("mediamode"), out);
             write_one(&self.content_ref_type, tag!("contentRefType"), out);
             write_one(&self.mime_type, tag!("mimeType"), out);
             write_one(&self.description_text, tag!("descriptionText"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.mediamode.constant_key(key)
+            && self.content_ref_type.constant_key(key)
+            && self.mime_type.constant_key(key)
+            && self.description_text.constant_key(key)
     }
 }
 
@@ -538,10 +588,14 @@ impl XmlValue for InstitutionRole {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.institutionroletype, tag!("institutionroletype"), out);
             write_one(&self.primaryroletype, tag!("primaryroletype"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.institutionroletype.constant_key(key)
+            && self.primaryroletype.constant_key(key)
     }
 }
 
@@ -624,11 +678,16 @@ impl XmlValue for PersonCore {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.formname, tag!("formname"), out);
             write_one(&self.user_id, tag!("userId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.formname.constant_key(key)
+            && self.user_id.constant_key(key)
     }
 }
 
@@ -647,10 +706,14 @@ impl XmlValue for PersonRecord {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_guid, tag!("sourcedGUID"), out);
             write_opt(&self.person, tag!("person"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_guid.constant_key(key)
+            && opt_key(&self.person, key)
     }
 }
 
@@ -690,11 +753,16 @@ impl XmlValue for Representation {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.representation_type, tag!("representationType"), out);
             write_one(&self.date, tag!("date"), out);
             write_one(&self.description, tag!("description"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.representation_type.constant_key(key)
+            && self.date.constant_key(key)
+            && self.description.constant_key(key)
     }
 }
 
@@ -713,10 +781,14 @@ impl XmlValue for SourcedGuid {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.ref_agent_instance_id, tag!("refAgentInstanceID"), out);
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.ref_agent_instance_id, key)
+            && self.sourced_id.constant_key(key)
     }
 }
 
@@ -735,10 +807,14 @@ impl XmlValue for Text {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.language, tag!("language"), out);
             write_one(&self.text_string, tag!("textString"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.language.constant_key(key)
+            && self.text_string.constant_key(key)
     }
 }
 
@@ -763,13 +839,20 @@ impl XmlValue for UserId {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.user_id_value, tag!("userIdValue"), out);
             write_opt(&self.user_id_type, tag!("userIdType"), out);
             write_opt(&self.password, tag!("password"), out);
             write_opt(&self.pw_encryption_type, tag!("pwEncryptionType"), out);
             write_opt(&self.authentication_type, tag!("authenticationType"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.user_id_value.constant_key(key)
+            && opt_key(&self.user_id_type, key)
+            && opt_key(&self.password, key)
+            && opt_key(&self.pw_encryption_type, key)
+            && opt_key(&self.authentication_type, key)
     }
 }
 
@@ -788,10 +871,14 @@ impl XmlValue for CreatePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.person_record, tag!("personRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.person_record.constant_key(key)
     }
 }
 
@@ -822,9 +909,12 @@ impl XmlValue for CreateByProxyPersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.person_record, tag!("personRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.person_record.constant_key(key)
     }
 }
 
@@ -841,9 +931,12 @@ impl XmlValue for CreateByProxyPersonResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id, key)
     }
 }
 
@@ -860,9 +953,12 @@ impl XmlValue for DeletePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
     }
 }
 
@@ -893,9 +989,12 @@ impl XmlValue for ReadPersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
     }
 }
 
@@ -912,9 +1011,12 @@ impl XmlValue for ReadPersonResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.person_record, tag!("personRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.person_record, key)
     }
 }
 
@@ -931,9 +1033,12 @@ impl XmlValue for ReadPersonCoreRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
     }
 }
 
@@ -950,9 +1055,12 @@ impl XmlValue for ReadPersonCoreResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.person_core, tag!("personCore"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.person_core, key)
     }
 }
 
@@ -983,9 +1091,12 @@ impl XmlValue for ReadAllPersonIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
     }
 }
 
@@ -1002,9 +1113,12 @@ impl XmlValue for ReadPersonIdsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.from_save_point.constant_key(key)
     }
 }
 
@@ -1023,10 +1137,14 @@ impl XmlValue for ReadPersonIdsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
             write_opt(&self.save_point, tag!("savePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
+            && opt_key(&self.save_point, key)
     }
 }
 
@@ -1043,9 +1161,12 @@ impl XmlValue for ReadPersonsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id_set.constant_key(key)
     }
 }
 
@@ -1064,10 +1185,14 @@ impl XmlValue for ReadPersonsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.person_record_set, tag!("personRecordSet"), out);
             write_opt(&self.save_point, tag!("savePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.person_record_set, key)
+            && opt_key(&self.save_point, key)
     }
 }
 
@@ -1084,9 +1209,12 @@ impl XmlValue for ReadPersonsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.from_save_point.constant_key(key)
     }
 }
 
@@ -1105,10 +1233,14 @@ impl XmlValue for ReadPersonsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.person_record_set, tag!("personRecordSet"), out);
             write_opt(&self.save_point, tag!("savePoint"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.person_record_set, key)
+            && opt_key(&self.save_point, key)
     }
 }
 
@@ -1127,10 +1259,14 @@ impl XmlValue for UpdatePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.person_record, tag!("personRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.person_record.constant_key(key)
     }
 }
 
@@ -1163,10 +1299,14 @@ impl XmlValue for ReplacePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.person_record, tag!("personRecord"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.person_record.constant_key(key)
     }
 }
 
@@ -1197,9 +1337,12 @@ impl XmlValue for DiscoverPersonIdsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.query_object, tag!("queryObject"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.query_object.constant_key(key)
     }
 }
 
@@ -1216,9 +1359,12 @@ impl XmlValue for DiscoverPersonIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        opt_key(&self.sourced_id_set, key)
     }
 }
 
@@ -1237,10 +1383,14 @@ impl XmlValue for ChangePersonIdentifierRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_complex(tag, out, |out| {
+        write_memo(self, tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
             write_one(&self.new_sourced_id, tag!("newSourcedId"), out);
         });
+    }
+    fn constant_key(&self, key: &mut ConstKey) -> bool {
+        self.sourced_id.constant_key(key)
+            && self.new_sourced_id.constant_key(key)
     }
 }
 
