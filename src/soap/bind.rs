@@ -242,8 +242,11 @@ pub struct Out {
     flushed: usize,
 }
 
-/// Target size of an output piece.
-pub const PIECE: usize = 64 * 1024;
+/// Target size of an output piece. Pieces come out a little larger (cut after the element
+/// that reaches this), and must stay under 64 KiB so that the HTTP layer's write buffer, which
+/// holds one piece per flush (`rest::server`), never grows past twice a piece, 128 KiB, the
+/// capacity actix keeps between flushes.
+pub const PIECE: usize = 60 * 1024;
 
 /// An empty piece buffer from [`crate::buffers`].
 fn pooled_buffer() -> String {
