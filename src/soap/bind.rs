@@ -460,22 +460,21 @@ thread_local! {
     static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::default();
 }
 
-/// Write a complex value like [`write_complex`], but when it is made only of constants (most
-/// of a LIS person's vocabulary tokens: `formnameType`, `nameType`, the `instanceIdentifier`
-/// and `language` of every value, ...) copy its XML, rendered the first time, in one piece
-/// instead of element by element. Debug builds render it again on every use and check that
-/// the copy is the same bytes.
-pub fn write_memo<T: XmlValue>(
-    value: &T,
-    tag: &Tag<'_>,
-    out: &mut Out,
-    children: impl FnOnce(&mut Out),
-) {
-    let Some(key) = ConstKey::new(std::any::type_name::<T>(), tag)
-        .and_then(|mut k| value.constant_key(&mut k).then_some(k))
-    else {
-        return write_complex(tag, out, children);
-    };
+/// A generated complex type without repeated elements, written field by field: what
+/// [`write_memo`] needs to copy its leading constant fields in one piece.
+pub trait Fields: XmlValue {
+    /// Its fields (child elements), in schema order.
+    const COUNT: usize;
+    /// Add the leading fields that are made only of constants to `key` and say how many
+    /// there are (`COUNT` when the whole value is constant).
+    fn constant_prefix(&self, key: &mut ConstKey) -> usize;
+    /// Write the fields `from..to` (each as its element, in schema order).
+    fn write_fields(&self, from: usize, to: usize, out: &mut Out);
+}
+
+/// Render once, then copy: the memo's entry for `key`, rendered by `render` the first time.
+/// Debug builds render it again on every use and check that the copy is the same bytes.
+fn memoised(key: ConstKey, out: &mut Out, render: impl FnOnce(&mut Out)) {
     // The memo is not borrowed while rendering: the children use it too.
     let hit = MEMO.with(|memo| match memo.borrow().get(&key) {
         Some(xml) if !cfg!(debug_assertions) => {
@@ -489,13 +488,13 @@ pub fn write_memo<T: XmlValue>(
         Some(None) => {}
         Some(Some(xml)) => {
             let mut fresh = Out::default();
-            write_complex(tag, &mut fresh, children);
+            render(&mut fresh);
             assert_eq!(fresh.into_string(), &*xml, "memoised constant XML differs");
             out.buf.push_str(&xml);
         }
         None => {
             let mut fresh = Out::default();
-            write_complex(tag, &mut fresh, children);
+            render(&mut fresh);
             let xml = fresh.into_string();
             out.buf.push_str(&xml);
             MEMO.with(|memo| {
@@ -506,7 +505,34 @@ pub fn write_memo<T: XmlValue>(
             });
         }
     }
-    out.maybe_cut();
+}
+
+/// Write a complex value like [`write_complex`], copying what is made only of this program's
+/// constants in one piece, rendered the first time, instead of element by element: the whole
+/// element when every field is constant (most of a LIS person's vocabulary tokens:
+/// `formnameType`, `nameType`, the `instanceIdentifier` of every value, ...), else its leading
+/// constant fields (the `language` before a `textString`, the identifier, vocabulary and name
+/// before a `partName`'s value, an extension field's name and type before its value).
+pub fn write_memo<T: Fields>(value: &T, tag: &Tag<'_>, out: &mut Out) {
+    let all = |o: &mut Out| write_complex(tag, o, |o| value.write_fields(0, T::COUNT, o));
+    let Some(mut key) = ConstKey::new(std::any::type_name::<T>(), tag) else {
+        return all(out);
+    };
+    // The count of constant fields ends the key: a whole element and a prefix of the same
+    // fields are different entries.
+    let k = value.constant_prefix(&mut key);
+    if k == 0 || !key.push(k) {
+        return all(out);
+    }
+    if k == T::COUNT {
+        memoised(key, out, all);
+        out.maybe_cut();
+    } else {
+        write_complex(tag, out, |o| {
+            memoised(key, o, |o| value.write_fields(0, k, o));
+            value.write_fields(k, T::COUNT, o);
+        });
+    }
 }
 
 /// The generated types' string: borrowed for the constant vocabulary, language and identifier
@@ -713,16 +739,42 @@ mod tests {
         let other = render(&|o| full.write_value(tag!("agentDomain"), o));
         assert!(other.starts_with("<tns:agentDomain>") && other.ends_with("</tns:agentDomain>"));
         assert_eq!(memo_len(), before + 2);
-        // Data is never memoised: two owned values under one tag each come out as themselves.
+        // Data is never memoised: two owned values under one tag each come out whole and as
+        // themselves; only their constant `language` before them is one (shared) entry.
         for v in ["Ann", "Bob"] {
             let t = text(Str::Borrowed("en-US"), Str::Owned(v.to_string()));
             let xml = render(&|o| t.write_value(tag!("formattedName"), o));
-            assert!(
-                xml.contains(&format!("<tns:textString>{v}</tns:textString>")),
-                "{xml}"
+            assert_eq!(
+                xml,
+                format!(
+                    "<tns:formattedName><tns:language>en-US</tns:language>\
+                     <tns:textString>{v}</tns:textString></tns:formattedName>"
+                )
             );
         }
-        assert_eq!(memo_len(), before + 2);
+        assert_eq!(memo_len(), before + 3);
+        // A value whose first field is data has no constant prefix: nothing is kept.
+        let data_first = text(Str::Owned("xx".into()), Str::Borrowed("Full"));
+        let xml = render(&|o| data_first.write_value(tag!("formattedName"), o));
+        assert!(xml.contains("<tns:language>xx</tns:language>"), "{xml}");
+        assert_eq!(memo_len(), before + 3);
+        // A constant prefix that writes nothing (an absent optional element) before data.
+        let guid = crate::soap::gen::pms::SourcedGuid {
+            ref_agent_instance_id: None,
+            sourced_id: Str::Owned("u1".into()),
+        };
+        assert_eq!(
+            render(&|o| guid.write_value(tag!("sourcedGUID"), o)),
+            "<tns:sourcedGUID><tns:sourcedId>u1</tns:sourcedId></tns:sourcedGUID>"
+        );
+        let none = crate::soap::gen::pms::SourcedGuid {
+            ref_agent_instance_id: None,
+            sourced_id: Str::Borrowed(""),
+        };
+        assert_eq!(
+            render(&|o| none.write_value(tag!("sourcedGUID"), o)),
+            "<tns:sourcedGUID><tns:sourcedId></tns:sourcedId></tns:sourcedGUID>"
+        );
         // Two constants at one address that differ in length are different keys.
         const MEMBER2: &str = "Member2";
         let short = text(Str::Borrowed("en-US"), Str::Borrowed(&MEMBER2[..6]));

@@ -367,21 +367,57 @@ fn emit_struct(
         out,
         "    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {{"
     );
-    // A type without repeated elements may be made only of constants: written through the
-    // memo of rendered constant subtrees, keyed by its fields.
+    // A type without repeated elements is written through the memo of constant XML
+    // (`write_memo`), field by field.
     let fixed = !seq.is_empty()
         && seq
             .iter()
             .all(|p| !matches!(occurs(owner, p), Occurs::Many));
-    let write = if fixed {
-        "write_memo(self, "
-    } else {
-        "write_complex("
-    };
+    if fixed {
+        let _ = writeln!(out, "        write_memo(self, tag, out);\n    }}");
+        let _ = writeln!(
+            out,
+            "    fn constant_key(&self, key: &mut ConstKey) -> bool {{\n        \
+             self.constant_prefix(key) == Self::COUNT\n    }}\n}}\n"
+        );
+        let _ = writeln!(out, "impl Fields for {ident} {{");
+        let _ = writeln!(out, "    const COUNT: usize = {};", seq.len());
+        let _ = writeln!(
+            out,
+            "    fn constant_prefix(&self, key: &mut ConstKey) -> usize {{"
+        );
+        for (i, p) in seq.iter().enumerate() {
+            let test = match occurs(owner, p) {
+                Occurs::Optional => format!("opt_key(&self.{}, key)", field_ident(&p.name)),
+                _ => format!("self.{}.constant_key(key)", field_ident(&p.name)),
+            };
+            let _ = writeln!(
+                out,
+                "        if !{test} {{\n            return {i};\n        }}"
+            );
+        }
+        let _ = writeln!(out, "        {}\n    }}", seq.len());
+        let _ = writeln!(
+            out,
+            "    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {{"
+        );
+        let _ = writeln!(out, "        let fields = from..to;");
+        for (i, p) in seq.iter().enumerate() {
+            let writer = occurs(owner, p).suffix("write");
+            let _ = writeln!(
+                out,
+                "        if fields.contains(&{i}) {{\n            {writer}(&self.{}, tag!({:?}), out);\n        }}",
+                field_ident(&p.name),
+                p.name
+            );
+        }
+        let _ = writeln!(out, "    }}\n}}\n");
+        return;
+    }
     if seq.is_empty() {
         let _ = writeln!(out, "        write_complex(tag, out, |_| {{}});");
     } else {
-        let _ = writeln!(out, "        {write}tag, out, |out| {{");
+        let _ = writeln!(out, "        write_complex(tag, out, |out| {{");
         for p in seq {
             let writer = occurs(owner, p).suffix("write");
             let _ = writeln!(
@@ -393,23 +429,7 @@ fn emit_struct(
         }
         let _ = writeln!(out, "        }});");
     }
-    let _ = writeln!(out, "    }}");
-    if fixed {
-        let _ = writeln!(
-            out,
-            "    fn constant_key(&self, key: &mut ConstKey) -> bool {{"
-        );
-        let parts: Vec<String> = seq
-            .iter()
-            .map(|p| match occurs(owner, p) {
-                Occurs::Optional => format!("opt_key(&self.{}, key)", field_ident(&p.name)),
-                _ => format!("self.{}.constant_key(key)", field_ident(&p.name)),
-            })
-            .collect();
-        let _ = writeln!(out, "        {}", parts.join("\n            && "));
-        let _ = writeln!(out, "    }}");
-    }
-    let _ = writeln!(out, "}}\n");
+    let _ = writeln!(out, "    }}\n}}\n");
 }
 
 fn emit_enum(out: &mut String, name: &str, values: &[String]) {
