@@ -70,6 +70,37 @@ pub fn list_items(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').filter(|x| !x.is_empty())
 }
 
+/// A field of one entity with its position resolved on first use, for code that reads the
+/// same few fields of many records (the LIS person mapping) without comparing field names for
+/// each record. A record of another entity is read by name.
+#[derive(Debug)]
+pub struct FieldOf {
+    entity: Entity,
+    name: &'static str,
+    index: std::sync::OnceLock<Option<usize>>,
+}
+
+impl FieldOf {
+    pub const fn new(entity: Entity, name: &'static str) -> FieldOf {
+        FieldOf {
+            entity,
+            name,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The field's text in `r` (like [`Record::get`]).
+    pub fn get<'a>(&self, r: &'a Record) -> Option<&'a str> {
+        if r.entity != self.entity {
+            return r.get(self.name);
+        }
+        let i = (*self
+            .index
+            .get_or_init(|| self.entity.field_index(self.name)))?;
+        r.values.get(i).and_then(Value::as_str)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub entity: Entity,
@@ -178,4 +209,29 @@ pub type IdMap<V> = std::collections::HashMap<u128, V, std::hash::BuildHasherDef
 /// Hash of an id, used for memory-light id sets.
 pub fn id_hash(id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(id.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resolved_field_reads_like_get_and_falls_back_to_the_name_for_other_entities() {
+        static FAMILY: FieldOf = FieldOf::new(Entity::Users, "familyName");
+        static NOPE: FieldOf = FieldOf::new(Entity::Users, "noSuchField");
+        let mut u = Record::new(Entity::Users, "u1");
+        u.set("familyName", "Lewis").set("givenName", "Ann");
+        for _ in 0..2 {
+            assert_eq!(FAMILY.get(&u), Some("Lewis"));
+            assert_eq!(NOPE.get(&u), None);
+        }
+        u.set("familyName", "");
+        assert_eq!(FAMILY.get(&u), None);
+        // Another entity's record: by name, at its own position.
+        let mut d = Record::new(Entity::Demographics, "u1");
+        d.set("sex", "female");
+        let sex = FieldOf::new(Entity::Users, "sex");
+        assert_eq!(sex.get(&d), Some("female"));
+        assert_eq!(FAMILY.get(&d), None);
+    }
 }

@@ -12,7 +12,20 @@ use super::gen::pms::{
     PersonRecord, SourcedGuid, Text, UserId,
 };
 use crate::model::catalog::Entity;
-use crate::model::record::{list_items, Record, Status};
+use crate::model::record::{list_items, FieldOf, Record, Status};
+
+/// The user and role fields the person mapping reads for every person, positions resolved once.
+static GIVEN: FieldOf = FieldOf::new(Entity::Users, "givenName");
+static MIDDLE: FieldOf = FieldOf::new(Entity::Users, "middleName");
+static FAMILY: FieldOf = FieldOf::new(Entity::Users, "familyName");
+static EMAIL: FieldOf = FieldOf::new(Entity::Users, "email");
+static PHONE: FieldOf = FieldOf::new(Entity::Users, "phone");
+static SMS: FieldOf = FieldOf::new(Entity::Users, "sms");
+static USERNAME: FieldOf = FieldOf::new(Entity::Users, "username");
+static AGENTS: FieldOf = FieldOf::new(Entity::Users, "agentSourcedIds");
+static ROLE_TYPE: FieldOf = FieldOf::new(Entity::Roles, "roleType");
+static ROLE: FieldOf = FieldOf::new(Entity::Roles, "role");
+static ROLE_ORG: FieldOf = FieldOf::new(Entity::Roles, "orgSourcedId");
 
 /// Vocabulary of rosterbridge's extension fields.
 pub const EXTENSION_VOCABULARY: &str = "urn:rosterbridge:lis:extension";
@@ -137,18 +150,18 @@ fn gender(sex: &str) -> Gender {
 
 /// One active role of a user, as the `oneroster.roles` extension item `roleType:role@org`.
 fn push_role_item(out: &mut String, r: &Record) {
-    out.push_str(r.get("roleType").unwrap_or(""));
+    out.push_str(ROLE_TYPE.get(r).unwrap_or(""));
     out.push(':');
-    out.push_str(r.get("role").unwrap_or(""));
+    out.push_str(ROLE.get(r).unwrap_or(""));
     out.push('@');
-    out.push_str(r.get("orgSourcedId").unwrap_or(""));
+    out.push_str(ROLE_ORG.get(r).unwrap_or(""));
 }
 
 fn formatted_name(user: &Record) -> String {
     let mut name = String::with_capacity(32);
-    for part in ["givenName", "middleName", "familyName"]
+    for part in [&GIVEN, &MIDDLE, &FAMILY]
         .iter()
-        .filter_map(|f| user.get(f))
+        .filter_map(|f| f.get(user))
     {
         if !name.is_empty() {
             name.push(' ');
@@ -188,12 +201,8 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         formatted_name: text(formatted_name(user)),
     });
     let mut parts = Vec::with_capacity(3);
-    for (field, part) in [
-        ("givenName", "First"),
-        ("middleName", "Middle"),
-        ("familyName", "Last"),
-    ] {
-        if let Some(v) = user.get(field) {
+    for (field, part) in [(&GIVEN, "First"), (&MIDDLE, "Middle"), (&FAMILY, "Last")] {
+        if let Some(v) = field.get(user) {
             parts.push(single(
                 parts.len() + 1,
                 vocab!("partname"),
@@ -214,11 +223,11 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     });
     person.address = kept::<Address>("address", user.metadata.get("lis.address"));
     for (field, kind) in [
-        ("email", "EmailPrimary"),
-        ("phone", "TelephonePrimary"),
-        ("sms", "Mobile"),
+        (&EMAIL, "EmailPrimary"),
+        (&PHONE, "TelephonePrimary"),
+        (&SMS, "Mobile"),
     ] {
-        if let Some(v) = user.get(field) {
+        if let Some(v) = field.get(user) {
             person.contactinfo.push(ContactInfo {
                 contactinfo_type: token(
                     person.contactinfo.len() + 1,
@@ -255,7 +264,7 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         }
         person.demographics.push(demo);
     }
-    if let Some(agents) = user.get("agentSourcedIds") {
+    if let Some(agents) = AGENTS.get(user) {
         for (i, id) in list_items(agents).enumerate() {
             person.agent.push(Agent {
                 agent_type: token(i + 1, vocab!("agenttype"), "Agent"),
@@ -268,8 +277,8 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
     let active = || roles.iter().filter(|r| r.status == Status::Active);
     let mut institution: Vec<InstitutionRole> = Vec::new();
     for r in active() {
-        let value = lis_role(r.get("role").unwrap_or(""));
-        let primary = r.get("roleType") == Some("primary");
+        let value = lis_role(ROLE.get(r).unwrap_or(""));
+        let primary = ROLE_TYPE.get(r) == Some("primary");
         match institution
             .iter_mut()
             .find(|i| i.institutionroletype.instance_value.text_string == value)
@@ -290,7 +299,7 @@ pub fn to_lis(user: &Record, roles: &[Record], demographics: Option<&Record>) ->
         system_role: None,
         institution_role: institution,
         user_id: vec![UserId {
-            user_id_value: text(user.get("username").unwrap_or("").to_string()),
+            user_id_value: text(USERNAME.get(user).unwrap_or("").to_string()),
             user_id_type: Some(text("username")),
             ..UserId::default()
         }],
@@ -389,7 +398,7 @@ pub fn core(user: &Record) -> PersonCore {
             formatted_name: text(formatted_name(user)),
         },
         user_id: UserId {
-            user_id_value: text(user.get("username").unwrap_or("").to_string()),
+            user_id_value: text(USERNAME.get(user).unwrap_or("").to_string()),
             user_id_type: Some(text("username")),
             ..UserId::default()
         },
