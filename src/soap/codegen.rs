@@ -321,6 +321,16 @@ fn occurs(owner: &str, p: &Particle) -> Occurs {
     }
 }
 
+/// The generated statement writing field `p` of `owner` as its element.
+fn write_call(owner: &str, p: &Particle) -> String {
+    format!(
+        "{}(&self.{}, tag!({:?}), out);",
+        occurs(owner, p).suffix("write"),
+        field_ident(&p.name),
+        p.name
+    )
+}
+
 fn emit_struct(
     out: &mut String,
     s: &Schema,
@@ -403,12 +413,10 @@ fn emit_struct(
         );
         let _ = writeln!(out, "        let fields = from..to;");
         for (i, p) in seq.iter().enumerate() {
-            let writer = occurs(owner, p).suffix("write");
+            let call = write_call(owner, p);
             let _ = writeln!(
                 out,
-                "        if fields.contains(&{i}) {{\n            {writer}(&self.{}, tag!({:?}), out);\n        }}",
-                field_ident(&p.name),
-                p.name
+                "        if fields.contains(&{i}) {{\n            {call}\n        }}"
             );
         }
         let _ = writeln!(out, "    }}\n}}\n");
@@ -419,13 +427,7 @@ fn emit_struct(
     } else {
         let _ = writeln!(out, "        write_complex(tag, out, |out| {{");
         for p in seq {
-            let writer = occurs(owner, p).suffix("write");
-            let _ = writeln!(
-                out,
-                "            {writer}(&self.{}, tag!({:?}), out);",
-                field_ident(&p.name),
-                p.name
-            );
+            let _ = writeln!(out, "            {}", write_call(owner, p));
         }
         let _ = writeln!(out, "        }});");
     }
