@@ -1,6 +1,6 @@
 //! The response body type both bindings send large answers in: [`Chunks`], a body of the
 //! pieces it was rendered in (a REST collection page: one piece per render slice; a LIS
-//! response: the XML writer's ~64 KiB pieces), with its total size known up front.
+//! response: the XML writer's ~60 KiB pieces), with its total size known up front.
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
