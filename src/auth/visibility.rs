@@ -4,7 +4,7 @@
 //! A client restricted to orgs O sees, with O* = O and all their descendant orgs:
 //! - orgs in O*;
 //! - users holding a role (any status) at an org in O*, and their demographics;
-//! - classes and enrollments whose school is in O*;
+//! - classes whose school is in O*, and the enrollments of those classes;
 //! - courses owned by an org in O* or taught by a class of O*;
 //! - academic sessions used as a term by a class of O*, their parents (school years) and
 //!   children (grading periods), and the school years of O*'s courses.
@@ -18,13 +18,21 @@ use crate::store::records::{Arg, Cond};
 use crate::store::sql::{Cell, DynRow, Sql};
 use crate::store::DbConnection;
 
-/// `orgs` and every org below them (through `parentSourcedId`, any depth).
+/// `orgs` and every org below them (through `parentSourcedId`, any depth), never climbing: an
+/// org that is an ancestor of one of `orgs` (possible only through a cycle, which the importer
+/// refuses, `org-cycle`) is not taken, nor anything reached through it.
 pub fn expand_orgs(conn: &mut DbConnection, orgs: &[String]) -> QueryResult<Vec<String>> {
     let mut q = Sql::new(conn);
-    q.push("WITH RECURSIVE sub(id) AS (SELECT sourced_id FROM orgs WHERE sourced_id IN ");
+    q.push("WITH RECURSIVE up(id) AS (SELECT parent_sourced_id FROM orgs WHERE sourced_id IN ");
     q.bind_list(orgs.iter().map(String::as_str));
     q.push(
-        " UNION SELECT o.sourced_id FROM orgs o JOIN sub ON o.parent_sourced_id = sub.id) \
+        " UNION SELECT o.parent_sourced_id FROM orgs o JOIN up ON o.sourced_id = up.id), \
+         sub(id) AS (SELECT sourced_id FROM orgs WHERE sourced_id IN ",
+    );
+    q.bind_list(orgs.iter().map(String::as_str));
+    q.push(
+        " UNION SELECT o.sourced_id FROM orgs o JOIN sub ON o.parent_sourced_id = sub.id \
+         WHERE o.sourced_id NOT IN (SELECT id FROM up WHERE id IS NOT NULL)) \
          SELECT id AS t0 FROM sub ORDER BY id",
     );
     let rows: Vec<DynRow> = q.load(conn)?;
@@ -39,6 +47,8 @@ pub fn expand_orgs(conn: &mut DbConnection, orgs: &[String]) -> QueryResult<Vec<
     Ok(out)
 }
 
+const ENROLLMENT_AT: &str = "t.class_sourced_id IN (SELECT vk.sourced_id FROM classes vk \
+     WHERE vk.school_sourced_id IN (?))";
 const USER_AT: &str = "t.sourced_id IN (SELECT vr.user_sourced_id FROM user_roles vr \
      WHERE vr.org_sourced_id IN (?))";
 const COURSE_AT: &str = "t.org_sourced_id IN (?) OR t.sourced_id IN (SELECT vc.course_sourced_id \
@@ -59,9 +69,10 @@ pub fn condition(entity: Entity, orgs: &[String]) -> Cond {
         // A user's role at an org (LIS group memberships): the org must be visible.
         Entity::Roles => Cond::new("t.org_sourced_id IN (?)", vec![set()]),
         Entity::Users | Entity::Demographics => Cond::new(USER_AT, vec![set()]),
-        Entity::Classes | Entity::Enrollments => {
-            Cond::new("t.school_sourced_id IN (?)", vec![set()])
-        }
+        Entity::Classes => Cond::new("t.school_sourced_id IN (?)", vec![set()]),
+        // By the class's school, not the enrollment's own column (which the importer holds
+        // equal to it, but a record must never be seen through a column it sets itself).
+        Entity::Enrollments => Cond::new(ENROLLMENT_AT, vec![set()]),
         Entity::Courses => Cond::new(COURSE_AT, vec![set(), set()]),
         Entity::AcademicSessions => Cond::new(SESSION_AT, vec![set(), set()]),
         _ => Cond::new("1 = 0", Vec::new()),

@@ -74,6 +74,13 @@ pub(crate) fn validate(
     // (user, org) pairs of the roles file, when it is bulk and without errors.
     let mut role_pairs: Option<IdSet> = None;
     let pair = |user: &str, org: &str| id_hash(&format!("{user}\u{1f}{org}"));
+    // The package's orgs (id, parent, line, active), for the cycle rule.
+    let mut org_rows: Vec<(String, Option<String>, u64, bool)> = Vec::new();
+    let mut orgs_file: Option<(String, Mode)> = None;
+    // The package's classes: id → (school, active), for the enrollment rules.
+    let mut class_school: IdMap<(u128, bool)> = IdMap::default();
+    // Enrollments whose class is not in the package, checked against the store.
+    let mut store_classes: Vec<EnrollmentClass> = Vec::new();
     for pf in files {
         let errors_before = diags.errors;
         let mut ids = IdSet::default();
@@ -184,7 +191,43 @@ pub(crate) fn validate(
                 }
             }
             match pf.entity {
+                Entity::Classes => {
+                    class_school.insert(
+                        id_hash(&rec.sourced_id),
+                        (
+                            id_hash(rec.get("schoolSourcedId").unwrap_or("")),
+                            rec.status == Status::Active,
+                        ),
+                    );
+                }
+                Entity::Enrollments => {
+                    let e = EnrollmentClass {
+                        file: pf.name.clone(),
+                        line,
+                        class: rec.get("classSourcedId").unwrap_or("").to_string(),
+                        school: rec.get("schoolSourcedId").unwrap_or("").to_string(),
+                        active: rec.status == Status::Active,
+                    };
+                    match class_school.get(&id_hash(&e.class)) {
+                        Some(&(school, active)) => {
+                            if school != id_hash(&e.school) {
+                                e.wrong_school(diags, None);
+                            }
+                            if e.active && !active {
+                                e.class_deleted(diags);
+                            }
+                        }
+                        None => store_classes.push(e),
+                    }
+                }
                 Entity::Orgs => {
+                    orgs_file.get_or_insert((pf.name.clone(), pf.mode));
+                    org_rows.push((
+                        rec.sourced_id.clone(),
+                        rec.get("parentSourcedId").map(str::to_string),
+                        line,
+                        rec.status == Status::Active,
+                    ));
                     if let Some(t) = rec.get("type") {
                         known
                             .org_types
@@ -338,6 +381,10 @@ pub(crate) fn validate(
         }
     }
     resolve_in_store(store, pending, diags)?;
+    if let Some((file, mode)) = orgs_file {
+        check_org_cycles(store, &file, mode, &org_rows, diags)?;
+    }
+    check_store_classes(store, store_classes, diags)?;
     // The id sets are only needed for validation: free them before the apply pass.
     known.ids = HashMap::new();
     Ok(known)
@@ -406,6 +453,148 @@ fn resolve_in_store(
                     target.name()
                 ),
             );
+        }
+    }
+    Ok(())
+}
+
+/// An enrollment row whose class the enrollment rules check.
+struct EnrollmentClass {
+    file: String,
+    line: u64,
+    class: String,
+    school: String,
+    active: bool,
+}
+
+impl EnrollmentClass {
+    fn wrong_school(&self, diags: &mut Diags, actual: Option<&str>) {
+        let of = actual.map(|a| format!(" ({a})")).unwrap_or_default();
+        diags.error(
+            &self.file,
+            self.line,
+            "schoolSourcedId",
+            "enrollment-school",
+            format!(
+                "'{}' is not the school of class '{}'{of}: an enrollment's school must be its class's school",
+                self.school, self.class
+            ),
+        );
+    }
+
+    fn class_deleted(&self, diags: &mut Diags) {
+        diags.error(
+            &self.file,
+            self.line,
+            "classSourcedId",
+            "enrollment-class-deleted",
+            format!(
+                "class '{}' is tobedeleted: an active enrollment needs an active class",
+                self.class
+            ),
+        );
+    }
+}
+
+/// Enrollments whose class is only in the store: the same rules against the stored class (a
+/// class in neither is a reference error already).
+fn check_store_classes(
+    store: &Store,
+    rows: Vec<EnrollmentClass>,
+    diags: &mut Diags,
+) -> Result<(), ImportError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r.class.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut conn = store.conn()?;
+    let stored = records::column_by_ids(&mut conn, Entity::Classes, "school_sourced_id", &ids)?;
+    for r in &rows {
+        let Some((status, school)) = stored.get(&r.class) else {
+            continue;
+        };
+        if school.as_deref() != Some(r.school.as_str()) {
+            r.wrong_school(diags, school.as_deref());
+        }
+        if r.active && status != "active" {
+            r.class_deleted(diags);
+        }
+    }
+    Ok(())
+}
+
+/// No org may be its own parent or ancestor: the org tree (the package's rows over the store's,
+/// for a delta) must have no cycle, or a client restricted to a school would see everything
+/// "below" it, its district included.
+fn check_org_cycles(
+    store: &Store,
+    file: &str,
+    mode: Mode,
+    rows: &[(String, Option<String>, u64, bool)],
+    diags: &mut Diags,
+) -> Result<(), ImportError> {
+    let mut parent: HashMap<String, String> = HashMap::new();
+    if mode == Mode::Delta {
+        let mut conn = store.conn()?;
+        let scan = records::Scan {
+            active_only: true,
+            ..records::Scan::default()
+        };
+        records::scan(&mut conn, Entity::Orgs, &scan, |_, page| {
+            for o in page {
+                if let Some(p) = o.get("parentSourcedId") {
+                    parent.insert(o.sourced_id.clone(), p.to_string());
+                }
+            }
+            Ok(())
+        })?;
+    }
+    for (id, p, _, active) in rows {
+        match p {
+            Some(p) if *active => parent.insert(id.clone(), p.clone()),
+            _ => parent.remove(id),
+        };
+    }
+    for (id, p, line, active) in rows {
+        if !active {
+            continue;
+        }
+        if p.as_deref() == Some(id.as_str()) {
+            diags.error(
+                file,
+                *line,
+                "parentSourcedId",
+                "org-self-parent",
+                format!("org '{id}' names itself as its parent"),
+            );
+            continue;
+        }
+        // Climb at most as many steps as there are orgs: a longer climb is a loop.
+        let mut at = id.as_str();
+        let mut path = vec![id.as_str()];
+        for _ in 0..parent.len() {
+            let Some(next) = parent.get(at) else { break };
+            if next == id {
+                path.push(next);
+                diags.error(
+                    file,
+                    *line,
+                    "parentSourcedId",
+                    "org-cycle",
+                    format!(
+                        "org '{id}' is its own ancestor ({}): the org tree must have no cycle",
+                        path.join(" -> ")
+                    ),
+                );
+                break;
+            }
+            path.push(next);
+            at = next;
         }
     }
     Ok(())

@@ -185,12 +185,22 @@ pub fn from_lis(
                     })?
                     .to_string(),
             };
-            let school = get("school").or(school_of_class).ok_or_else(|| {
+            // An enrollment's school is its class's school (the extension, which reads
+            // echo back, may only repeat it).
+            let school = school_of_class.ok_or_else(|| {
                 Invalid::new(
                     "membership/collectionSourcedId",
                     format!("no class '{collection}' to enroll in"),
                 )
             })?;
+            if let Some(sent) = get("school").filter(|s| *s != school) {
+                return Err(Invalid::new(
+                    "membership/member/role/extension[oneroster.school]",
+                    format!(
+                        "'{sent}' is not the school of class '{collection}' ({school}): an enrollment's school is its class's school"
+                    ),
+                ));
+            }
             rec.set("classSourcedId", collection)
                 .set("schoolSourcedId", school)
                 .set("userSourcedId", person)
@@ -269,8 +279,11 @@ mod tests {
                 .and_then(|t| t.begin.as_deref()),
             Some("2026-09-01T00:00:00Z")
         );
-        let back = from_lis("e1", &lis.membership, None).expect("maps back");
+        let back = from_lis("e1", &lis.membership, Some("s1")).expect("maps back");
         assert_eq!(back, e);
+        // The extension may repeat the class's school, never name another.
+        let e2 = from_lis("e1", &lis.membership, Some("s2")).expect_err("another school");
+        assert!(e2.to_string().contains("class's school"), "{e2}");
 
         let mut r = Record::new(Entity::Roles, "r1");
         r.set("userSourcedId", "u1")

@@ -305,6 +305,7 @@ fn discover(ctx: &mut Ctx<'_>, entity: Entity, q: &str) -> Result<Vec<String>, O
 
 /// Import `records` (any entities) as one delta package; errors become `invaliddata`.
 fn write_delta(ctx: &mut Ctx<'_>, op: &str, records: Vec<Record>) -> Result<(), OpError> {
+    guard_write(ctx, &records)?;
     let mut w = PackageWriter::memory(Version::V1_2);
     let stamp = time::now();
     for entity in Entity::ALL {
@@ -343,12 +344,105 @@ fn write_delta(ctx: &mut Ctx<'_>, op: &str, records: Vec<Record>) -> Result<(), 
     Ok(())
 }
 
-/// Whether a client restricted to orgs may write a record placed at `orgs`.
-fn may_place(ctx: &Ctx<'_>, orgs: &[&str]) -> bool {
-    match &ctx.orgs {
-        None => true,
-        Some(mine) => !orgs.is_empty() && orgs.iter().all(|o| mine.iter().any(|m| m == o)),
+/// The write rule for a client restricted to orgs (docs/ARCHITECTURE.md, "Writes and org
+/// restrictions"): every record a write stores must be visible to the client before the write,
+/// when it exists (any status), and after it. After the write, a record is visible when:
+/// - an org: it is one of the client's orgs (or below them);
+/// - a role row: its org is, and its user was visible before (or is created by this write);
+/// - a user or its demographics: it holds a role at one of the client's orgs, stored or
+///   written here;
+/// - an enrollment: its class is at one of the client's schools, its `schoolSourcedId` is that
+///   class's school, and its user was visible before;
+/// - anything else: never (restricted clients do not write other entities).
+///
+/// The operations keep the parts of a record the client cannot see out of what they write (a
+/// shared user's roles and enrollments at other orgs), so this check refuses a write only when
+/// the operation itself reaches outside the client's orgs.
+fn guard_write(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<(), OpError> {
+    let Some(mine) = ctx.orgs.clone() else {
+        return Ok(());
+    };
+    let at_mine = |org: Option<&str>| org.is_some_and(|o| mine.iter().any(|m| m == o));
+    let deny = |r: &Record| {
+        status(
+            Minor::UnauthorizedRequest,
+            format!(
+                "{} '{}' is outside the orgs this client may change",
+                r.entity.name(),
+                r.sourced_id
+            ),
+        )
+    };
+    // Before: the stored version of every record written must be visible.
+    for entity in Entity::ALL {
+        let ids: Vec<String> = records
+            .iter()
+            .filter(|r| r.entity == entity)
+            .map(|r| r.sourced_id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let stored = by_ids(&mut unrestricted(ctx), entity, &ids, true)?;
+        let seen: std::collections::HashSet<String> = ids_of(&by_ids(ctx, entity, &ids, true)?)
+            .into_iter()
+            .collect();
+        if let Some(hidden) = stored.iter().find(|r| !seen.contains(&r.sourced_id)) {
+            return Err(deny(hidden));
+        }
     }
+    // After.
+    let created = |user: &str| {
+        records
+            .iter()
+            .any(|r| r.entity == Entity::Users && r.sourced_id == user)
+    };
+    for r in records {
+        let user_of = match r.entity {
+            Entity::Users | Entity::Demographics => Some(r.sourced_id.as_str()),
+            Entity::Roles | Entity::Enrollments => r.get("userSourcedId"),
+            _ => None,
+        };
+        // Whether the user exists (any status) and, if so, is visible to the client.
+        let (user_stored, user_seen) = match user_of {
+            Some(u) => {
+                let id = [u.to_string()];
+                let stored = !by_ids(&mut unrestricted(ctx), Entity::Users, &id, true)?.is_empty();
+                (
+                    stored,
+                    stored && !by_ids(ctx, Entity::Users, &id, true)?.is_empty(),
+                )
+            }
+            None => (false, false),
+        };
+        let user_ok = user_seen || user_of.is_some_and(|u| !user_stored && created(u));
+        let ok = match r.entity {
+            Entity::Orgs => at_mine(Some(&r.sourced_id)),
+            Entity::Roles => at_mine(r.get("orgSourcedId")) && user_ok,
+            Entity::Users | Entity::Demographics => {
+                user_seen
+                    || records.iter().any(|x| {
+                        x.entity == Entity::Roles
+                            && x.get("userSourcedId") == user_of
+                            && at_mine(x.get("orgSourcedId"))
+                    })
+            }
+            Entity::Enrollments => {
+                let class = r.get("classSourcedId").unwrap_or("").to_string();
+                let school = by_ids(&mut unrestricted(ctx), Entity::Classes, &[class], true)?
+                    .pop()
+                    .and_then(|c| c.get("schoolSourcedId").map(str::to_string));
+                at_mine(school.as_deref())
+                    && r.get("schoolSourcedId") == school.as_deref()
+                    && user_ok
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(deny(r));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,10 +514,12 @@ fn person_set_body(
     })
 }
 
-fn active_roles(ctx: &mut Ctx<'_>, user: &str) -> Result<Vec<Record>, OpError> {
+/// The active role rows or enrollments of `user` that the client can see (all of them for an
+/// unrestricted client; for a restricted one, those at its orgs and their classes).
+fn visible_active(ctx: &mut Ctx<'_>, entity: Entity, user: &str) -> Result<Vec<Record>, OpError> {
     select(
-        &mut unrestricted(ctx),
-        Entity::Roles,
+        ctx,
+        entity,
         vec![Cond::eq("user_sourced_id", user), Cond::active()],
         false,
     )
@@ -447,20 +543,10 @@ fn save_person(
     let existing = by_ids(ctx, Entity::Users, &[id.to_string()], false)?
         .into_iter()
         .next();
-    if existing.is_none() {
-        // Not visible (or absent): a restricted client may not take over someone else's user.
-        let any = {
-            let mut c = unrestricted(ctx);
-            by_ids(&mut c, Entity::Users, &[id.to_string()], false)?
-        };
-        if !any.is_empty() {
-            return Err(status(
-                Minor::UnauthorizedRequest,
-                format!("person {id} belongs to orgs this client may not change"),
-            ));
-        }
-    }
-    let roles = active_roles(ctx, id)?;
+    // The role rows this client may change: for a restricted client, those at its orgs; a
+    // shared user's roles elsewhere are neither reused nor tombstoned (guard_write refuses
+    // the write if the user is not visible at all).
+    let roles = visible_active(ctx, Entity::Roles, id)?;
     let defaults: Vec<String> = match &ctx.bearer.orgs {
         Some(o) if o.len() == 1 => o.clone(),
         _ => Vec::new(),
@@ -469,13 +555,6 @@ fn save_person(
     let mut write = person::from_lis(id, p, base, &roles, &defaults)?;
     let mut out = vec![write.user.clone()];
     if let Some(set) = write.roles.take() {
-        let orgs: Vec<&str> = set.iter().map(|(_, _, o)| o.as_str()).collect();
-        if !may_place(ctx, &orgs) {
-            return Err(status(
-                Minor::UnauthorizedRequest,
-                "the person's roles name orgs this client may not change",
-            ));
-        }
         for (ty, role, org) in &set {
             let reuse = roles.iter().find(|r| {
                 r.get("orgSourcedId") == Some(org.as_str()) && r.get("role") == Some(role.as_str())
@@ -502,11 +581,6 @@ fn save_person(
                 out.push(t);
             }
         }
-    } else if ctx.orgs.is_some() && roles.is_empty() {
-        return Err(status(
-            Minor::UnauthorizedRequest,
-            "a client restricted to orgs must place a new person at one of them (institutionRole or oneroster.roles)",
-        ));
     }
     if let Some(d) = write.demographics.take() {
         out.push(d);
@@ -540,14 +614,27 @@ fn tombstone(ctx: &mut Ctx<'_>, op: &str, entity: Entity, id: &str) -> Result<()
             format!("no {} with sourcedId '{id}'", entity.name()),
         ));
     };
-    rec.status = RecStatus::ToBeDeleted;
-    let mut out = vec![rec];
+    let mut out = Vec::new();
     if entity == Entity::Users {
-        for mut r in active_roles(ctx, id)? {
-            r.status = RecStatus::ToBeDeleted;
-            out.push(r);
+        // A person's roles and enrollments go with it; for a restricted client only those it
+        // can see, and the person itself only when no active role elsewhere remains (a shared
+        // user stays for the other orgs).
+        for child in [Entity::Roles, Entity::Enrollments] {
+            for mut r in visible_active(ctx, child, id)? {
+                r.status = RecStatus::ToBeDeleted;
+                out.push(r);
+            }
+        }
+        let all_roles = visible_active(&mut unrestricted(ctx), Entity::Roles, id)?;
+        let elsewhere = all_roles
+            .iter()
+            .any(|r| !out.iter().any(|o| o.sourced_id == r.sourced_id));
+        if elsewhere {
+            return write_delta(ctx, op, out);
         }
     }
+    rec.status = RecStatus::ToBeDeleted;
+    out.insert(0, rec);
     write_delta(ctx, op, out)
 }
 
@@ -914,13 +1001,19 @@ fn save_membership(
 ) -> Result<(), OpError> {
     let m = &rec.membership;
     let class = if m.membership_id_type == mms::MembershipIdType::CourseSection {
-        by_ids(
-            &mut unrestricted(ctx),
-            Entity::Classes,
-            &[m.collection_sourced_id.trim().to_string()],
-            false,
-        )?
-        .pop()
+        // A class the client cannot see is refused before anything about it is told.
+        let id = [m.collection_sourced_id.trim().to_string()];
+        let class = by_ids(&mut unrestricted(ctx), Entity::Classes, &id, false)?.pop();
+        if class.is_some() && by_ids(ctx, Entity::Classes, &id, false)?.is_empty() {
+            return Err(status(
+                Minor::UnauthorizedRequest,
+                format!(
+                    "class '{}' is outside the orgs this client may change",
+                    id[0]
+                ),
+            ));
+        }
+        class
     } else {
         None
     };
@@ -929,16 +1022,6 @@ fn save_membership(
         .and_then(|c| c.get("schoolSourcedId"))
         .map(str::to_string);
     let record = membership::from_lis(id, m, school.as_deref())?;
-    let place = record
-        .get("schoolSourcedId")
-        .or(record.get("orgSourcedId"))
-        .unwrap_or("");
-    if !may_place(ctx, &[place]) {
-        return Err(status(
-            Minor::UnauthorizedRequest,
-            format!("membership {id} is at an org this client may not change"),
-        ));
-    }
     // The same id may not switch between an enrollment and a role row.
     let other = if record.entity == Entity::Enrollments {
         Entity::Roles

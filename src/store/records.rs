@@ -88,6 +88,31 @@ pub fn lookup_existing(
     Ok(out)
 }
 
+/// The status and `column` of those of `ids` that exist in `entity` (any status).
+pub fn column_by_ids(
+    conn: &mut DbConnection,
+    entity: Entity,
+    column: &str,
+    ids: &[&str],
+) -> QueryResult<HashMap<String, (String, Option<String>)>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "SELECT sourced_id AS t0, status AS t1, {column} AS t2 FROM {} WHERE sourced_id IN ",
+            entity.table()
+        ));
+        q.bind_list(chunk.iter().copied());
+        for row in q.load::<DynRow>(conn)? {
+            let cell = |i: usize| row.0.get(i).and_then(Cell::text).map(str::to_string);
+            if let (Some(id), Some(status)) = (cell(0), cell(1)) {
+                out.insert(id, (status, cell(2)));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Which of `ids` exist in `entity` (any status).
 pub fn existing_ids(
     conn: &mut DbConnection,

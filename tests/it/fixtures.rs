@@ -56,7 +56,12 @@ const EXPECTED: &[(&str, Outcome, &[&str], Option<Located>)] = &[
     (
         "catalyst-moodle-enrol_oneroster/Test_full_data_set.zip",
         Outcome::Rejected,
-        &["reference", "reference-type", "subject-count"],
+        &[
+            "reference",
+            "reference-type",
+            "subject-count",
+            "enrollment-class-deleted",
+        ],
         Some(("orgs.csv", 2, "parentSourcedId", "reference")),
     ),
     (
@@ -69,6 +74,7 @@ const EXPECTED: &[(&str, Outcome, &[&str], Option<Located>)] = &[
             "unknown-column",
             "header",
             "row-width",
+            "enrollment-class-deleted",
         ],
         Some(("roles.csv", 1, "dataLastModified", "unknown-column")),
     ),

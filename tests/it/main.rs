@@ -17,4 +17,5 @@ mod query;
 mod render;
 mod rest;
 mod schema;
+mod security;
 mod soap;

@@ -13,29 +13,31 @@ use sha1::Digest as _;
 use crate::both;
 use crate::http::{enc, send, Resp, Server};
 
-const PMS: &str = "/lis/v2p0/PersonManagementService";
-const MMS: &str = "/lis/v2p0/MembershipManagementService";
-const PMS_NS: &str = "http://www.imsglobal.org/services/lis/pms2p0/wsdl11/sync/imspms_v2p0";
-const MMS_NS: &str = "http://www.imsglobal.org/services/lis/mms2p0/wsdl11/sync/imsmms_v2p0";
+pub(crate) const PMS: &str = "/lis/v2p0/PersonManagementService";
+pub(crate) const MMS: &str = "/lis/v2p0/MembershipManagementService";
+pub(crate) const PMS_NS: &str =
+    "http://www.imsglobal.org/services/lis/pms2p0/wsdl11/sync/imspms_v2p0";
+pub(crate) const MMS_NS: &str =
+    "http://www.imsglobal.org/services/lis/mms2p0/wsdl11/sync/imsmms_v2p0";
 const V11: &str = "/ims/oneroster/v1p1";
 const V12: &str = "/ims/oneroster/rostering/v1p2";
-const WRITE: &str = "https://rosterbridge.dev/scope/roster.write";
+pub(crate) const WRITE: &str = "https://rosterbridge.dev/scope/roster.write";
 
 /// How a request authenticates.
-enum Auth<'a> {
+pub(crate) enum Auth<'a> {
     None,
     Basic(&'a str, &'a str),
     Text(&'a str, &'a str),
     Raw(String),
 }
 
-fn envelope(ns: &str, security: &str, body: &str) -> String {
+pub(crate) fn envelope(ns: &str, security: &str, body: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:x="{ns}"><soapenv:Header><x:imsx_syncRequestHeaderInfo><x:imsx_version>V1.0</x:imsx_version><x:imsx_messageIdentifier>msg-42</x:imsx_messageIdentifier></x:imsx_syncRequestHeaderInfo>{security}</soapenv:Header><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
     )
 }
 
-fn username_token(id: &str, secret: &str) -> String {
+pub(crate) fn username_token(id: &str, secret: &str) -> String {
     format!(
         r#"<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken><wsse:Username>{id}</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">{secret}</wsse:Password></wsse:UsernameToken></wsse:Security>"#
     )
@@ -54,27 +56,27 @@ fn digest_token(id: &str, secret: &str, nonce: &[u8], created: &str) -> String {
     )
 }
 
-struct Soap {
-    status: u16,
-    text: String,
-    root: Node,
+pub(crate) struct Soap {
+    pub status: u16,
+    pub text: String,
+    pub root: Node,
 }
 
 impl Soap {
-    fn header(&self) -> &Node {
+    pub fn header(&self) -> &Node {
         self.root
             .child(&["Header"])
             .and_then(|h| h.child(&["imsx_syncResponseHeaderInfo"]))
             .and_then(|h| h.child(&["imsx_statusInfo"]))
             .unwrap_or_else(|| panic!("no status in {}", self.text))
     }
-    fn major(&self) -> String {
+    pub fn major(&self) -> String {
         self.header()
             .child_text("imsx_codeMajor")
             .unwrap_or("")
             .into()
     }
-    fn minor(&self) -> String {
+    pub fn minor(&self) -> String {
         self.header()
             .child(&["imsx_codeMinor"])
             .and_then(|m| m.child(&["imsx_codeMinorField"]))
@@ -82,14 +84,14 @@ impl Soap {
             .unwrap_or("")
             .into()
     }
-    fn body(&self) -> &Node {
+    pub fn body(&self) -> &Node {
         self.root
             .child(&["Body"])
             .and_then(|b| b.children.first())
             .unwrap_or_else(|| panic!("no body in {}", self.text))
     }
     /// The ids of a `sourcedIdSet` in the body.
-    fn ids(&self) -> Vec<String> {
+    pub fn ids(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .body()
             .child(&["sourcedIdSet"])
@@ -104,7 +106,7 @@ impl Soap {
     }
 }
 
-fn post(s: &Server, path: &str, auth: Auth<'_>, ns: &str, body: &str) -> Soap {
+pub(crate) fn post(s: &Server, path: &str, auth: Auth<'_>, ns: &str, body: &str) -> Soap {
     let security = match &auth {
         Auth::Text(id, secret) => username_token(id, secret),
         Auth::Raw(x) => x.clone(),
@@ -114,7 +116,7 @@ fn post(s: &Server, path: &str, auth: Auth<'_>, ns: &str, body: &str) -> Soap {
     post_raw(s, path, &auth, &doc)
 }
 
-fn post_raw(s: &Server, path: &str, auth: &Auth<'_>, doc: &str) -> Soap {
+pub(crate) fn post_raw(s: &Server, path: &str, auth: &Auth<'_>, doc: &str) -> Soap {
     let mut req =
         ureq::post(&format!("{}{path}", s.base)).set("Content-Type", "text/xml; charset=utf-8");
     if let Auth::Basic(id, secret) = auth {
@@ -131,7 +133,7 @@ fn post_raw(s: &Server, path: &str, auth: &Auth<'_>, doc: &str) -> Soap {
     }
 }
 
-fn id_set(ids: &[String]) -> String {
+pub(crate) fn id_set(ids: &[String]) -> String {
     let inner: String = ids
         .iter()
         .map(|i| format!("<x:sourcedId>{i}</x:sourcedId>"))

@@ -1,0 +1,295 @@
+//! The write rule for clients restricted to orgs (docs/ARCHITECTURE.md, "Writes and org
+//! restrictions"), per LIS write operation, on both backends: a restricted client creates,
+//! changes and deletes only what it can see, before and after the write, and never the parts of
+//! a shared record it cannot see. Also the visibility rules the write rule relies on:
+//! enrollments seen through their class's school, and an org tree that cannot be climbed.
+
+use rosterbridge::ingest::Outcome;
+use rosterbridge::model::catalog::Entity;
+use rosterbridge::model::record::Record;
+use rosterbridge::rest::server::Settings;
+
+use crate::both;
+use crate::common::{copy_fixture, TestDb};
+use crate::http::Server;
+use crate::soap::{post, Auth, MMS, MMS_NS, PMS, PMS_NS, WRITE};
+
+const V12: &str = "/ims/oneroster/rostering/v1p2";
+
+/// Append `rows` to a package file.
+fn append(dir: &std::path::Path, file: &str, rows: &str) {
+    let p = dir.join(file);
+    let mut s = std::fs::read_to_string(&p).unwrap();
+    s.push_str(rows);
+    std::fs::write(p, s).unwrap();
+}
+
+/// The valid 1.2 fixture (schools s1 and s2 under district d1; teacher t1u holds a role at
+/// both) plus, at s2 only: class k3, student u3 (role r6), and the enrollments e5 (u3) and e6
+/// (t1u, primary, with a begin date).
+fn two_schools(db: &TestDb) {
+    let pkg = copy_fixture("valid-1.2");
+    let d = pkg.path();
+    append(
+        d,
+        "classes.csv",
+        "k3,,,Art - 1,05,c1,ART-1,scheduled,Room 5,s2,t1,,,\n",
+    );
+    append(
+        d,
+        "users.csv",
+        "u3,,,true,sam.two,,Sam,Two,,1003,sam@example.org,,,,05,,,,,,s2,\n",
+    );
+    append(d, "roles.csv", "r6,,,u3,primary,student,,,s2,\n");
+    append(
+        d,
+        "enrollments.csv",
+        "e5,,,k3,s2,u3,student,,,\ne6,,,k3,s2,t1u,teacher,true,2025-08-18,\n",
+    );
+    let r = db.import(d);
+    assert_eq!(r.outcome, Outcome::Committed, "{:?}", r.diags.list);
+}
+
+fn membership(id: &str, class: &str, ty: &str, person: &str, role: &str, ext: &str) -> String {
+    format!("<x:membershipRecord><x:sourcedGUID><x:sourcedId>{id}</x:sourcedId></x:sourcedGUID><x:membership><x:collectionSourcedId>{class}</x:collectionSourcedId><x:membershipIdType>{ty}</x:membershipIdType><x:member><x:personSourcedId>{person}</x:personSourcedId><x:role><x:roleType>{role}</x:roleType><x:status>Active</x:status><x:extension>{ext}</x:extension></x:role></x:member></x:membership></x:membershipRecord>")
+}
+
+fn ext(name: &str, value: &str) -> String {
+    format!("<x:extensionField><x:fieldName>{name}</x:fieldName><x:fieldType>String</x:fieldType><x:fieldValue>{value}</x:fieldValue></x:extensionField>")
+}
+
+fn person(id: &str, given: &str, roles: &str) -> String {
+    format!("<x:personRecord><x:sourcedGUID><x:sourcedId>{id}</x:sourcedId></x:sourcedGUID><x:person><x:name><x:nameType/><x:partName><x:instanceName><x:textString>First</x:textString></x:instanceName><x:instanceValue><x:textString>{given}</x:textString></x:instanceValue></x:partName><x:partName><x:instanceName><x:textString>Last</x:textString></x:instanceName><x:instanceValue><x:textString>Nguyen</x:textString></x:instanceValue></x:partName></x:name><x:roles><x:enterpriserolesType/><x:userId><x:userIdValue><x:textString>mr.nguyen</x:textString></x:userIdValue></x:userId></x:roles><x:extension>{}</x:extension></x:person></x:personRecord>", ext("oneroster.roles", roles))
+}
+
+/// Values and status of a stored record (timestamps left out).
+fn state(db: &TestDb, entity: Entity, id: &str) -> Option<(String, Vec<String>)> {
+    db.get(entity, id).map(|r: Record| {
+        (
+            r.status.as_str().to_string(),
+            r.values.iter().map(|v| format!("{v:?}")).collect(),
+        )
+    })
+}
+
+fn status_of(db: &TestDb, entity: Entity, id: &str) -> String {
+    state(db, entity, id).map(|s| s.0).unwrap_or_default()
+}
+
+both!(restricted_writes_stay_inside_the_clients_orgs, |db| {
+    two_schools(&db);
+    let s = Server::start(db, Settings::default());
+    let (w, ws) = s.client(&[WRITE, "roster.readonly"], &["s1"]);
+    let (a, as_) = s.client(&[WRITE, "roster.readonly"], &[]);
+    let db = &s.db;
+    let e6_before = state(db, Entity::Enrollments, "e6");
+    let r4_before = state(db, Entity::Roles, "r4");
+    let mms = |id: &str, secret: &str, body: String| {
+        post(&s, MMS, Auth::Basic(id, secret), MMS_NS, &body)
+    };
+    let pms = |id: &str, secret: &str, body: String| {
+        post(&s, PMS, Auth::Basic(id, secret), PMS_NS, &body)
+    };
+
+    // createMembership: another school's student into another school's class, claiming s1.
+    let r = mms(&w, &ws, format!("<x:createMembershipRequest><x:sourcedId>m1</x:sourcedId>{}</x:createMembershipRequest>", membership("m1", "k3", "courseSection", "u3", "Learner", &ext("oneroster.school", "s1"))));
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert!(db.get(Entity::Enrollments, "m1").is_none());
+    // ... or into its own class: the student is not visible to it.
+    let r = mms(&w, &ws, format!("<x:createMembershipRequest><x:sourcedId>m2</x:sourcedId>{}</x:createMembershipRequest>", membership("m2", "k1", "courseSection", "u3", "Learner", "")));
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert!(db.get(Entity::Enrollments, "m2").is_none());
+    // A group membership (role row) at the other school.
+    let r = mms(&w, &ws, format!("<x:createMembershipRequest><x:sourcedId>m3</x:sourcedId>{}</x:createMembershipRequest>", membership("m3", "s2", "group", "u1", "Learner", "")));
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert!(db.get(Entity::Roles, "m3").is_none());
+    // Positive control: its own student into its own class.
+    let r = mms(&w, &ws, format!("<x:createMembershipRequest><x:sourcedId>m4</x:sourcedId>{}</x:createMembershipRequest>", membership("m4", "k2", "courseSection", "u1", "Learner", "")));
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    assert_eq!(
+        db.get(Entity::Enrollments, "m4")
+            .unwrap()
+            .get("schoolSourcedId"),
+        Some("s1")
+    );
+
+    // replaceMembership of school s2's teacher enrollment, claiming s1: refused, unchanged.
+    let r = mms(&w, &ws, format!("<x:replaceMembershipRequest><x:sourcedId>e6</x:sourcedId>{}</x:replaceMembershipRequest>", membership("e6", "k3", "courseSection", "t1u", "Instructor", &ext("oneroster.school", "s1"))));
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    // ... nor moved into its own class.
+    let r = mms(&w, &ws, format!("<x:replaceMembershipRequest><x:sourcedId>e6</x:sourcedId>{}</x:replaceMembershipRequest>", membership("e6", "k1", "courseSection", "t1u", "Instructor", "")));
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    for op in ["deleteMembership", "changeMembershipIdentifier"] {
+        let r = mms(&w, &ws, format!("<x:{op}Request><x:sourcedId>e6</x:sourcedId><x:newSourcedId>e6b</x:newSourcedId></x:{op}Request>"));
+        assert_eq!(r.minor(), "unknownobject", "{op}: {}", r.text);
+    }
+    assert_eq!(state(db, Entity::Enrollments, "e6"), e6_before);
+
+    // changePersonIdentifier of the shared teacher: it would rename the user s2 sees.
+    let r = pms(&w, &ws, "<x:changePersonIdentifierRequest><x:sourcedId>t1u</x:sourcedId><x:newSourcedId>t1u-new</x:newSourcedId></x:changePersonIdentifierRequest>".into());
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert!(db.get(Entity::Users, "t1u-new").is_none());
+    assert_eq!(status_of(db, Entity::Users, "t1u"), "active");
+
+    // replacePerson / updatePerson of the shared teacher with roles at s1 only: the user's
+    // fields change, its role at s2 stays as it was.
+    for (op, given) in [("replacePerson", "Ngoc"), ("updatePerson", "Ngoc2")] {
+        let r = pms(
+            &w,
+            &ws,
+            format!(
+                "<x:{op}Request><x:sourcedId>t1u</x:sourcedId>{}</x:{op}Request>",
+                person("t1u", given, "primary:teacher@s1")
+            ),
+        );
+        assert_eq!(r.minor(), "fullsuccess", "{op}: {}", r.text);
+        assert_eq!(
+            db.get(Entity::Users, "t1u").unwrap().get("givenName"),
+            Some(given)
+        );
+        assert_eq!(state(db, Entity::Roles, "r4"), r4_before, "{op}");
+        assert_eq!(status_of(db, Entity::Roles, "r3"), "active", "{op}");
+        assert_eq!(state(db, Entity::Enrollments, "e6"), e6_before, "{op}");
+    }
+    // ... and roles naming s2 are refused.
+    let r = pms(
+        &w,
+        &ws,
+        format!(
+            "<x:replacePersonRequest><x:sourcedId>t1u</x:sourcedId>{}</x:replacePersonRequest>",
+            person("t1u", "X", "primary:teacher@s1,primary:teacher@s2")
+        ),
+    );
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert_eq!(state(db, Entity::Roles, "r4"), r4_before);
+    // A person of s2 only is not visible: not replaced, not deleted.
+    let r = pms(
+        &w,
+        &ws,
+        format!(
+            "<x:replacePersonRequest><x:sourcedId>u3</x:sourcedId>{}</x:replacePersonRequest>",
+            person("u3", "X", "primary:student@s1")
+        ),
+    );
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert_eq!(status_of(db, Entity::Roles, "r6"), "active");
+
+    // deletePerson of the shared teacher: its role and enrollments at s1 go, the user and
+    // everything at s2 stay.
+    let r = pms(
+        &w,
+        &ws,
+        "<x:deletePersonRequest><x:sourcedId>t1u</x:sourcedId></x:deletePersonRequest>".into(),
+    );
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    assert_eq!(status_of(db, Entity::Roles, "r3"), "tobedeleted");
+    assert_eq!(status_of(db, Entity::Enrollments, "e3"), "tobedeleted");
+    assert_eq!(status_of(db, Entity::Users, "t1u"), "active");
+    assert_eq!(state(db, Entity::Roles, "r4"), r4_before);
+    assert_eq!(state(db, Entity::Enrollments, "e6"), e6_before);
+
+    // An unrestricted client deleting a person: the user, its roles and enrollments.
+    let r = pms(
+        &a,
+        &as_,
+        "<x:deletePersonRequest><x:sourcedId>u3</x:sourcedId></x:deletePersonRequest>".into(),
+    );
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    for (e, id) in [
+        (Entity::Users, "u3"),
+        (Entity::Roles, "r6"),
+        (Entity::Enrollments, "e5"),
+    ] {
+        assert_eq!(status_of(db, e, id), "tobedeleted", "{id}");
+    }
+});
+
+both!(
+    enrollments_are_seen_through_their_class_and_orgs_never_climb,
+    |db| {
+        two_schools(&db);
+        // A delta that makes the district a child of school s1 is refused (org-cycle), and so is a
+        // delta enrollment naming another school than its stored class's.
+        let dir = tempfile::tempdir().unwrap();
+        crate::common::delta_manifest(dir.path(), "1.2", &["orgs", "enrollments"]);
+        std::fs::write(
+        dir.path().join("orgs.csv"),
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,2026-01-01T00:00:00.000Z,Lakeview District,district,0600001,s1\n",
+    )
+    .unwrap();
+        std::fs::write(
+        dir.path().join("enrollments.csv"),
+        "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne7,active,2026-01-01T00:00:00.000Z,k3,s1,u1,student,,,\n",
+    )
+    .unwrap();
+        let r = db.import(dir.path());
+        assert_eq!(r.outcome, Outcome::Rejected);
+        let rules: Vec<(&str, u64, &str)> = r
+            .diags
+            .errors()
+            .map(|d| (d.file.as_str(), d.line, d.rule))
+            .collect();
+        assert!(rules.contains(&("orgs.csv", 2, "org-cycle")), "{rules:?}");
+        assert!(
+            rules.contains(&("enrollments.csv", 2, "enrollment-school")),
+            "{rules:?}"
+        );
+        // Deleting class k3 in the store, then an active enrollment of it: refused.
+        let dir = tempfile::tempdir().unwrap();
+        crate::common::delta_manifest(dir.path(), "1.2", &["classes"]);
+        std::fs::write(
+        dir.path().join("classes.csv"),
+        "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\nk3,tobedeleted,2026-01-01T00:00:00.000Z,Art - 1,05,c1,ART-1,scheduled,Room 5,s2,t1,,,\n",
+    )
+    .unwrap();
+        assert_eq!(db.import(dir.path()).outcome, Outcome::Committed);
+        let dir = tempfile::tempdir().unwrap();
+        crate::common::delta_manifest(dir.path(), "1.2", &["enrollments"]);
+        std::fs::write(
+        dir.path().join("enrollments.csv"),
+        "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne8,active,2026-01-01T00:00:00.000Z,k3,s2,u3,student,,,\n",
+    )
+    .unwrap();
+        let r = db.import(dir.path());
+        assert!(
+            r.diags.errors().any(|d| d.line == 2
+                && d.column == "classSourcedId"
+                && d.rule == "enrollment-class-deleted"),
+            "{:?}",
+            r.diags.list
+        );
+
+        // Visibility: a client of s1 sees the enrollments of s1's classes only, and a client of a
+        // school whose parent chain loops (forced into the store, as an older release allowed)
+        // still sees only that school's subtree.
+        {
+            use diesel::connection::SimpleConnection;
+            let mut c = db.store.conn().unwrap();
+            let conn: &mut rosterbridge::store::DbConnection = &mut c;
+            match conn {
+                rosterbridge::store::DbConnection::Sqlite(x) => x.batch_execute(
+                    "UPDATE orgs SET parent_sourced_id = 's1' WHERE sourced_id = 'd1'",
+                ),
+                rosterbridge::store::DbConnection::Postgres(x) => x.batch_execute(
+                    "UPDATE orgs SET parent_sourced_id = 's1' WHERE sourced_id = 'd1'",
+                ),
+            }
+            .unwrap();
+        }
+        let s = Server::start(db, Settings::default());
+        let token = s.token(&["roster.readonly"], &["s1"]);
+        let mut orgs = s.get(&format!("{V12}/orgs"), &token).ids("orgs");
+        orgs.sort();
+        assert_eq!(
+            orgs,
+            vec!["s1".to_string()],
+            "the district above s1 is not below it"
+        );
+        let mut enr = s
+            .get(&format!("{V12}/enrollments?limit=100"), &token)
+            .ids("enrollments");
+        enr.sort();
+        assert_eq!(enr, vec!["e1", "e2", "e3", "e4"]);
+        assert_eq!(s.get(&format!("{V12}/enrollments/e6"), &token).status, 404);
+    }
+);
