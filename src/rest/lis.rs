@@ -126,7 +126,7 @@ impl Handled {
 fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) -> Handled {
     let limits = Limits {
         max_bytes: MAX_BODY,
-        max_depth: 64,
+        ..Limits::default()
     };
     let request = match envelope::read(body, limits) {
         Ok(r) => r,

@@ -59,32 +59,49 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
         return Err(XmlError::TooLarge(body.len(), limits.max_bytes));
     }
     let mut reader = NsReader::from_reader(body);
+    // Namespace declarations in scope at once: quick-xml refuses more before resolving a
+    // name, so a start tag with 100,000 declarations costs one pass, not a quadratic scan.
+    reader
+        .resolver_mut()
+        .set_max_namespace_bindings(limits.max_namespaces);
     let mut buf = Vec::new();
     let mut stack: Vec<Node> = vec![Node::default()];
     let malformed = |r: &NsReader<&[u8]>, e: String| XmlError::Malformed(r.buffer_position(), e);
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| malformed(&reader, e.to_string()))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| match e {
+            quick_xml::Error::Namespace(quick_xml::name::NamespaceError::TooManyBindings(_)) => {
+                XmlError::TooManyNamespaces(limits.max_namespaces)
+            }
+            e => malformed(&reader, e.to_string()),
+        })?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let (ns, local) = reader.resolver().resolve_element(e.name());
                 let ns = match ns {
-                    quick_xml::name::ResolveResult::Bound(n) => {
-                        Some(String::from_utf8_lossy(n.as_ref()).into_owned())
-                    }
+                    quick_xml::name::ResolveResult::Bound(n) => Some(n.as_ref().to_string()),
                     _ => None,
                 };
                 let mut node = Node {
-                    name: String::from_utf8_lossy(local.as_ref()).into_owned(),
+                    name: local.as_ref().to_string(),
                     ns,
                     ..Node::default()
                 };
+                // Counted as they are read: duplicate checks make each attribute cost as much
+                // as those before it, so the cap keeps a start tag linear.
+                // (Namespace declarations are capped by the resolver and not counted here.)
+                let mut count = 0;
                 for a in e.attributes() {
                     let a = a.map_err(|e| malformed(&reader, e.to_string()))?;
-                    let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+                    if a.key.as_namespace_binding().is_some() {
+                        continue;
+                    }
+                    count += 1;
+                    if count > limits.max_attributes {
+                        return Err(XmlError::TooManyAttributes(limits.max_attributes));
+                    }
+                    let key = a.key.local_name().as_ref().to_string();
                     let value = a
-                        .unescape_value()
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| malformed(&reader, e.to_string()))?
                         .into_owned();
                     node.attrs.push((key, value));
@@ -109,9 +126,8 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
                 }
             }
             Event::Text(t) => {
-                let s = t.decode().map_err(|e| malformed(&reader, e.to_string()))?;
                 if let Some(n) = stack.last_mut() {
-                    n.text.push_str(&s);
+                    n.text.push_str(&t.xml10_content());
                 }
             }
             Event::DocType(_) => return Err(XmlError::Doctype),
@@ -123,7 +139,7 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
                         Err(e) => return Err(malformed(&reader, e.to_string())),
                     }
                 } else {
-                    let name = String::from_utf8_lossy(&r).into_owned();
+                    let name = r.xml10_content().into_owned();
                     quick_xml::escape::resolve_predefined_entity(&name)
                         .ok_or(XmlError::Entity(name.clone()))?
                         .to_string()
@@ -134,7 +150,7 @@ pub fn parse(body: &[u8], limits: Limits) -> Result<Node, XmlError> {
             }
             Event::CData(t) => {
                 if let Some(n) = stack.last_mut() {
-                    n.text.push_str(&String::from_utf8_lossy(&t));
+                    n.text.push_str(&t.xml10_content());
                 }
             }
             Event::Eof => break,

@@ -99,7 +99,7 @@ fn sequence(ct: &Node) -> Vec<Particle> {
 fn read_schema(wsdl: &str) -> Result<Schema, CodegenError> {
     let limits = Limits {
         max_bytes: 16 << 20,
-        max_depth: 64,
+        ..Limits::default()
     };
     let root = bind::parse(wsdl.as_bytes(), limits)?;
     let schema = root

@@ -2,7 +2,9 @@
 //! in its one streaming pass with quick-xml, before anything binds a body to types: a DOCTYPE
 //! is refused (so no DTD, no entity declarations, no external entities), as is a reference to
 //! any entity other than the five predefined ones and character references, a body over the
-//! size cap and nesting over the depth cap. quick-xml never expands entities itself; the
+//! size cap, nesting over the depth cap, more attributes on one element or namespace
+//! declarations in scope than their caps (each would otherwise cost time quadratic in their
+//! number). quick-xml never expands entities itself; the
 //! refusal is explicit so that it comes with a clear message.
 
 /// Limits for one untrusted document.
@@ -10,6 +12,10 @@
 pub struct Limits {
     pub max_bytes: usize,
     pub max_depth: usize,
+    /// Attributes on one element.
+    pub max_attributes: usize,
+    /// Namespace declarations in scope at once (all open elements together).
+    pub max_namespaces: usize,
 }
 
 impl Default for Limits {
@@ -17,6 +23,10 @@ impl Default for Limits {
         Limits {
             max_bytes: 4 * 1024 * 1024,
             max_depth: 64,
+            // Real LIS messages carry a handful of each (the most seen: 9 declarations on a
+            // Banner envelope); the caps only stop hostile documents.
+            max_attributes: 64,
+            max_namespaces: 256,
         }
     }
 }
@@ -28,6 +38,10 @@ pub enum XmlError {
     TooLarge(usize, usize),
     #[error("the XML nests deeper than {0} elements")]
     TooDeep(usize),
+    #[error("an element carries more than {0} attributes")]
+    TooManyAttributes(usize),
+    #[error("more than {0} namespace declarations are in scope")]
+    TooManyNamespaces(usize),
     #[error("DOCTYPE declarations (DTDs, entity declarations) are not accepted")]
     Doctype,
     #[error("entity reference '&{0};' is not accepted (only the five predefined entities)")]
@@ -81,7 +95,7 @@ mod tests {
         );
         let small = Limits {
             max_bytes: 10,
-            max_depth: 64,
+            ..Limits::default()
         };
         assert_eq!(
             check(ENVELOPE.as_bytes(), small),
@@ -95,5 +109,43 @@ mod tests {
             check(b"<a>&#xFFFFFFFF;</a>", Limits::default()),
             Err(XmlError::Malformed(..))
         ));
+    }
+
+    /// A start tag with `n` attributes (or namespace declarations when `ns`).
+    fn wide(n: usize, ns: bool) -> String {
+        let mut s = String::from("<a");
+        for i in 0..n {
+            if ns {
+                s.push_str(&format!(" xmlns:p{i}=\"urn:x:{i}\""));
+            } else {
+                s.push_str(&format!(" a{i}=\"v\""));
+            }
+        }
+        s.push_str("/>");
+        s
+    }
+
+    #[test]
+    fn attributes_and_namespace_declarations_are_capped() {
+        assert_eq!(check(wide(64, false).as_bytes(), Limits::default()), Ok(()));
+        assert_eq!(
+            check(wide(65, false).as_bytes(), Limits::default()),
+            Err(XmlError::TooManyAttributes(64))
+        );
+        assert_eq!(check(wide(200, true).as_bytes(), Limits::default()), Ok(()));
+        assert_eq!(
+            check(wide(300, true).as_bytes(), Limits::default()),
+            Err(XmlError::TooManyNamespaces(256))
+        );
+        // Declarations of nested elements count together while both are open.
+        let nested = format!(
+            "<r{}>{}</r>",
+            &wide(200, true)[2..wide(200, true).len() - 2],
+            wide(100, true)
+        );
+        assert_eq!(
+            check(nested.as_bytes(), Limits::default()),
+            Err(XmlError::TooManyNamespaces(256))
+        );
     }
 }

@@ -293,3 +293,52 @@ both!(
         assert_eq!(s.get(&format!("{V12}/enrollments/e6"), &token).status, 404);
     }
 );
+
+both!(hostile_wide_start_tags_are_refused_at_once, |db| {
+    two_schools(&db);
+    let s = Server::start(db, Settings::default());
+    let token = s.token(&["roster.readonly"], &[]);
+    // Just under the 4 MiB body cap, so the parser (not the size check) has to refuse them.
+    let room = (4 << 20) - 1024;
+    for kind in ["attributes", "namespace declarations"] {
+        let mut body = String::from(
+            r#"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><readPersonRequest"#,
+        );
+        let mut i = 0;
+        while body.len() < room {
+            if kind == "attributes" {
+                body.push_str(&format!(" a{i}=\"v\""));
+            } else {
+                body.push_str(&format!(" xmlns:p{i}=\"u{i}\""));
+            }
+            i += 1;
+        }
+        body.push_str(
+            "><sourcedId>u1</sourcedId></readPersonRequest></soapenv:Body></soapenv:Envelope>",
+        );
+        // Unauthenticated, as an attacker would send it.
+        let t0 = std::time::Instant::now();
+        let r = crate::soap::post_raw(&s, PMS, &Auth::None, &body);
+        let took = t0.elapsed();
+        assert!(took < std::time::Duration::from_secs(1), "{kind}: {took:?}");
+        assert_eq!(r.status, 500, "{kind}");
+        assert!(r.text.contains("Fault"), "{kind}: {}", r.text);
+        let description = r
+            .header()
+            .child_text("imsx_description")
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            description.contains(if kind == "attributes" {
+                "attributes"
+            } else {
+                "namespace"
+            }),
+            "{kind}: {description}"
+        );
+    }
+    // The server still answers REST at once.
+    let t0 = std::time::Instant::now();
+    assert_eq!(s.get(&format!("{V12}/orgs"), &token).status, 200);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(1));
+});
