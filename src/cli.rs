@@ -236,17 +236,41 @@ impl Cli {
         )
     }
 
-    fn key(&self) -> anyhow::Result<ServerKey> {
-        let path = match &self.key_file {
-            Some(p) => p.clone(),
-            None => match self.database_url.strip_prefix("sqlite:") {
-                Some(db) => PathBuf::from(format!("{db}.key")),
-                None => PathBuf::from("rosterbridge.key"),
-            },
-        };
-        ServerKey::load_or_create(&path)
-            .with_context(|| format!("server key file {}", path.display()))
+    /// The server key: read from the key file, or created there when there is none yet. A
+    /// missing file while clients with derived secrets are registered is refused: a new key
+    /// would silently turn every OAuth 1.0a, WS-Security and HTTP Basic login into "wrong
+    /// secret".
+    fn key(&self, store: &Store) -> anyhow::Result<ServerKey> {
+        server_key(self.key_file.as_deref(), &self.database_url, store)
     }
+}
+
+/// [`Cli::key`], from the two settings it needs (usable once the command is taken apart).
+fn server_key(
+    key_file: Option<&std::path::Path>,
+    database_url: &str,
+    store: &Store,
+) -> anyhow::Result<ServerKey> {
+    let path = match key_file {
+        Some(p) => p.to_path_buf(),
+        None => match database_url.strip_prefix("sqlite:") {
+            Some(db) => PathBuf::from(format!("{db}.key")),
+            None => PathBuf::from("rosterbridge.key"),
+        },
+    };
+    if !path.exists() {
+        let derived = crate::store::clients::list(&mut *store.conn()?)?
+            .iter()
+            .filter(|c| c.secret_salt.is_some())
+            .count();
+        if derived > 0 {
+            anyhow::bail!(
+                "the server key file {} is missing, but {derived} registered client(s) have secrets derived from it: restore the file (or point --key-file at it), or re-register those clients (client remove, client add) to issue new secrets",
+                path.display()
+            );
+        }
+    }
+    ServerKey::load_or_create(&path).with_context(|| format!("server key file {}", path.display()))
 }
 
 /// SQLite page cache per connection while serving, KiB (reads lean on the OS page cache).
@@ -299,19 +323,11 @@ pub enum ClientAction {
 /// Run the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let progress = std::io::stderr().is_terminal();
-    let key = match &cli.command {
-        Command::Client {
-            action: ClientAction::Add { .. },
-        }
-        | Command::Serve { .. }
-        | Command::Demo { .. } => Some(cli.key()?),
-        _ => None,
-    };
     match cli.command {
-        Command::Serve { serve: args } => {
+        Command::Serve { serve: ref args } => {
             let (settings, _) = args.resolve()?;
             let store = Store::open_for_serving(&cli.database_url, SERVE_CACHE_KIB)?;
-            let key = key.context("server key")?;
+            let key = cli.key(&store)?;
             serve(store, settings, key)
         }
         Command::Generate {
@@ -379,7 +395,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                         .flat_map(|s| s.split_whitespace())
                         .map(str::to_string)
                         .collect();
-                    let key = key.context("server key")?;
+                    let key = server_key(cli.key_file.as_deref(), &cli.database_url, &store)?;
                     let c = crate::auth::add_client(&store, &key, &name, &scopes, &orgs)?;
                     if json {
                         println!(
@@ -457,11 +473,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             schools,
             students_per_school,
             no_serve,
-            serve: args,
+            serve: ref args,
         } => {
             let (settings, _) = args.resolve()?;
-            let key = key.context("server key")?;
             let store = Store::open(&cli.database_url)?;
+            let key = cli.key(&store)?;
             let (users, _) = records::counts(&mut *store.conn()?, Entity::Users)?;
             if users == 0 {
                 let dir = tempfile_dir()?;

@@ -182,4 +182,15 @@ ok({e["sourcedId"] for e in enrollments if e["status"] == "active"} <= set(body.
 body, st = mms.call("readMembershipsFromSavePoint", fromSavePoint="2000-01-01T00:00:00Z")
 ok(len(body.membershipRecordSet.membershipRecord) >= len(enrollments), "membership savepoint read from the beginning")
 
+# A wrong WS-Security UsernameToken: zeep reports the OASIS WSS FailedAuthentication Fault
+# with its reason (a bare 401 would be "Unknown fault occured").
+from zeep.wsse.username import UsernameToken
+bad = zeep.Client(pms.url + "?wsdl", wsse=UsernameToken(CID, "not-the-secret"))
+try:
+    bad.service.readPerson(_soapheaders=[pms.header(0)], sourcedId=users[0])
+    fail("a wrong UsernameToken was accepted")
+except zeep.exceptions.Fault as f:
+    ok("FailedAuthentication" in str(f.code), "WSS fault code: %r" % (f.code,))
+    ok("could not be authenticated" in (f.message or ""), "WSS fault reason: %r" % (f.message,))
+
 print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, every response schema-valid)" % (checks, pms.n, mms.n))

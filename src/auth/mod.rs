@@ -124,7 +124,8 @@ pub struct IssuedToken {
 
 /// OAuth 2 client credentials: authenticate the client, grant the intersection of the requested
 /// scopes (URIs or short names; none requested: all of the client's) and its allowed ones, and
-/// store the new token's hash. Earlier tokens stay valid.
+/// store the new token's hash. Earlier tokens stay valid; expired ones (of every client) are
+/// deleted.
 pub fn issue_token(
     store: &Store,
     client_id: &str,
@@ -161,6 +162,7 @@ pub fn issue_token(
     let issued = chrono::Utc::now();
     let expires = issued + chrono::Duration::seconds(TOKEN_TTL_SECS);
     let scope = granted.join(" ");
+    clients::purge_expired_tokens(&mut conn, &time::format(issued))?;
     clients::insert_token(
         &mut conn,
         &sha256_hex(&token),

@@ -71,6 +71,7 @@ fn authenticate(
     state: &AppState,
     api: Api,
     cred: &Credentials,
+    peer: Option<&str>,
 ) -> Result<Bearer, ApiError> {
     match cred {
         Credentials::None => Err(ApiError::unauthorised(
@@ -92,7 +93,16 @@ fn authenticate(
             Ok(b)
         }
         Credentials::OAuth1(signed) if api == Api::V1p1 => {
-            super::oauth1::verify(conn, state, signed)
+            let key = Some(signed.consumer_key.as_str());
+            state
+                .auth_throttle
+                .check(key, peer)
+                .map_err(ApiError::busy)?;
+            super::oauth1::verify(conn, state, signed).inspect_err(|e| {
+                if e.status == actix_web::http::StatusCode::UNAUTHORIZED {
+                    state.auth_throttle.failed(key, peer);
+                }
+            })
         }
         Credentials::OAuth1(_) => Err(ApiError::unauthorised(
             "OAuth 1.0a signatures are accepted on OneRoster 1.1 only; use OAuth 2",
@@ -114,6 +124,7 @@ struct ReadInput {
     params: Result<ReadParams, ApiError>,
     cred: Credentials,
     base_url: String,
+    peer: Option<String>,
 }
 
 /// Every GET under a version's base path: find the operation in the route table (plain
@@ -163,6 +174,7 @@ pub async fn read(
         params,
         cred: credentials(&req, &base_url),
         base_url: base_url.clone(),
+        peer: peer_ip(&req),
     };
     let st = state.clone();
     let (client, result) = web::block(move || run_read(&st, input))
@@ -223,7 +235,13 @@ fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadO
         Ok(c) => c,
         Err(e) => return (None, Err(ApiError::internal(e))),
     };
-    let bearer = match authenticate(&mut conn, state, input.api, &input.cred) {
+    let bearer = match authenticate(
+        &mut conn,
+        state,
+        input.api,
+        &input.cred,
+        input.peer.as_deref(),
+    ) {
         Ok(b) => b,
         Err(e) => return (None, Err(e)),
     };
@@ -619,11 +637,18 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
             )
         }
     }
+    let peer = peer_ip(&req);
+    if let Err(wait) = state.auth_throttle.check(Some(&id), peer.as_deref()) {
+        return throttled(wait);
+    }
     let scope = get("scope");
     let st = state.clone();
     let id2 = id.clone();
     let issued =
         web::block(move || auth::issue_token(&st.store, &id2, &secret, scope.as_deref())).await;
+    if matches!(issued, Ok(Ok(Err(auth::OAuthError::InvalidClient)))) {
+        state.auth_throttle.failed(Some(&id), peer.as_deref());
+    }
     req.extensions_mut().insert(ClientId(id));
     match issued {
         Ok(Ok(Ok(t))) => HttpResponse::Ok()
@@ -650,6 +675,26 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         Ok(Err(e)) => server_error(&e),
         Err(e) => server_error(&e),
     }
+}
+
+/// The peer's IP address (the failed-authentication throttle's second key).
+pub fn peer_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// 429 for a client or address that failed authentication too often (RFC 6749 has no code
+/// for it; `slow_down` is RFC 8628's word for the same thing).
+fn throttled(wait: u64) -> HttpResponse {
+    let mut res = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "slow_down",
+        "too many failed authentications; retry later",
+        false,
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 fn server_error(e: &dyn std::fmt::Display) -> HttpResponse {

@@ -14,8 +14,8 @@ use super::body::Chunks;
 use super::server::{AppState, ClientId, RoutePattern};
 use crate::auth::{self, scopes, visibility, Bearer};
 use crate::soap::bind::Node;
-use crate::soap::envelope::{self, Minor, SoapVersion, Status};
-use crate::soap::service::{Ctx, Reply};
+use crate::soap::envelope::{self, FaultCode, Minor, SoapVersion, Status};
+use crate::soap::service::{self, Ctx, Reply};
 use crate::soap::wsdl::Service;
 use crate::soap::xml::Limits;
 use crate::store::{clients, DbConnection};
@@ -28,6 +28,8 @@ struct Incoming {
     authorization: Option<String>,
     soap_action: Option<String>,
     oauth: Option<Result<super::oauth1::Signed, String>>,
+    /// The peer's address (the failed-authentication throttle's second key).
+    peer: Option<String>,
 }
 
 pub async fn post(
@@ -56,16 +58,18 @@ pub async fn post(
             .and_then(|h| h.to_str().ok())
             .map(|s| s.trim().trim_matches('"').to_string()),
         oauth,
+        peer: super::handlers::peer_ip(&req),
     };
     let st = state.clone();
     let result = web::block(move || handle(&st, service, incoming, &body)).await;
     let h = result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "LIS request failed");
         Handled::fault(
             service,
             SoapVersion::V11,
             "",
-            Status::failure(Minor::TargetIsBusy, e.to_string()),
-            false,
+            Status::failure(Minor::TargetIsBusy, service::INTERNAL_FAILURE),
+            FaultCode::Server,
         )
     });
     req.extensions_mut().insert(RoutePattern(format!(
@@ -80,6 +84,9 @@ pub async fn post(
     resp.content_type(h.soap.content_type());
     if h.code == StatusCode::UNAUTHORIZED {
         resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
+    }
+    if let Some(wait) = h.retry_after {
+        resp.insert_header((header::RETRY_AFTER, wait.to_string()));
     }
     resp.body(Chunks::new(
         h.text.into_iter().map(String::into_bytes).collect(),
@@ -96,6 +103,8 @@ struct Handled {
     operation: Option<String>,
     /// The response, in the pieces it was written in.
     text: Vec<String>,
+    /// `Retry-After` seconds (429).
+    retry_after: Option<u64>,
 }
 
 impl Handled {
@@ -105,7 +114,7 @@ impl Handled {
         soap: SoapVersion,
         message_ref: &str,
         status: Status,
-        client_fault: bool,
+        code: FaultCode,
     ) -> Handled {
         Handled {
             code: StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,8 +126,9 @@ impl Handled {
                 soap,
                 message_ref,
                 &status,
-                client_fault,
+                code,
             )],
+            retry_after: None,
         }
     }
 }
@@ -146,7 +156,7 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
                 soap,
                 "",
                 Status::failure(Minor::InvalidData, e.to_string()),
-                true,
+                FaultCode::Client,
             );
         }
     };
@@ -164,7 +174,7 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
                     request.body.name, service.def.name
                 ),
             ),
-            true,
+            FaultCode::Client,
         );
     };
     if let Some(sent) = incoming.soap_action.as_deref().filter(|s| !s.is_empty()) {
@@ -187,21 +197,59 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
             operation: (code == StatusCode::OK).then(|| op.clone()),
             client,
             text,
+            retry_after: None,
         }
     };
     let mut conn = match state.store.conn() {
         Ok(c) => c,
-        Err(e) => {
-            return respond(
-                StatusCode::OK,
-                None,
-                Reply::fail(Minor::TargetIsBusy, e.to_string()),
-            );
-        }
+        Err(e) => return respond(StatusCode::OK, None, service::internal(&e)),
     };
+    // Secrets are checked for Basic, WS-Security and OAuth 1.0a: failures there are
+    // throttled per claimed client and per address (bearer tokens cannot be guessed).
+    let token = request
+        .security
+        .as_ref()
+        .and_then(|s| s.child(&["UsernameToken"]));
+    let wss = incoming.authorization.is_none() && token.is_some();
+    let claimed = claimed_client(&incoming, token);
+    let checks_secret = claimed.is_some();
+    let peer = incoming.peer.as_deref();
+    if checks_secret {
+        if let Err(wait) = state.auth_throttle.check(claimed.as_deref(), peer) {
+            let mut h = respond(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Reply::fail(
+                    Minor::TargetIsBusy,
+                    "too many failed authentications; retry later",
+                ),
+            );
+            h.retry_after = Some(wait);
+            return h;
+        }
+    }
     let bearer = match authenticate(&mut conn, state, &incoming, request.security.as_ref(), body) {
         Ok(b) => b,
         Err(why) => {
+            if checks_secret {
+                state.auth_throttle.failed(claimed.as_deref(), peer);
+            }
+            // A WS-Security token is judged at the SOAP level: the OASIS WSS fault, which
+            // SOAP stacks report with its reason; transport-level schemes get HTTP 401.
+            if wss {
+                return Handled::fault(
+                    service,
+                    soap,
+                    &request.message_id,
+                    Status::failure(
+                        Minor::UnauthorizedRequest,
+                        format!(
+                            "The security token could not be authenticated or authorized: {why}"
+                        ),
+                    ),
+                    FaultCode::FailedAuthentication,
+                );
+            }
             return respond(
                 StatusCode::UNAUTHORIZED,
                 None,
@@ -227,13 +275,7 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
     let orgs = match &bearer.orgs {
         Some(o) => match visibility::expand_orgs(&mut conn, o) {
             Ok(x) => Some(x),
-            Err(e) => {
-                return respond(
-                    StatusCode::OK,
-                    client,
-                    Reply::fail(Minor::TargetIsBusy, e.to_string()),
-                );
-            }
+            Err(e) => return respond(StatusCode::OK, client, service::internal(&e)),
         },
         None => None,
     };
@@ -249,6 +291,35 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
     };
     let reply = (service.run)(&mut ctx, &op, &request.body);
     respond(StatusCode::OK, client, reply)
+}
+
+/// The client id a request's secret-bearing credentials name (HTTP Basic, OAuth 1.0a's
+/// consumer key, a UsernameToken's Username), for the failed-authentication throttle.
+fn claimed_client(incoming: &Incoming, token: Option<&Node>) -> Option<String> {
+    match incoming.authorization.as_deref() {
+        Some(h) => {
+            let scheme = h.trim().split(' ').next().unwrap_or("");
+            if scheme.eq_ignore_ascii_case("basic") {
+                super::handlers::parse_basic(h)
+                    .map(|(id, _)| id)
+                    .or(Some(String::new()))
+            } else if scheme.eq_ignore_ascii_case("oauth") {
+                match &incoming.oauth {
+                    Some(Ok(s)) => Some(s.consumer_key.clone()),
+                    _ => Some(String::new()),
+                }
+            } else {
+                None
+            }
+        }
+        None => token.map(|t| t.child_text("Username").unwrap_or("").to_string()),
+    }
+}
+
+/// Log a store error met while checking credentials; the client is told only that.
+fn store_failure(e: &dyn std::fmt::Display) -> String {
+    tracing::error!(error = %e, "credentials could not be checked");
+    "the credentials could not be checked (server error, logged)".to_string()
 }
 
 /// Constant-time equality (length is not secret).
@@ -268,7 +339,7 @@ fn client_secret(
         .as_ref()
         .ok_or("no server key is configured")?;
     let client = clients::get(conn, client_id)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| store_failure(&e))?
         .ok_or("unknown client or wrong secret")?;
     let salt = client
         .secret_salt
@@ -309,7 +380,7 @@ fn authenticate(
         }
         if scheme.eq_ignore_ascii_case("bearer") {
             return auth::verify_bearer_on(conn, rest.trim())
-                .map_err(|e| e.to_string())?
+                .map_err(|e| store_failure(&e))?
                 .ok_or_else(|| "the access token is unknown or expired".to_string());
         }
         if scheme.eq_ignore_ascii_case("oauth") {
@@ -385,7 +456,7 @@ fn authenticate(
                 &format!("wsse:{nonce}"),
                 now - past - future,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| store_failure(&e))?;
             if !fresh {
                 return Err("UsernameToken: Nonce was already used".into());
             }

@@ -68,6 +68,8 @@ pub struct AppState {
     pub counts: crate::store::records::CountCache,
     /// Tables without active rows, per store generation.
     pub empty: crate::store::records::EmptyCache,
+    /// Failed authentications per client id and peer address.
+    pub auth_throttle: super::ratelimit::AuthThrottle,
 }
 
 /// Verified bearer tokens, kept [`BEARER_CACHE_SECS`] seconds (never past the token's own
@@ -194,6 +196,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         fixed_body,
         counts: Default::default(),
         empty: Default::default(),
+        auth_throttle: Default::default(),
         bearers: Default::default(),
     }));
     let (tx, rx) = std::sync::mpsc::channel();

@@ -332,12 +332,29 @@ fn status_header(
 /// body element): `client` says whose fault it was. The header still carries the service's
 /// imsx status (`invaliddata`, or `unsupportedLISoperation` for an unknown operation), so
 /// clients that read only the imsx header get a clear answer too.
+/// Whose fault a SOAP Fault reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultCode {
+    /// The request (SOAP 1.1 `Client`, 1.2 `Sender`).
+    Client,
+    /// The server (`Server`, `Receiver`).
+    Server,
+    /// A WS-Security token that could not be authenticated: OASIS WSS 1.1
+    /// `wsse:FailedAuthentication` (LIS.md §5.1), as the faultcode (SOAP 1.1) or the subcode
+    /// under `Sender` (SOAP 1.2).
+    FailedAuthentication,
+}
+
+/// The OASIS WS-Security 1.0 secext namespace (`wsse`).
+pub const WSSE: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+
 pub fn fault(
     service: &ServiceDef,
     soap: SoapVersion,
     message_ref: &str,
     status: &Status,
-    client: bool,
+    code: FaultCode,
 ) -> String {
     let mut out = Out::default();
     open_envelope(&mut out, soap, service);
@@ -345,20 +362,34 @@ pub fn fault(
     out.buf
         .push_str("</soapenv:Header><soapenv:Body><soapenv:Fault>");
     let s = &mut out.buf;
+    let wsse = format!(" xmlns:wsse=\"{WSSE}\"");
     match soap {
         SoapVersion::V11 => {
-            s.push_str("<faultcode>soapenv:");
-            s.push_str(if client { "Client" } else { "Server" });
+            match code {
+                FaultCode::Client => s.push_str("<faultcode>soapenv:Client"),
+                FaultCode::Server => s.push_str("<faultcode>soapenv:Server"),
+                FaultCode::FailedAuthentication => {
+                    s.push_str(&format!("<faultcode{wsse}>wsse:FailedAuthentication"))
+                }
+            }
             s.push_str("</faultcode><faultstring>");
             escape_into(s, &status.description);
             s.push_str("</faultstring>");
         }
         SoapVersion::V12 => {
             s.push_str("<soapenv:Code><soapenv:Value>soapenv:");
-            s.push_str(if client { "Sender" } else { "Receiver" });
-            s.push_str(
-                "</soapenv:Value></soapenv:Code><soapenv:Reason><soapenv:Text xml:lang=\"en\">",
-            );
+            s.push_str(if code == FaultCode::Server {
+                "Receiver"
+            } else {
+                "Sender"
+            });
+            s.push_str("</soapenv:Value>");
+            if code == FaultCode::FailedAuthentication {
+                s.push_str(&format!(
+                    "<soapenv:Subcode><soapenv:Value{wsse}>wsse:FailedAuthentication</soapenv:Value></soapenv:Subcode>"
+                ));
+            }
+            s.push_str("</soapenv:Code><soapenv:Reason><soapenv:Text xml:lang=\"en\">");
             escape_into(s, &status.description);
             s.push_str("</soapenv:Text></soapenv:Reason>");
         }

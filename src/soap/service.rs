@@ -98,15 +98,23 @@ fn bind<T: XmlValue>(body: &Node) -> Result<T, OpError> {
     Ok(T::read_value(body)?)
 }
 
-/// Run `f`, mapping its error to a failure reply (store errors: `targetreadfailure`).
+/// What a client is told of an internal failure (store, import or export error): the cause
+/// is logged, never sent, as on REST.
+pub const INTERNAL_FAILURE: &str =
+    "the server could not complete the request (the cause is logged); retry later";
+
+/// Log `e` and answer `targetisbusy` with the fixed [`INTERNAL_FAILURE`] description.
+pub fn internal(e: &dyn std::fmt::Display) -> Reply {
+    tracing::error!(error = %e, "LIS request failed");
+    Reply::fail(Minor::TargetIsBusy, INTERNAL_FAILURE)
+}
+
+/// Run `f`, mapping its error to a failure reply (internal errors: [`internal`]).
 fn run(f: impl FnOnce() -> Result<Reply, OpError>) -> Reply {
     match f() {
         Ok(r) => r,
         Err(OpError::Status(minor, msg)) => Reply::fail(minor, msg),
-        Err(e) => {
-            tracing::error!(error = %e, "LIS operation failed");
-            Reply::fail(Minor::TargetIsBusy, e.to_string())
-        }
+        Err(e) => internal(&e),
     }
 }
 

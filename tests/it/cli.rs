@@ -330,3 +330,33 @@ fn serve_reads_config_logs_json_requests_and_stops_on_sigterm() {
     assert_eq!(users["fields"]["client_id"], c.client_id.as_str());
     assert!(users["fields"]["duration_ms"].as_f64().unwrap() >= 0.0);
 }
+
+#[test]
+fn a_missing_key_file_with_clients_registered_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
+    let (code, out, err) = run(&url, &["client", "add", "app", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("client_secret"));
+    let key = dir.path().join("rb.db.key");
+    assert!(key.exists());
+    std::fs::remove_file(&key).unwrap();
+    for args in [
+        &["serve", "--bind", "127.0.0.1:0"][..],
+        &["client", "add", "other"][..],
+    ] {
+        let (code, _, err) = run(&url, args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("rb.db.key is missing") && err.contains("restore"),
+            "{err}"
+        );
+        assert!(!key.exists(), "no new key was made");
+    }
+    // With no clients registered, a key is made as before.
+    let empty = format!("sqlite:{}", dir.path().join("empty.db").display());
+    let (code, _, err) = run(&empty, &["client", "add", "first"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("empty.db.key").exists());
+}

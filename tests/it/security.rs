@@ -342,3 +342,162 @@ both!(hostile_wide_start_tags_are_refused_at_once, |db| {
     assert_eq!(s.get(&format!("{V12}/orgs"), &token).status, 200);
     assert!(t0.elapsed() < std::time::Duration::from_secs(1));
 });
+
+both!(
+    failed_authentications_are_throttled_and_expired_tokens_purged,
+    |db| {
+        let url = db.url.clone();
+        let s = Server::start(db, Settings::default());
+        let (id, secret) = s.client(&["roster.readonly"], &[]);
+        // Wrong secrets at the token endpoint: 401 for the first ten, then 429 with Retry-After,
+        // also for the right secret (a guess cannot be told right from wrong while throttled).
+        let mut codes = Vec::new();
+        for _ in 0..25 {
+            codes.push(
+                s.post_token(Some((&id, "wrong")), "grant_type=client_credentials")
+                    .status,
+            );
+        }
+        assert!(codes[..10].iter().all(|c| *c == 401), "{codes:?}");
+        assert!(codes[10..].iter().all(|c| *c == 429), "{codes:?}");
+        let r = s.post_token(Some((&id, &secret)), "grant_type=client_credentials");
+        assert_eq!(r.status, 429);
+        assert!(r.header("Retry-After").is_some());
+        // One failure's worth refills each second.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let r = s.post_token(Some((&id, &secret)), "grant_type=client_credentials");
+        assert_eq!(r.status, 200, "{}", r.text);
+        let read = "<x:readPersonRequest><x:sourcedId>u1</x:sourcedId></x:readPersonRequest>";
+        // The address's bucket holds the one refilled failure: SOAP HTTP Basic from the same
+        // address spends it, then is throttled too (one bucket per address, across bindings).
+        let r = post(&s, PMS, Auth::Basic(&id, "wrong"), PMS_NS, read);
+        assert_eq!(r.status, 401, "{}", r.text);
+        let r = post(&s, PMS, Auth::Basic(&id, "wrong"), PMS_NS, read);
+        assert_eq!(r.status, 429, "{}", r.text);
+        // ... and on a fresh server, 401 ten times, then 429.
+        drop(s);
+        let s = Server::start(TestDb::new(backend(&url)).unwrap(), Settings::default());
+        let (id, secret) = s.client(&["roster.readonly"], &[]);
+        let codes: Vec<u16> = (0..20)
+            .map(|_| post(&s, PMS, Auth::Basic(&id, "wrong"), PMS_NS, read).status)
+            .collect();
+        assert!(codes[..10].iter().all(|c| *c == 401), "{codes:?}");
+        assert!(codes[10..].iter().all(|c| *c == 429), "{codes:?}");
+        assert_eq!(
+            post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, read).status,
+            429
+        );
+
+        // Expired tokens of every client are deleted when a token is issued.
+        let count = |s: &Server| {
+            let mut c = s.db.store.conn().unwrap();
+            let mut q = rosterbridge::store::sql::Sql::new(&c);
+            q.push("SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM access_tokens");
+            q.load_i64(&mut c).unwrap()
+        };
+        let s = Server::start(TestDb::new(backend(&url)).unwrap(), Settings::default());
+        s.token(&["roster.readonly"], &[]);
+        s.token(&["roster.readonly"], &[]);
+        assert_eq!(count(&s), 2);
+        {
+            let mut c = s.db.store.conn().unwrap();
+            let mut q = rosterbridge::store::sql::Sql::new(&c);
+            q.push("UPDATE access_tokens SET expires_at = '2020-01-01T00:00:00.000Z'");
+            q.execute(&mut c).unwrap();
+        }
+        s.token(&["roster.readonly"], &[]);
+        assert_eq!(count(&s), 1, "the two expired tokens are gone");
+        // Nonces past the window are deleted whatever client they belong to.
+        let mut c = s.db.store.conn().unwrap();
+        use rosterbridge::store::clients::record_nonce;
+        assert!(record_nonce(&mut c, "a", 100, "n1", 0).unwrap());
+        assert!(
+            !record_nonce(&mut c, "a", 100, "n1", 0).unwrap(),
+            "a replay"
+        );
+        assert!(record_nonce(&mut c, "b", 5000, "n2", 1000).unwrap());
+        assert!(
+            record_nonce(&mut c, "a", 100, "n1", 0).unwrap(),
+            "a's old nonce was purged"
+        );
+    }
+);
+
+/// The backend a test database URL is on.
+fn backend(url: &str) -> crate::common::Backend {
+    if url.starts_with("sqlite:") {
+        crate::common::Backend::Sqlite
+    } else {
+        crate::common::Backend::Postgres
+    }
+}
+
+both!(
+    soap_failures_tell_the_client_what_it_needs_and_nothing_internal,
+    |db| {
+        two_schools(&db);
+        let s = Server::start(db, Settings::default());
+        let (id, secret) = s.client(&["roster.readonly"], &[]);
+        let read = "<x:readPersonRequest><x:sourcedId>u1</x:sourcedId></x:readPersonRequest>";
+        // A failed WS-Security UsernameToken: the OASIS WSS FailedAuthentication Fault (SOAP 1.1
+        // and 1.2), with the imsx status in the header.
+        let r = post(&s, PMS, Auth::Text(&id, "nope"), PMS_NS, read);
+        assert_eq!(r.status, 500, "{}", r.text);
+        let fault = r.body();
+        assert_eq!(fault.name, "Fault");
+        assert_eq!(
+            fault.child_text("faultcode"),
+            Some("wsse:FailedAuthentication"),
+            "{}",
+            r.text
+        );
+        assert!(fault
+            .child_text("faultstring")
+            .unwrap_or("")
+            .contains("could not be authenticated"));
+        assert!(r.text.contains("xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\""));
+        assert_eq!(r.minor(), "unauthorizedrequest");
+        let doc12 = crate::soap::envelope(PMS_NS, &crate::soap::username_token(&id, "nope"), read)
+            .replace(
+                "http://schemas.xmlsoap.org/soap/envelope/",
+                "http://www.w3.org/2003/05/soap-envelope",
+            );
+        let r = crate::soap::post_raw(&s, PMS, &Auth::None, &doc12);
+        let code = r.body().child(&["Code"]).expect("Code");
+        assert_eq!(code.child_text("Value"), Some("soapenv:Sender"));
+        assert_eq!(
+            code.child(&["Subcode"]).and_then(|c| c.child_text("Value")),
+            Some("wsse:FailedAuthentication"),
+            "{}",
+            r.text
+        );
+        // HTTP Basic stays a transport-level 401.
+        let r = post(&s, PMS, Auth::Basic(&id, "nope"), PMS_NS, read);
+        assert_eq!(r.status, 401);
+        // A store failure: the cause is logged, the client gets a fixed description.
+        {
+            use diesel::connection::SimpleConnection;
+            let mut c = s.db.store.conn().unwrap();
+            match &mut *c {
+                rosterbridge::store::DbConnection::Sqlite(x) => {
+                    x.batch_execute("DROP TABLE user_roles")
+                }
+                rosterbridge::store::DbConnection::Postgres(x) => {
+                    x.batch_execute("DROP TABLE user_roles CASCADE")
+                }
+            }
+            .unwrap();
+        }
+        let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, read);
+        assert_eq!(r.minor(), "targetisbusy", "{}", r.text);
+        let description = r
+            .header()
+            .child_text("imsx_description")
+            .unwrap_or("")
+            .to_string();
+        assert_eq!(description, rosterbridge::soap::service::INTERNAL_FAILURE);
+        for leak in ["user_roles", "relation", "no such table", "store error"] {
+            assert!(!r.text.contains(leak), "{leak} leaked: {}", r.text);
+        }
+    }
+);

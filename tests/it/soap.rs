@@ -690,8 +690,10 @@ both!(status_header_security_and_hostile_input, |db| {
     // WS-Security PasswordText and PasswordDigest; replayed nonce and stale Created refused
     let r = post(&s, PMS, Auth::Text(&id, &secret), PMS_NS, &read(&users[0]));
     assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    // (a refused UsernameToken is the WSS FailedAuthentication Fault, HTTP 500)
     let r = post(&s, PMS, Auth::Text(&id, "nope"), PMS_NS, &read(&users[0]));
-    assert_eq!(r.status, 401);
+    assert_eq!(r.status, 500);
+    assert!(r.text.contains("wsse:FailedAuthentication"), "{}", r.text);
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let digest = digest_token(&id, &secret, b"nonce-0001-abcdef", &now);
     let r = post(&s, PMS, Auth::Raw(digest.clone()), PMS_NS, &read(&users[0]));
@@ -699,7 +701,7 @@ both!(status_header_security_and_hostile_input, |db| {
     let r = post(&s, PMS, Auth::Raw(digest), PMS_NS, &read(&users[0]));
     assert_eq!(
         (r.status, r.minor().as_str()),
-        (401, "unauthorizedrequest"),
+        (500, "unauthorizedrequest"),
         "replay"
     );
     let stale = (chrono::Utc::now() - chrono::Duration::hours(2))
@@ -711,7 +713,7 @@ both!(status_header_security_and_hostile_input, |db| {
         PMS_NS,
         &read(&users[0]),
     );
-    assert_eq!(r.status, 401, "stale Created");
+    assert_eq!(r.status, 500, "stale Created");
     let r = post(
         &s,
         PMS,
@@ -719,7 +721,7 @@ both!(status_header_security_and_hostile_input, |db| {
         PMS_NS,
         &read(&users[0]),
     );
-    assert_eq!(r.status, 401, "wrong digest");
+    assert_eq!(r.status, 500, "wrong digest");
     // OAuth 1.0a with oauth_body_hash
     let doc = envelope(PMS_NS, "", &read(&users[0]));
     let url = format!("{}{PMS}", s.base);

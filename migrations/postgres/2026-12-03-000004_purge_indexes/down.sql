@@ -1,0 +1,1 @@
+DROP INDEX oauth1_nonces_ts_idx;
