@@ -25,6 +25,10 @@ pub const MAX_RECORDS: i64 = 1_000_000;
 /// Most ids one batch read accepts.
 pub const MAX_BATCH: usize = 10_000;
 
+/// Most ids bound in one by-id statement (with the visibility conditions' org ids, well below
+/// SQLite's 32,766 parameters).
+const BY_IDS_CHUNK: usize = 5_000;
+
 /// What an operation needs: the store, a connection, who is asking and what they may do.
 pub struct Ctx<'a> {
     pub store: &'a Store,
@@ -155,31 +159,31 @@ fn by_ids(
     ids: &[String],
     tombstones: bool,
 ) -> Result<Vec<Record>, OpError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut by: std::collections::HashMap<String, Record> = std::collections::HashMap::new();
+    // In chunks: one statement binds at most BY_IDS_CHUNK ids (SQLite refuses more than 32,766
+    // parameters, PostgreSQL 65,535), whatever the number asked for (a savepoint read of a
+    // 100,000-person district loads that many demographics).
+    for chunk in ids.chunks(BY_IDS_CHUNK) {
+        let mut conds = vec![Cond::new(
+            "t.sourced_id IN (?)",
+            vec![Arg::Many(chunk.to_vec())],
+        )];
+        if !tombstones {
+            conds.push(Cond::active());
+        }
+        conds.extend(visible(ctx, entity));
+        let (rows, _) = records::query(
+            ctx.conn,
+            entity,
+            &Query {
+                conds,
+                limit: chunk.len() as i64,
+                skip_total: true,
+                ..Query::default()
+            },
+        )?;
+        by.extend(rows.into_iter().map(|r| (r.sourced_id.clone(), r)));
     }
-    let mut conds = vec![Cond::new(
-        "t.sourced_id IN (?)",
-        vec![Arg::Many(ids.to_vec())],
-    )];
-    if !tombstones {
-        conds.push(Cond::active());
-    }
-    conds.extend(visible(ctx, entity));
-    let (rows, _) = records::query(
-        ctx.conn,
-        entity,
-        &Query {
-            conds,
-            limit: ids.len() as i64,
-            skip_total: true,
-            ..Query::default()
-        },
-    )?;
-    let mut by: std::collections::HashMap<String, Record> = rows
-        .into_iter()
-        .map(|r| (r.sourced_id.clone(), r))
-        .collect();
     Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
 }
 

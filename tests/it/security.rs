@@ -501,3 +501,119 @@ both!(
         }
     }
 );
+
+/// A district of `n` students at one school (users and roles only), as a bulk 1.2 package.
+fn big_district(db: &TestDb, n: usize) {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.orgs,bulk\nfile.users,bulk\nfile.roles,bulk\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("orgs.csv"),
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,,,District,district,,\ns1,,,School,school,,d1\n",
+    )
+    .unwrap();
+    let mut users = String::from("sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n");
+    let mut roles = String::from(
+        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n",
+    );
+    for i in 0..n {
+        writeln!(
+            users,
+            "u{i:06},,,true,s{i},,Given{i},Family,,,,,,,,,,,,,s1,"
+        )
+        .unwrap();
+        writeln!(roles, "r{i:06},,,u{i:06},primary,student,,,s1,").unwrap();
+    }
+    std::fs::write(d.join("users.csv"), users).unwrap();
+    std::fs::write(d.join("roles.csv"), roles).unwrap();
+    let r = db.import(d);
+    assert_eq!(r.outcome, Outcome::Committed, "{:?}", r.diags.list);
+}
+
+/// POST a SOAP request and count `needle` in the streamed answer (too large for a string).
+fn count_in_answer(
+    s: &Server,
+    path: &str,
+    id: &str,
+    secret: &str,
+    ns: &str,
+    body: &str,
+    needle: &str,
+) -> (usize, String) {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let b = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let doc = crate::soap::envelope(ns, "", body);
+    let resp = match ureq::post(&format!("{}{path}", s.base))
+        .set("Content-Type", "text/xml; charset=utf-8")
+        .set("Authorization", &format!("Basic {b}"))
+        .send_string(&doc)
+    {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let mut reader = resp.into_reader();
+    let (mut n, mut head, mut buf, mut carry) = (0, String::new(), vec![0u8; 1 << 16], Vec::new());
+    loop {
+        let got = reader.read(&mut buf).unwrap();
+        if got == 0 {
+            break;
+        }
+        carry.extend_from_slice(&buf[..got]);
+        if head.len() < 4096 {
+            head.push_str(&String::from_utf8_lossy(&carry[..carry.len().min(4096)]));
+        }
+        let text = String::from_utf8_lossy(&carry).into_owned();
+        n += text.matches(needle).count();
+        // Keep a tail shorter than the needle, so a match across reads is counted once.
+        let keep = needle.len() - 1;
+        let cut = carry.len().saturating_sub(keep);
+        let tail = carry.split_off(cut);
+        let tail_text = String::from_utf8_lossy(&tail).into_owned();
+        n -= tail_text.matches(needle).count();
+        carry = tail;
+    }
+    (n, head)
+}
+
+both!(savepoint_reads_of_a_100000_student_district, |db| {
+    const N: usize = 100_000;
+    big_district(&db, N);
+    let s = Server::start(db, Settings::default());
+    let (id, secret) = s.client(&[], &[]);
+    let from = "<x:fromSavePoint>2000-01-01T00:00:00Z</x:fromSavePoint>";
+    let (ids, head) = count_in_answer(
+        &s,
+        PMS,
+        &id,
+        &secret,
+        PMS_NS,
+        &format!(
+            "<x:readPersonIdsFromSavePointRequest>{from}</x:readPersonIdsFromSavePointRequest>"
+        ),
+        "<tns:sourcedId>",
+    );
+    assert_eq!(ids, N, "{head}");
+    // The full records: every person's demographics are looked up too (100,000 ids).
+    let (records, head) = count_in_answer(
+        &s,
+        PMS,
+        &id,
+        &secret,
+        PMS_NS,
+        &format!("<x:readPersonsFromSavePointRequest>{from}</x:readPersonsFromSavePointRequest>"),
+        "<tns:personRecord>",
+    );
+    assert!(
+        head.contains("<tns:imsx_codeMajor>success</tns:imsx_codeMajor>"),
+        "{head}"
+    );
+    assert_eq!(records, N);
+    let (m, head) = count_in_answer(&s, MMS, &id, &secret, MMS_NS, &format!("<x:readMembershipIdsFromSavePointRequest>{from}</x:readMembershipIdsFromSavePointRequest>"), "<tns:sourcedId>");
+    assert_eq!(m, N, "the role rows: {head}");
+});
