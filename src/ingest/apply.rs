@@ -19,8 +19,8 @@ use crate::model::catalog::{Entity, Version};
 use crate::model::record::{id_hash, IdMap, IdSet, Record, Status};
 use crate::model::time;
 use crate::store::connection::{self, DbConnection};
+use crate::store::imports;
 use crate::store::records::{self, DeferredIndexes, Existing, Scan};
-use crate::store::{imports, Store};
 
 const BATCH: usize = 2000;
 
@@ -211,7 +211,8 @@ fn provisional_marker(started: &str) -> String {
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply(
-    store: &Store,
+    conn: &mut DbConnection,
+    standalone: bool,
     src: &mut Source,
     manifest: &Manifest,
     files: &[PlannedFile],
@@ -222,7 +223,7 @@ pub(crate) fn apply(
     progress: bool,
 ) -> Result<Applied, ImportError> {
     let marker = provisional_marker(started);
-    store.import_transaction(|conn| {
+    crate::store::import_transaction_on(conn, standalone, |conn| {
         imports::lock(conn, started)?;
         // Tables empty before this import: all their rows are new, no parent needs touching.
         // 1.1 users.csv also writes roles, with the same mode.

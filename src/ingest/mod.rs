@@ -22,7 +22,7 @@ use source::{Source, SourceError};
 use crate::model::catalog::{Entity, Version};
 use crate::model::time;
 use crate::store::imports::{self, ImportRun};
-use crate::store::{Store, StoreError};
+use crate::store::{DbConnection, Store, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -140,8 +140,32 @@ pub fn import_files(
     import_source(store, Source::Memory(files), Path::new(label), opts)
 }
 
+/// [`import_files`] on a connection the caller holds, inside the caller's transaction (the
+/// import commits as a savepoint of it, and needs no second pooled connection): a LIS write
+/// checks what it must and imports in one transaction, on one connection.
+pub fn import_files_on(
+    conn: &mut DbConnection,
+    files: BTreeMap<String, Vec<u8>>,
+    label: &str,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    import_on(conn, false, Source::Memory(files), Path::new(label), opts)
+}
+
 fn import_source(
     store: &Store,
+    src: Source,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let mut conn = store.conn()?;
+    import_on(&mut conn, true, src, path, opts)
+}
+
+/// The import on `conn`; `standalone`: `conn` is in no transaction.
+fn import_on(
+    conn: &mut DbConnection,
+    standalone: bool,
     mut src: Source,
     path: &Path,
     opts: &ImportOptions,
@@ -159,21 +183,16 @@ fn import_source(
     let plan = plan(&mut src, &mut diags)?;
     if let Some((manifest, files)) = plan {
         report.version = Some(manifest.version);
-        let known = validate::validate(
-            store,
-            &mut src,
-            &manifest,
-            &files,
-            &mut diags,
-            opts.progress,
-        )?;
+        let known =
+            validate::validate(conn, &mut src, &manifest, &files, &mut diags, opts.progress)?;
         report.rows = known.rows.clone();
         if diags.errors == 0 {
             if opts.dry_run {
                 report.outcome = Outcome::DryRun;
             } else {
                 let result = apply::apply(
-                    store,
+                    conn,
+                    standalone,
                     &mut src,
                     &manifest,
                     &files,
@@ -195,7 +214,13 @@ fn import_source(
     report.diags = diags;
     // Rejected and dry runs are logged too, in their own small transaction.
     let run = run_row(&report, &started, path);
-    store.transaction(|c| imports::record(c, &run).map_err(ImportError::from))?;
+    if standalone {
+        diesel::Connection::transaction(conn, |c| {
+            imports::record(c, &run).map_err(ImportError::from)
+        })?;
+    } else {
+        imports::record(conn, &run)?;
+    }
     Ok(report)
 }
 

@@ -11,7 +11,7 @@ use super::source::Source;
 use super::{bar, ImportError, PlannedFile};
 use crate::model::catalog::{Entity, Target};
 use crate::model::record::{id_hash, IdMap, IdSet, Status, Value};
-use crate::store::{records, Store};
+use crate::store::{records, DbConnection};
 
 /// What validation learnt, reused by the apply pass.
 #[derive(Debug, Default)]
@@ -58,7 +58,7 @@ const TYPE_RULES: &[(Entity, &str, &str, bool)] = &[
 ];
 
 pub(crate) fn validate(
-    store: &Store,
+    conn: &mut DbConnection,
     src: &mut Source,
     manifest: &Manifest,
     files: &[PlannedFile],
@@ -380,11 +380,11 @@ pub(crate) fn validate(
             }
         }
     }
-    resolve_in_store(store, pending, diags)?;
+    resolve_in_store(conn, pending, diags)?;
     if let Some((file, mode)) = orgs_file {
-        check_org_cycles(store, &file, mode, &org_rows, diags)?;
+        check_org_cycles(conn, &file, mode, &org_rows, diags)?;
     }
-    check_store_classes(store, store_classes, diags)?;
+    check_store_classes(conn, store_classes, diags)?;
     // The id sets are only needed for validation: free them before the apply pass.
     known.ids = HashMap::new();
     Ok(known)
@@ -424,7 +424,7 @@ fn check_ref(
 
 /// Delta references not found in the package must exist in the store.
 fn resolve_in_store(
-    store: &Store,
+    conn: &mut DbConnection,
     pending: Vec<PendingRef>,
     diags: &mut Diags,
 ) -> Result<(), ImportError> {
@@ -435,7 +435,6 @@ fn resolve_in_store(
     for p in pending {
         by_target.entry(p.target).or_default().push(p);
     }
-    let mut conn = store.conn()?;
     for (target, refs) in by_target {
         let ids: Vec<&str> = refs
             .iter()
@@ -443,7 +442,7 @@ fn resolve_in_store(
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let found = records::existing_ids(&mut conn, target, &ids)?;
+        let found = records::existing_ids(conn, target, &ids)?;
         for p in refs.iter().filter(|p| !found.contains(&p.id)) {
             p.error(
                 diags,
@@ -499,7 +498,7 @@ impl EnrollmentClass {
 /// Enrollments whose class is only in the store: the same rules against the stored class (a
 /// class in neither is a reference error already).
 fn check_store_classes(
-    store: &Store,
+    conn: &mut DbConnection,
     rows: Vec<EnrollmentClass>,
     diags: &mut Diags,
 ) -> Result<(), ImportError> {
@@ -512,8 +511,7 @@ fn check_store_classes(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut conn = store.conn()?;
-    let stored = records::column_by_ids(&mut conn, Entity::Classes, "school_sourced_id", &ids)?;
+    let stored = records::column_by_ids(conn, Entity::Classes, "school_sourced_id", &ids)?;
     for r in &rows {
         let Some((status, school)) = stored.get(&r.class) else {
             continue;
@@ -532,7 +530,7 @@ fn check_store_classes(
 /// for a delta) must have no cycle, or a client restricted to a school would see everything
 /// "below" it, its district included.
 fn check_org_cycles(
-    store: &Store,
+    conn: &mut DbConnection,
     file: &str,
     mode: Mode,
     rows: &[(String, Option<String>, u64, bool)],
@@ -540,12 +538,11 @@ fn check_org_cycles(
 ) -> Result<(), ImportError> {
     let mut parent: HashMap<String, String> = HashMap::new();
     if mode == Mode::Delta {
-        let mut conn = store.conn()?;
         let scan = records::Scan {
             active_only: true,
             ..records::Scan::default()
         };
-        records::scan(&mut conn, Entity::Orgs, &scan, |_, page| {
+        records::scan(conn, Entity::Orgs, &scan, |_, page| {
             for o in page {
                 if let Some(p) = o.get("parentSourcedId") {
                     parent.insert(o.sourced_id.clone(), p.to_string());

@@ -113,13 +113,55 @@ pub fn internal(e: &dyn std::fmt::Display) -> Reply {
     Reply::fail(Minor::TargetIsBusy, INTERNAL_FAILURE)
 }
 
-/// Run `f`, mapping its error to a failure reply (internal errors: [`internal`]).
-fn run(f: impl FnOnce() -> Result<Reply, OpError>) -> Reply {
-    match f() {
+/// Run operation `op` (`f`) for `ctx`'s client, mapping its error to a failure reply (internal
+/// errors: [`internal`]). A write runs whole in one transaction on the request's connection,
+/// which first takes the import lock: its checks (ids in use, visibility, the write rule) see
+/// the store as the write leaves it, concurrent writes queue on the lock instead of racing, and
+/// the importer works on the same connection, so no write ever waits for a second one.
+fn run(
+    ctx: &mut Ctx<'_>,
+    op: &str,
+    f: impl FnOnce(&mut Ctx<'_>) -> Result<Reply, OpError>,
+) -> Reply {
+    let result = match authorise(ctx, op) {
+        Err(e) => Err(e),
+        Ok(()) if is_write(op) => in_write_transaction(ctx, f),
+        Ok(()) => f(ctx),
+    };
+    match result {
         Ok(r) => r,
         Err(OpError::Status(minor, msg)) => Reply::fail(minor, msg),
         Err(e) => internal(&e),
     }
+}
+
+/// `f` in a transaction on `ctx`'s connection, after taking the import lock. A refusal
+/// (`OpError::Status`: nothing was written but, for a rejected package, its import-log row)
+/// commits; an internal error rolls back.
+fn in_write_transaction(
+    ctx: &mut Ctx<'_>,
+    f: impl FnOnce(&mut Ctx<'_>) -> Result<Reply, OpError>,
+) -> Result<Reply, OpError> {
+    let (store, bearer, empty) = (ctx.store, ctx.bearer, ctx.empty);
+    let (may_read, may_write, demographics) = (ctx.may_read, ctx.may_write, ctx.demographics);
+    let orgs = ctx.orgs.clone();
+    diesel::Connection::transaction(&mut *ctx.conn, |conn| {
+        crate::store::imports::lock(conn, &time::now())?;
+        let mut inner = Ctx {
+            store,
+            conn,
+            bearer,
+            orgs,
+            may_read,
+            may_write,
+            demographics,
+            empty,
+        };
+        match f(&mut inner) {
+            Err(OpError::Status(minor, msg)) => Ok(Err(OpError::Status(minor, msg))),
+            other => other.map(Ok),
+        }
+    })?
 }
 
 fn is_write(op: &str) -> bool {
@@ -338,8 +380,8 @@ fn write_delta(ctx: &mut Ctx<'_>, op: &str, records: Vec<Record>) -> Result<(), 
         sink.finish()?;
     }
     let files = w.into_files()?;
-    let report = ingest::import_files(
-        ctx.store,
+    let report = ingest::import_files_on(
+        ctx.conn,
         files,
         &format!("soap:{op}:{}", ctx.bearer.client_id),
         &ImportOptions::default(),
@@ -656,186 +698,183 @@ fn new_id() -> String {
 }
 
 pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
-    run(|| {
-        authorise(ctx, op)?;
-        match op {
-            "readPerson" => {
-                let r: pms::ReadPersonRequest = bind(body)?;
-                let id = r.sourced_id.trim().to_string();
-                let users = by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?;
-                let parts = PersonParts::load(ctx, &users)?;
-                match users.first().map(|u| parts.person(u)) {
-                    Some(rec) => Ok(Reply::with(
-                        Status::success(format!("person {id}")),
-                        pms::ReadPersonResponse {
-                            person_record: Some(rec),
-                        },
-                    )),
-                    None => Err(status(
-                        Minor::UnknownObject,
-                        format!("no person with sourcedId '{id}'"),
-                    )),
-                }
+    run(ctx, op, |ctx| match op {
+        "readPerson" => {
+            let r: pms::ReadPersonRequest = bind(body)?;
+            let id = r.sourced_id.trim().to_string();
+            let users = by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?;
+            let parts = PersonParts::load(ctx, &users)?;
+            match users.first().map(|u| parts.person(u)) {
+                Some(rec) => Ok(Reply::with(
+                    Status::success(format!("person {id}")),
+                    pms::ReadPersonResponse {
+                        person_record: Some(rec),
+                    },
+                )),
+                None => Err(status(
+                    Minor::UnknownObject,
+                    format!("no person with sourcedId '{id}'"),
+                )),
             }
-            "readPersonCore" => {
-                let r: pms::ReadPersonCoreRequest = bind(body)?;
-                let id = r.sourced_id.trim().to_string();
-                match by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?.first() {
-                    Some(u) => Ok(Reply::with(
-                        Status::success(format!("person {id}")),
-                        pms::ReadPersonCoreResponse {
-                            person_core: Some(person::core(u)),
-                        },
-                    )),
-                    None => Err(status(
-                        Minor::UnknownObject,
-                        format!("no person with sourcedId '{id}'"),
-                    )),
-                }
+        }
+        "readPersonCore" => {
+            let r: pms::ReadPersonCoreRequest = bind(body)?;
+            let id = r.sourced_id.trim().to_string();
+            match by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?.first() {
+                Some(u) => Ok(Reply::with(
+                    Status::success(format!("person {id}")),
+                    pms::ReadPersonCoreResponse {
+                        person_core: Some(person::core(u)),
+                    },
+                )),
+                None => Err(status(
+                    Minor::UnknownObject,
+                    format!("no person with sourcedId '{id}'"),
+                )),
             }
-            "readPersons" => {
-                let r: pms::ReadPersonsRequest = bind(body)?;
-                let ids = batch_ids(&r.sourced_id_set.sourced_id)?;
-                let users = by_ids(ctx, Entity::Users, &ids, false)?;
-                let st = batch_status(&ids, &users, "person");
-                let save = high_water(ctx, Entity::Users)?;
-                let parts = PersonParts::load(ctx, &users)?;
+        }
+        "readPersons" => {
+            let r: pms::ReadPersonsRequest = bind(body)?;
+            let ids = batch_ids(&r.sourced_id_set.sourced_id)?;
+            let users = by_ids(ctx, Entity::Users, &ids, false)?;
+            let st = batch_status(&ids, &users, "person");
+            let save = high_water(ctx, Entity::Users)?;
+            let parts = PersonParts::load(ctx, &users)?;
+            Ok(Reply {
+                status: st,
+                body: person_set_body(users, move |u| parts.person(u), save.map(Str::from)),
+            })
+        }
+        "readAllPersonIds" => {
+            let rows = select(ctx, Entity::Users, vec![Cond::active()], false)?;
+            let ids = ids_of(&rows);
+            Ok(Reply::with(
+                success_for(ids.len(), "persons"),
+                pms::ReadAllPersonIdsResponse {
+                    sourced_id_set: Some(id_set(ids)),
+                },
+            ))
+        }
+        "discoverPersonIds" => {
+            let r: pms::DiscoverPersonIdsRequest = bind(body)?;
+            let ids = discover(ctx, Entity::Users, &r.query_object)?;
+            Ok(Reply::with(
+                success_for(ids.len(), "persons"),
+                pms::DiscoverPersonIdsResponse {
+                    sourced_id_set: Some(id_set(ids)),
+                },
+            ))
+        }
+        "readPersonIdsFromSavePoint" | "readPersonsFromSavePoint" => {
+            let from = body.child_text("fromSavePoint").unwrap_or("");
+            let from = savepoint(from)?;
+            let rows = select(
+                ctx,
+                Entity::Users,
+                vec![Cond::new(
+                    "t.date_last_modified > ?",
+                    vec![Arg::One(from.clone())],
+                )],
+                true,
+            )?;
+            let save = next_savepoint(&rows, &from);
+            let st = success_for(rows.len(), "persons changed");
+            if op == "readPersonIdsFromSavePoint" {
+                Ok(Reply::with(
+                    st,
+                    pms::ReadPersonIdsFromSavePointResponse {
+                        sourced_id_set: Some(id_set(ids_of(&rows))),
+                        save_point: Some(save.into()),
+                    },
+                ))
+            } else {
+                let parts = PersonParts::load(ctx, &rows)?;
                 Ok(Reply {
                     status: st,
-                    body: person_set_body(users, move |u| parts.person(u), save.map(Str::from)),
+                    body: person_set_body(rows, move |u| parts.person(u), Some(save.into())),
                 })
             }
-            "readAllPersonIds" => {
-                let rows = select(ctx, Entity::Users, vec![Cond::active()], false)?;
-                let ids = ids_of(&rows);
-                Ok(Reply::with(
-                    success_for(ids.len(), "persons"),
-                    pms::ReadAllPersonIdsResponse {
-                        sourced_id_set: Some(id_set(ids)),
-                    },
-                ))
-            }
-            "discoverPersonIds" => {
-                let r: pms::DiscoverPersonIdsRequest = bind(body)?;
-                let ids = discover(ctx, Entity::Users, &r.query_object)?;
-                Ok(Reply::with(
-                    success_for(ids.len(), "persons"),
-                    pms::DiscoverPersonIdsResponse {
-                        sourced_id_set: Some(id_set(ids)),
-                    },
-                ))
-            }
-            "readPersonIdsFromSavePoint" | "readPersonsFromSavePoint" => {
-                let from = body.child_text("fromSavePoint").unwrap_or("");
-                let from = savepoint(from)?;
-                let rows = select(
-                    ctx,
-                    Entity::Users,
-                    vec![Cond::new(
-                        "t.date_last_modified > ?",
-                        vec![Arg::One(from.clone())],
-                    )],
-                    true,
-                )?;
-                let save = next_savepoint(&rows, &from);
-                let st = success_for(rows.len(), "persons changed");
-                if op == "readPersonIdsFromSavePoint" {
-                    Ok(Reply::with(
-                        st,
-                        pms::ReadPersonIdsFromSavePointResponse {
-                            sourced_id_set: Some(id_set(ids_of(&rows))),
-                            save_point: Some(save.into()),
-                        },
-                    ))
-                } else {
-                    let parts = PersonParts::load(ctx, &rows)?;
-                    Ok(Reply {
-                        status: st,
-                        body: person_set_body(rows, move |u| parts.person(u), Some(save.into())),
-                    })
-                }
-            }
-            "createPerson" | "replacePerson" | "updatePerson" => {
-                let (id, rec) = match op {
-                    "createPerson" => {
-                        let r: pms::CreatePersonRequest = bind(body)?;
-                        (r.sourced_id, r.person_record)
-                    }
-                    "replacePerson" => {
-                        let r: pms::ReplacePersonRequest = bind(body)?;
-                        (r.sourced_id, r.person_record)
-                    }
-                    _ => {
-                        let r: pms::UpdatePersonRequest = bind(body)?;
-                        (r.sourced_id, r.person_record)
-                    }
-                };
-                let id = id.trim().to_string();
-                if id.is_empty() {
-                    return Err(status(Minor::InvalidData, "sourcedId is required"));
-                }
-                let exists = !by_ids(
-                    &mut unrestricted(ctx),
-                    Entity::Users,
-                    std::slice::from_ref(&id),
-                    false,
-                )?
-                .is_empty();
-                if op == "createPerson" && exists {
-                    return Err(status(
-                        Minor::IdAllocInUseFail,
-                        format!("person {id} already exists"),
-                    ));
-                }
-                if op == "updatePerson" && !exists {
-                    return Err(status(
-                        Minor::UnknownObject,
-                        format!("no person with sourcedId '{id}'"),
-                    ));
-                }
-                save_person(ctx, op, &id, &rec, op == "updatePerson")?;
-                Ok(Reply::with(
-                    Status::success(format!("person {id} stored")),
-                    EmptyBody,
-                ))
-            }
-            "createByProxyPerson" => {
-                let r: pms::CreateByProxyPersonRequest = bind(body)?;
-                let id = new_id();
-                save_person(ctx, op, &id, &r.person_record, false)?;
-                Ok(Reply::with(
-                    Status::success(format!("person {id} created")),
-                    pms::CreateByProxyPersonResponse {
-                        sourced_id: Some(id.into()),
-                    },
-                ))
-            }
-            "deletePerson" => {
-                let r: pms::DeletePersonRequest = bind(body)?;
-                let id = r.sourced_id.trim().to_string();
-                tombstone(ctx, op, Entity::Users, &id)?;
-                Ok(Reply::with(
-                    Status::success(format!("person {id} deleted")),
-                    EmptyBody,
-                ))
-            }
-            "changePersonIdentifier" => {
-                let r: pms::ChangePersonIdentifierRequest = bind(body)?;
-                let (old, new) = (
-                    r.sourced_id.trim().to_string(),
-                    r.new_sourced_id.trim().to_string(),
-                );
-                change_identifier(ctx, op, Entity::Users, &old, &new)?;
-                Ok(Reply::with(
-                    Status::success(format!("person {old} is now {new}")),
-                    EmptyBody,
-                ))
-            }
-            other => Err(status(
-                Minor::UnsupportedOperation,
-                format!("{other} is not a Person operation"),
-            )),
         }
+        "createPerson" | "replacePerson" | "updatePerson" => {
+            let (id, rec) = match op {
+                "createPerson" => {
+                    let r: pms::CreatePersonRequest = bind(body)?;
+                    (r.sourced_id, r.person_record)
+                }
+                "replacePerson" => {
+                    let r: pms::ReplacePersonRequest = bind(body)?;
+                    (r.sourced_id, r.person_record)
+                }
+                _ => {
+                    let r: pms::UpdatePersonRequest = bind(body)?;
+                    (r.sourced_id, r.person_record)
+                }
+            };
+            let id = id.trim().to_string();
+            if id.is_empty() {
+                return Err(status(Minor::InvalidData, "sourcedId is required"));
+            }
+            let exists = !by_ids(
+                &mut unrestricted(ctx),
+                Entity::Users,
+                std::slice::from_ref(&id),
+                false,
+            )?
+            .is_empty();
+            if op == "createPerson" && exists {
+                return Err(status(
+                    Minor::IdAllocInUseFail,
+                    format!("person {id} already exists"),
+                ));
+            }
+            if op == "updatePerson" && !exists {
+                return Err(status(
+                    Minor::UnknownObject,
+                    format!("no person with sourcedId '{id}'"),
+                ));
+            }
+            save_person(ctx, op, &id, &rec, op == "updatePerson")?;
+            Ok(Reply::with(
+                Status::success(format!("person {id} stored")),
+                EmptyBody,
+            ))
+        }
+        "createByProxyPerson" => {
+            let r: pms::CreateByProxyPersonRequest = bind(body)?;
+            let id = new_id();
+            save_person(ctx, op, &id, &r.person_record, false)?;
+            Ok(Reply::with(
+                Status::success(format!("person {id} created")),
+                pms::CreateByProxyPersonResponse {
+                    sourced_id: Some(id.into()),
+                },
+            ))
+        }
+        "deletePerson" => {
+            let r: pms::DeletePersonRequest = bind(body)?;
+            let id = r.sourced_id.trim().to_string();
+            tombstone(ctx, op, Entity::Users, &id)?;
+            Ok(Reply::with(
+                Status::success(format!("person {id} deleted")),
+                EmptyBody,
+            ))
+        }
+        "changePersonIdentifier" => {
+            let r: pms::ChangePersonIdentifierRequest = bind(body)?;
+            let (old, new) = (
+                r.sourced_id.trim().to_string(),
+                r.new_sourced_id.trim().to_string(),
+            );
+            change_identifier(ctx, op, Entity::Users, &old, &new)?;
+            Ok(Reply::with(
+                Status::success(format!("person {old} is now {new}")),
+                EmptyBody,
+            ))
+        }
+        other => Err(status(
+            Minor::UnsupportedOperation,
+            format!("{other} is not a Person operation"),
+        )),
     })
 }
 
@@ -1050,8 +1089,7 @@ fn save_membership(
 }
 
 pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
-    run(|| {
-        authorise(ctx, op)?;
+    run(ctx, op, |ctx| {
         match op {
             "readMembership" => {
                 let r: mms::ReadMembershipRequest = bind(body)?;

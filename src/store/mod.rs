@@ -193,26 +193,7 @@ impl Store {
     where
         E: From<diesel::result::Error> + From<StoreError>,
     {
-        use diesel::connection::SimpleConnection;
-        self.with_conn(|conn| {
-            let rollback_journal = initial_load(conn);
-            let result = conn.transaction(f);
-            if rollback_journal {
-                // Back to WAL (readers beside writers). Should this fail, the next connection
-                // sets WAL again when it opens.
-                if let Err(e) = conn.batch_execute("PRAGMA journal_mode = WAL") {
-                    tracing::warn!(error = %e, "could not return to WAL mode after an initial load");
-                }
-            }
-            if matches!(conn, DbConnection::Sqlite(_)) {
-                // Give the memory back; the pool keeps this connection.
-                let _ = conn.batch_execute(&format!(
-                    "PRAGMA cache_size = -{}; PRAGMA shrink_memory",
-                    connection::CACHE_KIB
-                ));
-            }
-            result
-        })
+        self.with_conn(|conn| import_transaction_on(conn, true, f))
     }
 
     /// Run `f` in one transaction on a pooled connection.
@@ -234,4 +215,36 @@ impl Store {
         let mut conn = self.conn()?;
         f(&mut conn)
     }
+}
+
+/// [`Store::import_transaction`] on a connection the caller holds. `standalone`: the
+/// connection is in no transaction, so an initial load may switch SQLite's journal mode; inside
+/// the caller's transaction (a LIS write), `f` runs in a savepoint of it.
+pub fn import_transaction_on<T, E>(
+    conn: &mut DbConnection,
+    standalone: bool,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error> + From<StoreError>,
+{
+    use diesel::connection::SimpleConnection;
+    let rollback_journal = standalone && initial_load(conn);
+
+    let result = conn.transaction(f);
+    if rollback_journal {
+        // Back to WAL (readers beside writers). Should this fail, the next connection
+        // sets WAL again when it opens.
+        if let Err(e) = conn.batch_execute("PRAGMA journal_mode = WAL") {
+            tracing::warn!(error = %e, "could not return to WAL mode after an initial load");
+        }
+    }
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        // Give the memory back; the pool keeps this connection.
+        let _ = conn.batch_execute(&format!(
+            "PRAGMA cache_size = -{}; PRAGMA shrink_memory",
+            connection::CACHE_KIB
+        ));
+    }
+    result
 }

@@ -617,3 +617,43 @@ both!(savepoint_reads_of_a_100000_student_district, |db| {
     let (m, head) = count_in_answer(&s, MMS, &id, &secret, MMS_NS, &format!("<x:readMembershipIdsFromSavePointRequest>{from}</x:readMembershipIdsFromSavePointRequest>"), "<tns:sourcedId>");
     assert_eq!(m, N, "the role rows: {head}");
 });
+
+both!(
+    concurrent_soap_writes_all_land_without_waiting_for_a_connection,
+    |db| {
+        two_schools(&db);
+        let s = Server::start(db, Settings::default());
+        let (id, secret) = s.client(&[WRITE, "roster.readonly"], &[]);
+        let t0 = std::time::Instant::now();
+        let answers: Vec<(String, std::time::Duration)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..32)
+            .map(|i| {
+                let (s, id, secret) = (&s, &id, &secret);
+                scope.spawn(move || {
+                    let t = std::time::Instant::now();
+                    let pid = format!("c{i:02}");
+                    let r = post(s, PMS, Auth::Basic(id, secret), PMS_NS, &format!("<x:createPersonRequest><x:sourcedId>{pid}</x:sourcedId>{}</x:createPersonRequest>", person(&pid, "Conc", "primary:student@s1")));
+                    (r.minor(), t.elapsed())
+                })
+            })
+            .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let total = t0.elapsed();
+        for (i, (minor, took)) in answers.iter().enumerate() {
+            assert_eq!(minor, "fullsuccess", "write {i}");
+            // The pool's checkout timeout is 10 s: no write came near it.
+            assert!(
+                *took < std::time::Duration::from_secs(8),
+                "write {i} took {took:?}"
+            );
+        }
+        for i in 0..32 {
+            let u =
+                s.db.get(Entity::Users, &format!("c{i:02}"))
+                    .expect("landed");
+            assert_eq!(u.get("givenName"), Some("Conc"));
+        }
+        eprintln!("32 concurrent createPerson: {total:?}");
+    }
+);
