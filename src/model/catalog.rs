@@ -905,6 +905,24 @@ pub fn layout(entity: Entity, version: Version) -> Vec<Column> {
     }
 }
 
+/// A stored enumeration value as a 1.2 document carries it: a value of the 1.2 vocabulary
+/// `values` as it is; any other (a 1.1-only value kept from a 1.1 package, such as the
+/// enrollment roles `aide`, `guardian`, `parent`, `relative`) as an extension value,
+/// `ext:<value>`, where the vocabulary is extensible (every 1.2 enumeration the store keeps
+/// outside a fixed set is), so 1.2 responses validate against the official schema and lose
+/// nothing. Values already `ext:` pass unchanged.
+pub fn v12_enum_value<'a>(
+    values: &[&str],
+    extensible: bool,
+    v: &'a str,
+) -> std::borrow::Cow<'a, str> {
+    if !extensible || v.is_empty() || v.starts_with("ext:") || values.contains(&v) {
+        std::borrow::Cow::Borrowed(v)
+    } else {
+        std::borrow::Cow::Owned(format!("ext:{v}"))
+    }
+}
+
 /// Map a 1.2 user role to the 1.1 vocabulary (ONEROSTER.md §3.5).
 pub fn role_v12_to_v11(role: &str) -> &str {
     match role {
@@ -914,5 +932,21 @@ pub fn role_v12_to_v11(role: &str) -> &str {
         | "principal"
         | "counselor" => "administrator",
         r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_one_only_values_become_extensions_in_1_2() {
+        assert_eq!(v12_enum_value(ENROLLMENT_ROLES, true, "aide"), "ext:aide");
+        assert_eq!(v12_enum_value(ENROLLMENT_ROLES, true, "teacher"), "teacher");
+        assert_eq!(
+            v12_enum_value(ENROLLMENT_ROLES, true, "ext:tutor"),
+            "ext:tutor"
+        );
+        assert_eq!(v12_enum_value(ENROLLMENT_ROLES, false, "aide"), "aide");
     }
 }

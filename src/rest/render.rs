@@ -8,7 +8,7 @@ use std::hash::BuildHasherDefault;
 
 use serde_json::Value as Json;
 
-use crate::model::catalog::{Entity, Kind};
+use crate::model::catalog::{v12_enum_value, Entity, Kind, ROLES_V12};
 use crate::model::record::{id_hash, list_items, IdHasher, Record, Status, Value};
 use crate::query::fields::json_name;
 
@@ -273,7 +273,17 @@ impl Renderer<'_> {
                         self.write_ref(out, base, e, id)
                     });
                 }
-                Kind::List | Kind::EnumList(..) => write_array(o.out, list_items(text), write_str),
+                Kind::List => write_array(o.out, list_items(text), write_str),
+                Kind::EnumList(values, ext) => write_array(o.out, list_items(text), |out, v| {
+                    if v1p1 {
+                        write_str(out, v)
+                    } else {
+                        write_str(out, &v12_enum_value(values, ext, v))
+                    }
+                }),
+                Kind::Enum(values, ext) if !v1p1 => {
+                    write_str(o.out, &v12_enum_value(values, ext, text))
+                }
                 Kind::UserIds => write_array(
                     o.out,
                     list_items(text).filter_map(|item| {
@@ -361,7 +371,10 @@ impl Renderer<'_> {
             write_array(o.out, active(Entity::Roles), |out, r| {
                 let mut m = Obj::open(out, None);
                 m.str("roleType", r.get("roleType").unwrap_or(""));
-                m.str("role", r.get("role").unwrap_or(""));
+                m.str(
+                    "role",
+                    &v12_enum_value(ROLES_V12, true, r.get("role").unwrap_or("")),
+                );
                 if m.key("org") {
                     let org = r.get("orgSourcedId").unwrap_or("");
                     self.write_ref(m.out, V1P2_ROSTERING, Entity::Orgs, org);

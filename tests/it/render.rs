@@ -100,38 +100,11 @@ both!(
     rendered_1_2_records_validate_against_the_official_openapi,
     |db| {
         db.import(&fixture("valid-1.2"));
-        let doc = openapi();
         let r = Renderer {
             base_url: "https://rb.example.org",
         };
+        let checked = validate_store(&db);
         let mut conn = db.store.conn().unwrap();
-        let mut checked = 0;
-        for (entity, schema) in [
-            (Entity::Orgs, "OrgDType"),
-            (Entity::AcademicSessions, "AcademicSessionDType"),
-            (Entity::Courses, "CourseDType"),
-            (Entity::Classes, "ClassDType"),
-            (Entity::Users, "UserDType"),
-            (Entity::Enrollments, "EnrollmentDType"),
-            (Entity::Demographics, "DemographicsDType"),
-        ] {
-            let recs = db.all(entity);
-            let ids: Vec<String> = recs.iter().map(|r| r.sourced_id.clone()).collect();
-            let related = load_related(&mut conn, entity, &ids).unwrap();
-            for rec in &recs {
-                let json = r.v1p2(rec, &related);
-                let mut errors = Vec::new();
-                check(
-                    &doc,
-                    &doc["components"]["schemas"][schema],
-                    &json,
-                    &format!("{}:{}", entity.name(), rec.sourced_id),
-                    &mut errors,
-                );
-                assert!(errors.is_empty(), "{errors:#?}\n{json:#}");
-                checked += 1;
-            }
-        }
         assert_eq!(checked, 3 + 4 + 2 + 2 + 4 + 4 + 2);
         // Spot checks of the shape.
         let users = db.all(Entity::Users);
@@ -163,6 +136,7 @@ both!(
         assert_eq!(u1["resources"][0]["sourcedId"], "rs1");
         assert_eq!(u1["enabledUser"], "true");
         // The checker itself catches what the schema forbids.
+        let doc = openapi();
         let user_schema = &doc["components"]["schemas"]["UserDType"];
         for (what, mutate) in [
             (
@@ -245,4 +219,90 @@ both!(v1_1_users_carry_one_role_and_orgs_with_1_1_hrefs, |db| {
         k1["terms"][1]["href"],
         "https://rb.example.org/ims/oneroster/v1p1/academicSessions/t2"
     );
+});
+
+/// Render every record of the store as 1.2 JSON and check it against the official schema;
+/// the number of records checked.
+fn validate_store(db: &crate::common::TestDb) -> usize {
+    let doc = openapi();
+    let r = Renderer {
+        base_url: "https://rb.example.org",
+    };
+    let mut conn = db.store.conn().unwrap();
+    let mut checked = 0;
+    for (entity, schema) in [
+        (Entity::Orgs, "OrgDType"),
+        (Entity::AcademicSessions, "AcademicSessionDType"),
+        (Entity::Courses, "CourseDType"),
+        (Entity::Classes, "ClassDType"),
+        (Entity::Users, "UserDType"),
+        (Entity::Enrollments, "EnrollmentDType"),
+        (Entity::Demographics, "DemographicsDType"),
+    ] {
+        let recs = db.all(entity);
+        let ids: Vec<String> = recs.iter().map(|r| r.sourced_id.clone()).collect();
+        let related = load_related(&mut conn, entity, &ids).unwrap();
+        for rec in &recs {
+            let json = r.v1p2(rec, &related);
+            let mut errors = Vec::new();
+            check(
+                &doc,
+                &doc["components"]["schemas"][schema],
+                &json,
+                &format!("{}:{}", entity.name(), rec.sourced_id),
+                &mut errors,
+            );
+            assert!(errors.is_empty(), "{errors:#?}\n{json:#}");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+both!(one_one_values_are_served_as_1_2_values_over_rest, |db| {
+    // A 1.1 package whose enrollments carry the 1.1-only roles aide and guardian, and a
+    // user whose 1.1 role is administrator.
+    let pkg = crate::common::copy_fixture("valid-1.1");
+    crate::common::edit(
+        pkg.path(),
+        "enrollments.csv",
+        "e2,,,k1,s1,u2,student",
+        "e2,,,k1,s1,u2,aide",
+    );
+    crate::common::edit(
+        pkg.path(),
+        "enrollments.csv",
+        "e4,,,k2,s1,u2,student",
+        "e4,,,k2,s1,u2,guardian",
+    );
+    let report = db.import(pkg.path());
+    assert_eq!(
+        report.outcome,
+        rosterbridge::ingest::Outcome::Committed,
+        "{:?}",
+        report.diags.list
+    );
+    assert!(validate_store(&db) > 10, "every 1.2 rendering validates");
+    let s = crate::http::Server::start(db, rosterbridge::rest::server::Settings::default());
+    let token = s.token(&[], &[]);
+    let v12 = s
+        .get("/ims/oneroster/rostering/v1p2/enrollments/e2", &token)
+        .json();
+    assert_eq!(v12["enrollment"]["role"], "ext:aide");
+    let all = s
+        .get("/ims/oneroster/rostering/v1p2/enrollments", &token)
+        .json();
+    let roles: Vec<&str> = all["enrollments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["role"].as_str().unwrap())
+        .collect();
+    assert!(roles.contains(&"ext:guardian"), "{roles:?}");
+    assert!(roles.iter().all(
+        |r| ["administrator", "proctor", "student", "teacher"].contains(r) || r.starts_with("ext:")
+    ));
+    // 1.1 keeps its own vocabulary.
+    let v11 = s.get("/ims/oneroster/v1p1/enrollments/e2", &token).json();
+    assert_eq!(v11["enrollment"]["role"], "aide");
 });
