@@ -183,6 +183,25 @@ impl RowParser {
             .filter(|s| !s.is_empty())
     }
 
+    /// The header of column `i` (`column N` for one we do not read).
+    fn header_of(&self, i: usize) -> String {
+        let fixed = [
+            (self.id_idx, "sourcedId"),
+            (self.status_idx, "status"),
+            (self.dlm_idx, "dateLastModified"),
+        ];
+        if let Some((_, name)) = fixed.iter().find(|(x, _)| *x == Some(i)) {
+            return name.to_string();
+        }
+        if let Some((_, c)) = self.cols.iter().find(|(x, _)| *x == i) {
+            return c.header.to_string();
+        }
+        if let Some((_, m)) = self.meta.iter().find(|(x, _)| *x == i) {
+            return format!("metadata.{m}");
+        }
+        format!("column {}", i + 1)
+    }
+
     /// Parse one row. Problems go to `diags`; `None` when the row cannot become a record.
     pub fn parse(
         &self,
@@ -213,6 +232,19 @@ impl RowParser {
                 "",
                 "row-width",
                 format!("{} cells, header has {}", row.len(), self.width),
+            );
+            return None;
+        }
+        // NUL is no character of CSV text, and PostgreSQL cannot store it in TEXT: refused
+        // here, so both backends hold the same data.
+        if row.as_slice().contains('\0') {
+            let at = row.iter().position(|c| c.contains('\0')).unwrap_or(0);
+            diags.error(
+                file,
+                line,
+                &self.header_of(at),
+                "nul-byte",
+                "the cell contains a NUL (0x00) byte",
             );
             return None;
         }

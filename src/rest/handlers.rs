@@ -186,10 +186,17 @@ pub async fn read(
     let out = result?;
     let mut res = HttpResponse::Ok();
     res.content_type("application/json");
-    if let (Some(total), Some(p)) = (out.total, link_params) {
-        res.insert_header(("X-Total-Count", total.to_string()));
-        let url = format!("{base_url}{}", req.path());
-        res.insert_header((header::LINK, link_header(&url, &p, total)));
+    match (out.total, link_params) {
+        (Some(total), Some(p)) => {
+            res.insert_header(("X-Total-Count", total.to_string()));
+            let url = format!("{base_url}{}", req.path());
+            res.insert_header((header::LINK, link_header(&url, &p, total)));
+        }
+        // A single record (consumers such as Microsoft SDS read the header on every answer).
+        (None, _) => {
+            res.insert_header(("X-Total-Count", "1"));
+        }
+        _ => {}
     }
     Ok(res.body(out.body))
 }
@@ -332,7 +339,7 @@ fn read_records(
     let visible = |e| orgs.as_ref().map(|o| visibility::condition(e, o));
 
     // The parents a nested path names must exist (and be visible): 1.2 404, 1.1 empty list.
-    for (parent, mut conds) in route.parents(&ids) {
+    for (parent, at, mut conds) in route.parents(&ids) {
         conds.extend(visible(parent));
         if !records::exists(conn, parent, &conds)? {
             if v1p1 {
@@ -345,9 +352,17 @@ fn read_records(
                 });
             }
             return Err(ApiError::not_found(format!(
-                "no {} with sourcedId '{}'",
+                "no {} with sourcedId '{}'{}",
                 parent.name(),
-                ids.first().map(String::as_str).unwrap_or("")
+                ids.get(at).map(String::as_str).unwrap_or(""),
+                if at > 0 {
+                    format!(
+                        " at org '{}'",
+                        ids.first().map(String::as_str).unwrap_or("")
+                    )
+                } else {
+                    String::new()
+                }
             )));
         }
     }
@@ -480,6 +495,56 @@ fn envelope(key: &str, warnings: &[Json]) -> serde_json::Result<(Vec<u8>, Vec<u8
     }
     tail.push(b'}');
     Ok((head, tail))
+}
+
+/// An error in the binding's own form: a SOAP 1.1 Fault (with the imsx status header) on a
+/// LIS service path, else the OneRoster imsx status body.
+pub fn binding_error(req: &HttpRequest, status: StatusCode, why: &str) -> HttpResponse {
+    use actix_web::ResponseError;
+    if let Some(service) = crate::soap::wsdl::SERVICES
+        .iter()
+        .find(|s| s.path == req.path())
+    {
+        let minor = if status == StatusCode::METHOD_NOT_ALLOWED {
+            crate::soap::envelope::Minor::UnsupportedOperation
+        } else {
+            crate::soap::envelope::Minor::InvalidData
+        };
+        return HttpResponse::build(status)
+            .content_type(crate::soap::envelope::SoapVersion::V11.content_type())
+            .body(crate::soap::envelope::fault(
+                &service.def,
+                crate::soap::envelope::SoapVersion::V11,
+                "",
+                &crate::soap::envelope::Status::failure(minor, why),
+                crate::soap::envelope::FaultCode::Client,
+            ));
+    }
+    ApiError::new(status, CodeMinor::InvalidData, why).error_response()
+}
+
+/// 405 with `Allow` for a method a path does not take.
+pub async fn method_not_allowed(req: HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut res = binding_error(
+        &req,
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{} is not allowed here; use {allow}", req.method()),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(header::ALLOW, v);
+    }
+    res
+}
+
+/// Another method than GET under a version's base path: 405 for a path of the route table,
+/// 404 for any other.
+pub async fn rostering_method_not_allowed(req: HttpRequest) -> HttpResponse {
+    let tail = req.match_info().get("tail").unwrap_or("");
+    if super::routes::find(tail).is_some() {
+        method_not_allowed(req, "GET").await
+    } else {
+        not_found(req).await
+    }
 }
 
 /// Unknown paths: 404 with the imsx body.

@@ -291,12 +291,12 @@ impl Route {
 
     /// The parent records a nested path names, each of which must exist (and be visible):
     /// (entity, conditions).
-    pub fn parents(&self, ids: &[String]) -> Vec<(Entity, Vec<Cond>)> {
+    pub fn parents(&self, ids: &[String]) -> Vec<(Entity, usize, Vec<Cond>)> {
         let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
         let V::Nested(n) = self.view else {
             return Vec::new();
         };
-        let by_id = |e: Entity, i: usize| (e, vec![Cond::eq("sourced_id", id(i))]);
+        let by_id = |e: Entity, i: usize| (e, i, vec![Cond::eq("sourced_id", id(i))]);
         match n {
             N::SchoolCourses
             | N::SchoolClasses
@@ -307,6 +307,7 @@ impl Route {
                 by_id(E::Orgs, 0),
                 (
                     E::Classes,
+                    1,
                     vec![
                         Cond::eq("sourced_id", id(1)),
                         Cond::eq("school_sourced_id", id(0)),

@@ -117,13 +117,28 @@ pub struct ClientId(pub String);
 /// Register every route on `cfg`: per version, one handler for the whole base path that
 /// looks the operation up in [`super::routes::ROSTERING`] (actix would otherwise try one regex per route).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth/token", web::post().to(handlers::token))
-        .route("/healthz", web::get().to(handlers::healthz))
-        .route("/metrics", web::get().to(handlers::metrics))
-        .route(
-            &format!("{}/discovery/{{file}}", Api::V1p2.base()),
-            web::get().to(handlers::discovery),
-        );
+    // Every path answers another method with 405 and `Allow` (imsx body; a Fault on LIS).
+    let only = |allow: &'static str| web::to(move |req| handlers::method_not_allowed(req, allow));
+    cfg.service(
+        web::resource("/oauth/token")
+            .route(web::post().to(handlers::token))
+            .default_service(only("POST")),
+    )
+    .service(
+        web::resource("/healthz")
+            .route(web::get().to(handlers::healthz))
+            .default_service(only("GET")),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(handlers::metrics))
+            .default_service(only("GET")),
+    )
+    .service(
+        web::resource(format!("{}/discovery/{{file}}", Api::V1p2.base()))
+            .route(web::get().to(handlers::discovery))
+            .default_service(only("GET")),
+    );
     for service in crate::soap::wsdl::SERVICES {
         cfg.service(
             web::resource(service.path)
@@ -132,15 +147,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     web::post()
                         .to(move |req, state, body| super::lis::post(req, state, body, service)),
-                ),
+                )
+                .default_service(only("GET, POST")),
         );
     }
     for api in Api::ALL {
-        cfg.route(
-            &format!("{}/{{tail:.*}}", api.base()),
-            web::get().to(move |req, state| handlers::dispatch(req, state, api)),
+        cfg.service(
+            web::resource(format!("{}/{{tail:.*}}", api.base()))
+                .route(web::get().to(move |req, state| handlers::dispatch(req, state, api)))
+                // 405 for a path of the route table, 404 for any other.
+                .default_service(web::to(handlers::rostering_method_not_allowed)),
         );
     }
+}
+
+/// Errors actix answers by itself (a body over the size limit, 413; an unreadable body, 400)
+/// come as plain text; they are given the binding's error form: the imsx status body on
+/// REST, a SOAP Fault on the LIS services.
+fn binding_error_body(res: actix_web::dev::ServiceResponse) -> actix_web::dev::ServiceResponse {
+    let status = res.status();
+    use actix_web::http::StatusCode;
+    if !(status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE) {
+        return res;
+    }
+    let plain = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !plain {
+        return res;
+    }
+    let why = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "the request body is larger than this endpoint accepts".to_string()
+    } else {
+        "the request could not be read".to_string()
+    };
+    let req = res.request().clone();
+    let body = handlers::binding_error(&req, status, &why);
+    actix_web::dev::ServiceResponse::new(req, body)
 }
 
 /// A running server (tests and `serve`).
@@ -221,7 +266,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                         let state = req.app_data::<web::Data<AppState>>().cloned();
                         let fut = srv.call(req);
                         async move {
-                            let res = fut.await?;
+                            let res = binding_error_body(fut.await?);
                             let route = res
                                 .request()
                                 .extensions()

@@ -317,20 +317,30 @@ fn success_for(n: usize, what: &str) -> Status {
 /// a OneRoster filter expression over the entity.
 fn discover(ctx: &mut Ctx<'_>, entity: Entity, q: &str) -> Result<Vec<String>, OpError> {
     let q = q.trim();
-    let filter_text = if q.contains('\'') {
-        q.to_string()
-    } else if let Some((k, v)) = q.split_once('=') {
-        format!("{}='{}'", k.trim(), v.trim().replace('\'', "''"))
-    } else if entity == Entity::Users && q.contains('@') {
-        format!("email='{}'", q.replace('\'', "''"))
-    } else {
-        return Err(status(
-            Minor::UnknownQuery,
-            format!("query '{q}' is not an e-mail address, field=value, or a OneRoster filter"),
-        ));
+    // A OneRoster filter when it parses as one; else `field=value` with the value taken
+    // literally (`familyName=O'Connor`: a quote inside a value does not make it a filter);
+    // else an e-mail address.
+    let quoted = |v: &str| format!("'{}'", v.trim().replace('\'', "''"));
+    let filter = match crate::query::filter::parse(q) {
+        Ok(f) => f,
+        Err(e) => {
+            let literal = if let Some((k, v)) = q.split_once('=') {
+                Some(format!("{}={}", k.trim(), quoted(v)))
+            } else if entity == Entity::Users && q.contains('@') {
+                Some(format!("email={}", quoted(q)))
+            } else {
+                None
+            };
+            let Some(text) = literal.filter(|_| !q.is_empty()) else {
+                return Err(status(
+                    Minor::UnknownQuery,
+                    format!("query '{q}' is not an e-mail address, field=value, or a OneRoster filter ({e})"),
+                ));
+            };
+            crate::query::filter::parse(&text)
+                .map_err(|e| status(Minor::UnknownQuery, format!("query '{q}': {e}")))?
+        }
     };
-    let filter = crate::query::filter::parse(&filter_text)
-        .map_err(|e| status(Minor::UnknownQuery, format!("query '{q}': {e}")))?;
     let mut conds = vec![Cond::active()];
     conds.extend(visible(ctx, entity));
     let (rows, total) = records::query(

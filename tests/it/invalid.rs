@@ -21,6 +21,16 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "NUL byte in a cell",
+        "users.csv",
+        "Zoë,O'Connor",
+        "Zo\u{0}ë,O'Connor",
+        "users.csv",
+        3,
+        "givenName",
+        "nul-byte",
+    ),
+    (
         "org is its own parent",
         "orgs.csv",
         "0600002,d1,",

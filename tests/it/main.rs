@@ -13,6 +13,7 @@ mod generate;
 mod http;
 mod import;
 mod invalid;
+mod probing;
 mod query;
 mod render;
 mod rest;

@@ -129,7 +129,7 @@ both!(every_rostering_operation_of_both_versions, |db| {
             assert_eq!(r.header("content-type"), Some("application/json"));
             let j = r.json();
             let got: Vec<String> = if route.single {
-                assert!(r.header("x-total-count").is_none());
+                assert_eq!(r.header("x-total-count"), Some("1"));
                 vec![j[route.key]["sourcedId"].as_str().unwrap().to_string()]
             } else {
                 let ids = r.ids(route.key);
