@@ -16,6 +16,24 @@ use crate::model::catalog::{Entity, Version};
 use crate::rest::server::Settings;
 use crate::store::{imports, records, Store};
 
+/// `println!` to standard output that survives a closed pipe (`import --json | head`): a
+/// write error (EPIPE once the reader has gone) ends the output, never the command, so its
+/// exit code still says what happened.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::emit(format_args!($($arg)*))
+    };
+}
+
+/// One line to standard output; write errors are ignored (see [`out!`]).
+pub fn emit(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"));
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "rosterbridge",
@@ -60,6 +78,7 @@ impl From<VersionArg> for Version {
 pub enum Command {
     /// Import a OneRoster CSV package (.zip or folder with manifest.csv) in one transaction.
     Import {
+        /// The package: a .zip file or a folder holding manifest.csv.
         path: PathBuf,
         /// Validate only; change nothing.
         #[arg(long)]
@@ -72,6 +91,7 @@ pub enum Command {
     Export {
         /// Output: a path ending in .zip, or a folder.
         out: PathBuf,
+        /// OneRoster version of the package's layout.
         #[arg(long, value_enum, default_value = "1.2")]
         version: VersionArg,
         /// Delta export: records changed after this date-time (tombstones included).
@@ -80,13 +100,18 @@ pub enum Command {
     },
     /// Generate a deterministic synthetic district as a OneRoster CSV package.
     Generate {
+        /// Output: a path ending in .zip, or a folder.
         out: PathBuf,
+        /// Number of schools in the district.
         #[arg(long, default_value_t = 3)]
         schools: u32,
+        /// Students per school (teachers, classes and enrollments scale with them).
         #[arg(long, default_value_t = 200)]
         students_per_school: u32,
+        /// Random seed: the same seed and sizes give the same package.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// OneRoster version of the package's layout.
         #[arg(long, value_enum, default_value = "1.2")]
         version: VersionArg,
         /// Write a follow-up delta package (updates, additions, deletions) against this package.
@@ -96,8 +121,10 @@ pub enum Command {
     /// Generate and import a sample district if the store is empty, create a demo client with
     /// every scope, print how to call the API, and serve.
     Demo {
+        /// Schools in the sample district (when the store is empty).
         #[arg(long, default_value_t = 3)]
         schools: u32,
+        /// Students per school in the sample district.
         #[arg(long, default_value_t = 200)]
         students_per_school: u32,
         /// Set everything up and print it, but do not start the server.
@@ -106,20 +133,25 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
-    /// Serve the OneRoster REST API (1.1 and 1.2 rostering) over HTTP.
+    /// Serve the OneRoster REST API (1.1 and 1.2 rostering, OAuth 2 token endpoint) and the
+    /// LIS 2.0 SOAP Person and Membership Management services (WSDLs at
+    /// /lis/v2p0/PersonManagementService?wsdl and /lis/v2p0/MembershipManagementService?wsdl)
+    /// over HTTP.
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
     },
     /// Apply pending database migrations.
     Migrate,
-    /// Manage API clients (apps): `client add NAME`, `client list`, `client remove ID`.
+    /// Manage API clients (apps): `client add NAME`, `client list`, `client update ID`,
+    /// `client remove ID`.
     Client {
         #[command(subcommand)]
         action: ClientAction,
     },
     /// List recorded import runs, newest first.
     Imports {
+        /// How many runs to list.
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
@@ -204,6 +236,9 @@ impl ServeArgs {
         };
         if s.max_limit < 1 {
             anyhow::bail!("max-limit must be at least 1");
+        }
+        if let Some(u) = &s.public_url {
+            check_public_url(u)?;
         }
         let log = self
             .log_format
@@ -302,22 +337,41 @@ fn serve(store: Store, settings: Settings, key: ServerKey) -> anyhow::Result<i32
 pub enum ClientAction {
     /// Register a client; its secret is shown once and stored only as an argon2id hash.
     Add {
+        /// A name for the client (the app), shown by `client list`.
         name: String,
-        /// Scope URIs or short names (roster-core.readonly, …), comma- or space-separated;
-        /// default: every scope.
+        /// Scope URIs or short names (roster-core.readonly, roster.write, …), comma- or
+        /// space-separated; default: every read-only scope (writes must be asked for).
         #[arg(long, value_delimiter = ',')]
         scopes: Vec<String>,
-        /// Restrict the client to these org sourcedIds (comma-separated); default: every org.
+        /// Restrict the client to these org sourcedIds (comma-separated; each must be in the
+        /// store); default: every org.
         #[arg(long, value_delimiter = ',')]
         orgs: Vec<String>,
         /// Print one JSON line {"client_id":…,"client_secret":…} for scripts.
         #[arg(long)]
         json: bool,
     },
-    /// List clients (never their secrets).
+    /// List clients with their scopes and orgs (never their secrets).
     List,
+    /// Change a client's scopes or orgs; its tokens are revoked (the secret stays).
+    Update {
+        /// The client's id.
+        client_id: String,
+        /// New scopes (URIs or short names, comma- or space-separated), replacing the old.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// New org restriction (comma-separated sourcedIds in the store), replacing the old.
+        #[arg(long, value_delimiter = ',', conflicts_with = "all_orgs")]
+        orgs: Vec<String>,
+        /// Lift the org restriction: the client may see every org.
+        #[arg(long)]
+        all_orgs: bool,
+    },
     /// Remove a client and its tokens.
-    Remove { client_id: String },
+    Remove {
+        /// The client's id.
+        client_id: String,
+    },
 }
 
 /// Run the CLI; returns the process exit code.
@@ -349,15 +403,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 None => generate::generate(&out, &opts)?,
             };
             for (e, n) in &summary {
-                println!("{:>30} {n:>9}", format!("{}.csv", e.name()));
+                out!("{:>30} {n:>9}", format!("{}.csv", e.name()));
             }
-            println!("wrote {}", out.display());
+            out!("wrote {}", out.display());
             Ok(0)
         }
         Command::Migrate => {
             let store = Store::connect(&cli.database_url)?;
             let n = store.migrate()?;
-            println!("{n} migration(s) applied");
+            out!("{n} migration(s) applied");
             Ok(0)
         }
         Command::Import {
@@ -365,6 +419,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             dry_run,
             json,
         } => {
+            // A path that cannot be read is an I/O failure (1), not an invalid package (2).
+            if let Err(e) = std::fs::metadata(&path) {
+                eprintln!("rosterbridge: cannot read {}: {e}", path.display());
+                return Ok(1);
+            }
             let store = Store::open(&cli.database_url)?;
             let report = match ingest::import(&store, &path, &ImportOptions { dry_run, progress }) {
                 // An unreadable or unsafe package is invalid input (exit 2), not a failure.
@@ -395,30 +454,90 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                         .flat_map(|s| s.split_whitespace())
                         .map(str::to_string)
                         .collect();
+                    if let Err(msg) = check_orgs(&store, &orgs) {
+                        eprintln!("rosterbridge: {msg}");
+                        return Ok(1);
+                    }
                     let key = server_key(cli.key_file.as_deref(), &cli.database_url, &store)?;
                     let c = crate::auth::add_client(&store, &key, &name, &scopes, &orgs)?;
                     if json {
-                        println!(
+                        out!(
                             "{}",
                             serde_json::json!({"client_id": c.client_id, "client_secret": c.client_secret})
                         );
                     } else {
-                        println!("client_id:     {}", c.client_id);
-                        println!("client_secret: {}", c.client_secret);
-                        println!("(the secret is shown only now; rosterbridge keeps a hash)");
-                        println!("scopes:        {}", c.scopes.join(" "));
+                        out!("client_id:     {}", c.client_id);
+                        out!("client_secret: {}", c.client_secret);
+                        out!("(the secret is shown only now; rosterbridge keeps a hash)");
+                        out!("scopes:        {}", c.scopes.join(" "));
                     }
                 }
                 ClientAction::List => {
-                    for c in crate::store::clients::list(&mut *store.conn()?)? {
-                        println!(
-                            "{}  {:<24} orgs={} scopes={}",
+                    let rows = crate::store::clients::list(&mut *store.conn()?)?;
+                    out!(
+                        "{:<32}  {:<20}  {:<20}  scopes",
+                        "client_id",
+                        "name",
+                        "orgs"
+                    );
+                    for c in rows {
+                        out!(
+                            "{:<32}  {:<20}  {:<20}  {}",
                             c.client_id,
                             c.name,
-                            c.orgs.as_deref().unwrap_or("*"),
-                            c.scopes.split_whitespace().count()
+                            c.orgs.as_deref().unwrap_or("(every org)"),
+                            short_scopes(&c.scopes)
                         );
                     }
+                }
+                ClientAction::Update {
+                    client_id,
+                    scopes,
+                    orgs,
+                    all_orgs,
+                } => {
+                    if scopes.is_empty() && orgs.is_empty() && !all_orgs {
+                        eprintln!(
+                            "rosterbridge: nothing to change: give --scopes, --orgs or --all-orgs"
+                        );
+                        return Ok(1);
+                    }
+                    if let Err(msg) = check_orgs(&store, &orgs) {
+                        eprintln!("rosterbridge: {msg}");
+                        return Ok(1);
+                    }
+                    let scopes: Vec<String> = scopes
+                        .iter()
+                        .flat_map(|s| s.split_whitespace())
+                        .map(str::to_string)
+                        .collect();
+                    let new_scopes = if scopes.is_empty() {
+                        None
+                    } else {
+                        Some(crate::auth::resolve_scopes(&scopes)?.join(" "))
+                    };
+                    let joined = orgs.join(",");
+                    let new_orgs = if all_orgs {
+                        Some(None)
+                    } else if orgs.is_empty() {
+                        None
+                    } else {
+                        Some(Some(joined.as_str()))
+                    };
+                    let found = store.transaction(|c| {
+                        crate::store::clients::update(
+                            c,
+                            &client_id,
+                            new_scopes.as_deref(),
+                            new_orgs,
+                        )
+                        .map_err(crate::store::StoreError::from)
+                    })?;
+                    if !found {
+                        eprintln!("rosterbridge: no client {client_id}");
+                        return Ok(1);
+                    }
+                    out!("updated {client_id} (its tokens are revoked)");
                 }
                 ClientAction::Remove { client_id } => {
                     let removed = crate::store::clients::remove(&mut *store.conn()?, &client_id)?;
@@ -426,7 +545,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                         eprintln!("rosterbridge: no client {client_id}");
                         return Ok(1);
                     }
-                    println!("removed {client_id}");
+                    out!("removed {client_id}");
                 }
             }
             Ok(0)
@@ -434,12 +553,17 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Imports { limit } => {
             let store = Store::open(&cli.database_url)?;
             let runs = imports::list(&mut *store.conn()?, limit)?;
-            println!(
+            out!(
                 "{:>5}  {:<24}  {:<10} {:>4} {:>7} {:>8}  source",
-                "id", "started", "outcome", "ver", "errors", "warnings"
+                "id",
+                "started",
+                "outcome",
+                "ver",
+                "errors",
+                "warnings"
             );
             for r in runs {
-                println!(
+                out!(
                     "{:>5}  {:<24}  {:<10} {:>4} {:>7} {:>8}  {}",
                     r.id,
                     r.started_at,
@@ -464,9 +588,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let summary = export::export(&store, &out, &opts)?;
             for (e, n) in &summary {
-                println!("{:>30} {n:>9}", format!("{}.csv", e.name()));
+                out!("{:>30} {n:>9}", format!("{}.csv", e.name()));
             }
-            println!("wrote {}", out.display());
+            out!("wrote {}", out.display());
             Ok(0)
         }
         Command::Demo {
@@ -489,7 +613,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     version: Version::V1_2,
                 };
                 generate::generate(&pkg, &opts)?;
-                println!("generated a sample district: {schools} schools x {students_per_school} students");
+                out!("generated a sample district: {schools} schools x {students_per_school} students");
                 let report = ingest::import(
                     &store,
                     &pkg,
@@ -504,19 +628,23 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                     return Ok(2);
                 }
             } else {
-                println!("the store already holds a roster; not generating");
+                out!("the store already holds a roster; not generating");
             }
-            println!("\nstore {}:", cli.database_url);
-            println!("{:>30} {:>9} {:>11}", "entity", "active", "tombstoned");
+            out!("\nstore {}:", cli.database_url);
+            out!("{:>30} {:>9} {:>11}", "entity", "active", "tombstoned");
             let mut conn = store.conn()?;
             for e in Entity::ALL {
                 let (a, t) = records::counts(&mut conn, e)?;
                 if a + t > 0 {
-                    println!("{:>30} {a:>9} {t:>11}", e.name());
+                    out!("{:>30} {a:>9} {t:>11}", e.name());
                 }
             }
             drop(conn);
-            let c = crate::auth::add_client(&store, &key, "demo", &[], &[])?;
+            let every: Vec<String> = crate::auth::scopes::ALL
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let c = crate::auth::add_client(&store, &key, "demo", &every, &[])?;
             let running = if no_serve {
                 None
             } else {
@@ -527,22 +655,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
                 (None, Some(r)) => format!("http://{}", r.addr),
                 (None, None) => format!("http://{}", settings.bind),
             };
-            println!("\ndemo client (every scope; the secret is shown only now):");
-            println!("  client_id:     {}", c.client_id);
-            println!("  client_secret: {}", c.client_secret);
-            println!("  token URL:     {base}/oauth/token");
-            println!("\ntry:");
-            println!(
+            out!("\ndemo client (every scope; the secret is shown only now):");
+            out!("  client_id:     {}", c.client_id);
+            out!("  client_secret: {}", c.client_secret);
+            out!("  token URL:     {base}/oauth/token");
+            out!("\ntry:");
+            out!(
                 "  TOKEN=$(curl -s -u {}:{} -d grant_type=client_credentials {base}/oauth/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
                 c.client_id, c.client_secret
             );
-            println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/rostering/v1p2/schools'");
-            println!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/v1p1/students?limit=2&filter=familyName~%27a%27'");
-            println!("\nLIS 2.0 SOAP (same client; HTTP Basic, WS-Security or OAuth 1.0a):");
+            out!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/rostering/v1p2/schools'");
+            out!("  curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/ims/oneroster/v1p1/students?limit=2&filter=familyName~%27a%27'");
+            out!("\nLIS 2.0 SOAP (same client; HTTP Basic, WS-Security or OAuth 1.0a):");
             for service in crate::soap::wsdl::SERVICES {
-                println!("  WSDL:          {base}{}?wsdl", service.path);
+                out!("  WSDL:          {base}{}?wsdl", service.path);
             }
-            println!(
+            out!(
                 "  curl -s -u {}:{} -H 'Content-Type: text/xml' -d '<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><readAllPersonIdsRequest xmlns=\"{}\"/></s:Body></s:Envelope>' {base}{}",
                 c.client_id,
                 c.client_secret,
@@ -560,6 +688,59 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
         }
     }
+}
+
+/// Every org of `orgs` must be in the store: a typo would otherwise restrict a client to an
+/// org that does not exist, and it would silently see nothing.
+fn check_orgs(store: &Store, orgs: &[String]) -> anyhow::Result<(), String> {
+    if orgs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = orgs.iter().map(String::as_str).collect();
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let found = records::existing_ids(&mut conn, Entity::Orgs, &ids).map_err(|e| e.to_string())?;
+    let missing: Vec<&str> = ids.into_iter().filter(|o| !found.contains(*o)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no org {} in the store (import the roster first, or check the sourcedId)",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Scope URIs as short names (`v1p2:roster.readonly`), space-separated.
+fn short_scopes(scopes: &str) -> String {
+    scopes
+        .split_whitespace()
+        .map(|s| {
+            if let Some(x) = s.strip_prefix(crate::auth::scopes::V1P1) {
+                format!("v1p1:{x}")
+            } else if let Some(x) = s.strip_prefix(crate::auth::scopes::V1P2) {
+                format!("v1p2:{x}")
+            } else {
+                s.rsplit('/').next().unwrap_or(s).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `--public-url` must be an absolute http(s) URL with a host and nothing after the path.
+fn check_public_url(u: &str) -> anyhow::Result<()> {
+    let bad = || {
+        anyhow::anyhow!(
+            "public-url '{u}' is not an absolute http:// or https:// URL (e.g. https://rb.example.org)"
+        )
+    };
+    let uri: actix_web::http::Uri = u.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http") | Some("https"));
+    let host_ok = uri.host().is_some_and(|h| !h.is_empty());
+    if !scheme_ok || !host_ok || uri.query().is_some() || u.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
@@ -581,7 +762,7 @@ fn print_report(report: &ImportReport, json: bool) {
             "counts": counts,
             "stampedAt": report.stamped_at,
         });
-        println!("{v}");
+        out!("{v}");
         return;
     }
     for d in &report.diags.list {
@@ -593,12 +774,16 @@ fn print_report(report: &ImportReport, json: bool) {
         eprintln!("... {} more diagnostics not listed", total - listed);
     }
     if !report.counts.is_empty() {
-        println!(
+        out!(
             "{:>30} {:>9} {:>9} {:>9} {:>10}",
-            "entity", "inserted", "updated", "unchanged", "tombstoned"
+            "entity",
+            "inserted",
+            "updated",
+            "unchanged",
+            "tombstoned"
         );
         for (e, c) in &report.counts {
-            println!(
+            out!(
                 "{:>30} {:>9} {:>9} {:>9} {:>10}",
                 e.name(),
                 c.inserted,
@@ -608,7 +793,7 @@ fn print_report(report: &ImportReport, json: bool) {
             );
         }
     }
-    println!(
+    out!(
         "import {}: {} error(s), {} warning(s)",
         report.outcome.as_str(),
         report.diags.errors,

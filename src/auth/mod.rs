@@ -62,7 +62,35 @@ pub struct NewClient {
     pub scopes: Vec<String>,
 }
 
-/// Register a client allowed `scopes` (URIs or short names; default: every scope) and
+/// The scopes a client gets when none are asked for: every read-only scope (least
+/// privilege: writes, gradebook and assessment changes need asking for).
+pub fn default_scopes() -> Vec<String> {
+    scopes::ALL
+        .iter()
+        .filter(|s| s.ends_with(".readonly"))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The scope URIs `requested` (URIs or short names) name; empty: [`default_scopes`].
+pub fn resolve_scopes(requested: &[String]) -> Result<Vec<String>, AuthError> {
+    if requested.is_empty() {
+        return Ok(default_scopes());
+    }
+    let mut out = Vec::new();
+    for s in requested {
+        let uris = scopes::expand(s);
+        if uris.is_empty() {
+            return Err(AuthError::UnknownScope(s.clone()));
+        }
+        out.extend(uris);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Register a client allowed `scopes` (URIs or short names; default: [`default_scopes`]) and
 /// restricted to `orgs` (default: every org).
 pub fn add_client(
     store: &Store,
@@ -71,21 +99,7 @@ pub fn add_client(
     scopes: &[String],
     orgs: &[String],
 ) -> Result<NewClient, AuthError> {
-    let scopes = if scopes.is_empty() {
-        scopes::ALL.iter().map(|s| s.to_string()).collect()
-    } else {
-        let mut out = Vec::new();
-        for s in scopes {
-            let uris = scopes::expand(s);
-            if uris.is_empty() {
-                return Err(AuthError::UnknownScope(s.clone()));
-            }
-            out.extend(uris);
-        }
-        out.sort();
-        out.dedup();
-        out
-    };
+    let scopes = resolve_scopes(scopes)?;
     let client_id = random_hex(16)?;
     let secret_salt = random_hex(16)?;
     let client_secret = key.client_secret(&secret_salt);

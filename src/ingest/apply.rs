@@ -304,7 +304,7 @@ pub(crate) fn apply(
             retire_other_roles(conn, &mut owners, roles.as_mut(), &marker)?;
             pb.finish_and_clear();
             let c = main.finish(conn)?;
-            tracing::info!(file = %pf.name, rows = n, secs = t0.elapsed().as_secs_f64(), "applied");
+            tracing::debug!(file = %pf.name, rows = n, secs = t0.elapsed().as_secs_f64(), "applied");
             add(&mut counts, pf.entity, c);
             if let Some(r) = roles {
                 add(&mut counts, Entity::Roles, r.finish(conn)?);
@@ -323,7 +323,7 @@ pub(crate) fn apply(
         }
         let t0 = std::time::Instant::now();
         deferred.rebuild_but_dlm(conn)?;
-        tracing::info!(secs = t0.elapsed().as_secs_f64(), "indexes built");
+        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "indexes built");
         // Restamp just before commit (see the module doc); the deferred dateLastModified
         // indexes are built after it, from the final stamps.
         let t0 = std::time::Instant::now();
@@ -331,10 +331,10 @@ pub(crate) fn apply(
         for e in &stamped {
             records::restamp(conn, *e, &marker, &stamped_at)?;
         }
-        tracing::info!(secs = t0.elapsed().as_secs_f64(), "restamped");
+        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "restamped");
         let t0 = std::time::Instant::now();
         deferred.rebuild(conn)?;
-        tracing::info!(
+        tracing::debug!(
             secs = t0.elapsed().as_secs_f64(),
             "dateLastModified indexes built"
         );
@@ -347,7 +347,7 @@ pub(crate) fn apply(
         if changed >= ANALYZE_MIN_CHANGES {
             records::analyze(conn)?;
         }
-        tracing::info!(secs = t0.elapsed().as_secs_f64(), "analyzed");
+        tracing::debug!(secs = t0.elapsed().as_secs_f64(), "analyzed");
         let report = ImportReport {
             outcome: Outcome::Committed,
             version: Some(manifest.version),

@@ -202,7 +202,7 @@ fn import_on(
                     &diags,
                     opts.progress,
                 )?;
-                tracing::info!("committed");
+                tracing::debug!("committed");
                 report.counts = result.counts;
                 report.stamped_at = Some(result.stamped_at);
                 report.outcome = Outcome::Committed;

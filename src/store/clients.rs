@@ -73,6 +73,39 @@ pub fn get(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<Clien
 
 /// Remove a client and (by cascade, and explicitly for SQLite connections without foreign
 /// keys) its tokens. Returns whether it existed.
+/// Change a client's allowed scopes (space-separated URIs) and/or org restriction
+/// (`Some(None)`: every org); its tokens are revoked, so the change holds from the next token
+/// on. Whether the client exists.
+pub fn update(
+    conn: &mut DbConnection,
+    client_id: &str,
+    scopes: Option<&str>,
+    orgs: Option<Option<&str>>,
+) -> QueryResult<bool> {
+    if get(conn, client_id)?.is_none() {
+        return Ok(false);
+    }
+    if let Some(scopes) = scopes {
+        let mut q = Sql::new(conn);
+        q.push("UPDATE clients SET scopes = ");
+        q.bind_str(scopes).push(" WHERE client_id = ");
+        q.bind_str(client_id);
+        q.execute(conn)?;
+    }
+    if let Some(orgs) = orgs {
+        let mut q = Sql::new(conn);
+        q.push("UPDATE clients SET orgs = ");
+        q.bind(P::Text(orgs)).push(" WHERE client_id = ");
+        q.bind_str(client_id);
+        q.execute(conn)?;
+    }
+    let mut q = Sql::new(conn);
+    q.push("DELETE FROM access_tokens WHERE client_id = ");
+    q.bind_str(client_id);
+    q.execute(conn)?;
+    Ok(true)
+}
+
 pub fn remove(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
     let mut q = Sql::new(conn);
     q.push("DELETE FROM access_tokens WHERE client_id = ");

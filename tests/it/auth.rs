@@ -118,6 +118,8 @@ both!(
 #[test]
 fn client_cli_shows_the_secret_once_and_lists_without_it() {
     let db = TestDb::new(Backend::Sqlite).unwrap();
+    // The orgs a client is restricted to must be in the store.
+    db.import(&crate::common::fixture("valid-1.2"));
     let run = |args: &[&str]| {
         let o = std::process::Command::new(bin())
             .args(args)
@@ -150,7 +152,7 @@ fn client_cli_shows_the_secret_once_and_lists_without_it() {
     assert!(secret.len() >= 32);
     let (_, list, _) = run(&["client", "list"]);
     assert!(
-        list.contains(id) && list.contains("orgs=s1,s2") && !list.contains(secret),
+        list.contains(id) && list.contains(" s1,s2 ") && !list.contains(secret),
         "{list}"
     );
     assert!(auth::issue_token(&db.store, id, secret, None)

@@ -360,3 +360,172 @@ fn a_missing_key_file_with_clients_registered_refuses_to_start() {
     assert_eq!(code, 0, "{err}");
     assert!(dir.path().join("empty.db.key").exists());
 }
+
+#[test]
+fn cli_usability_pipes_exit_codes_clients_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
+    // `import --json | head -c 1`: the reader goes away; no panic, the import's own exit code.
+    let mut child = Command::new(bin())
+        .args(["import", "--json"])
+        .arg(fixture("valid-1.2"))
+        .env("DATABASE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // An unreadable path is an I/O failure: 1.
+    let (code, _, err) = run(&url, &["import", "/nonexistent/package"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot read /nonexistent/package"), "{err}");
+    // Orgs must exist; a new client is read-only unless it asks for more.
+    let (code, _, err) = run(&url, &["client", "add", "typo", "--orgs", "nope-org"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no org nope-org"), "{err}");
+    let (code, out, _) = run(&url, &["client", "add", "reader", "--orgs", "s1", "--json"]);
+    assert_eq!(code, 0);
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, list, _) = run(&url, &["client", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .expect("listed")
+        .to_string();
+    assert!(
+        line.contains("v1p2:roster.readonly") && line.contains(" s1 "),
+        "{line}"
+    );
+    assert!(
+        !line.contains("roster.write") && !line.contains("createput"),
+        "{line}"
+    );
+    // client update: scopes and orgs change.
+    let (code, _, err) = run(
+        &url,
+        &[
+            "client",
+            "update",
+            &id,
+            "--scopes",
+            "roster-core.readonly,roster.write",
+            "--orgs",
+            "s1,s2",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, list, _) = run(&url, &["client", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("roster.write")
+            && line.contains("s1,s2")
+            && !line.contains("roster.readonly "),
+        "{line}"
+    );
+    let (_, _, _) = run(&url, &["client", "update", &id, "--all-orgs"]);
+    let (_, list, _) = run(&url, &["client", "list"]);
+    assert!(list
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap()
+        .contains("(every org)"));
+    assert_eq!(
+        run(&url, &["client", "update", "nobody", "--all-orgs"]).0,
+        1
+    );
+    // --public-url must be a URL.
+    let (code, _, err) = run(&url, &["serve", "--public-url", "not a url"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not an absolute http"), "{err}");
+    // Every argument of every command has a help line; serve names the SOAP services.
+    for cmd in [
+        &["import"][..],
+        &["export"],
+        &["generate"],
+        &["demo"],
+        &["serve"],
+        &["migrate"],
+        &["imports"],
+        &["client", "add"],
+        &["client", "list"],
+        &["client", "update"],
+        &["client", "remove"],
+    ] {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.push("-h");
+        let (code, help, _) = run(&url, &args);
+        assert_eq!(code, 0, "{cmd:?}");
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if (t.starts_with('-') || t.starts_with('<')) && l.starts_with("  ") {
+                // Described on the same line, or (when it does not fit) on the next one,
+                // indented deeper.
+                let inline = t.split("  ").filter(|p| !p.trim().is_empty()).count() >= 2;
+                let next = lines.get(i + 1).copied().unwrap_or("");
+                let below = next.starts_with("          ") && !next.trim().is_empty();
+                assert!(inline || below, "{cmd:?}: no help for `{t}`\n{help}");
+            }
+        }
+    }
+    let (_, help, _) = run(&url, &["serve", "--help"]);
+    assert!(
+        help.contains("LIS 2.0 SOAP") && help.contains("PersonManagementService"),
+        "{help}"
+    );
+}
+
+#[test]
+fn demo_logs_plainly_and_says_little_before_it_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
+    let mut child = Command::new(bin())
+        .args([
+            "demo",
+            "--schools",
+            "1",
+            "--students-per-school",
+            "10",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("DATABASE_URL", &url)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut before = Vec::new();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        if l.contains("listening on") {
+            break;
+        }
+        before.push(l);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        before.len() <= 1,
+        "stderr before the listening line: {before:#?}"
+    );
+    for l in &before {
+        assert!(
+            !l.contains('\u{1b}'),
+            "ANSI colour in a log sent to a pipe: {l:?}"
+        );
+    }
+}
