@@ -554,21 +554,41 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let store = Store::open(&cli.database_url)?;
             let runs = imports::list(&mut *store.conn()?, limit)?;
             out!(
-                "{:>5}  {:<24}  {:<10} {:>4} {:>7} {:>8}  source",
+                "{:>5}  {:<24}  {:>8}  {:<10} {:>4} {:>9} {:>9} {:>10} {:>7} {:>8}  source",
                 "id",
                 "started",
+                "secs",
                 "outcome",
                 "ver",
+                "inserted",
+                "updated",
+                "tombstoned",
                 "errors",
                 "warnings"
             );
             for r in runs {
+                let secs = match (
+                    crate::model::time::parse_datetime(&r.started_at),
+                    crate::model::time::parse_datetime(&r.finished_at),
+                ) {
+                    (Some(a), Some(b)) => {
+                        format!("{:.2}", (b - a).num_milliseconds() as f64 / 1000.0)
+                    }
+                    _ => "-".into(),
+                };
+                let counts: std::collections::BTreeMap<String, ingest::Counts> =
+                    serde_json::from_str(&r.summary).unwrap_or_default();
+                let total = |f: fn(&ingest::Counts) -> u64| counts.values().map(f).sum::<u64>();
                 out!(
-                    "{:>5}  {:<24}  {:<10} {:>4} {:>7} {:>8}  {}",
+                    "{:>5}  {:<24}  {:>8}  {:<10} {:>4} {:>9} {:>9} {:>10} {:>7} {:>8}  {}",
                     r.id,
                     r.started_at,
+                    secs,
                     r.outcome,
                     r.oneroster_version.unwrap_or_default(),
+                    total(|c| c.inserted),
+                    total(|c| c.updated),
+                    total(|c| c.tombstoned),
                     r.error_count,
                     r.warning_count,
                     r.source

@@ -1,7 +1,6 @@
 //! Import diagnostics: every problem names file, line, column and rule. All are counted; the
 //! listing is capped so a broken 2-million-row file cannot exhaust memory.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -43,17 +42,15 @@ impl fmt::Display for Diag {
     }
 }
 
-/// Most diagnostics kept for listing.
+/// Most errors, and most warnings, kept for listing (1,000 of each; the rest are only
+/// counted), so a flood of one cannot hide the other.
 pub const MAX_LISTED: usize = 1000;
-/// Warnings of one rule in one file kept for listing (the rest are only counted).
-const MAX_SAME_WARNING: u32 = 3;
 
 #[derive(Debug, Default, Clone)]
 pub struct Diags {
     pub list: Vec<Diag>,
     pub errors: u64,
     pub warnings: u64,
-    same_warning: HashMap<(String, &'static str), u32>,
 }
 
 impl Diags {
@@ -66,7 +63,9 @@ impl Diags {
         message: impl Into<String>,
     ) {
         self.errors += 1;
-        self.list_one(Severity::Error, file, line, column, rule, message.into());
+        if self.errors <= MAX_LISTED as u64 {
+            self.list_one(Severity::Error, file, line, column, rule, message.into());
+        }
     }
 
     pub fn warning(
@@ -78,12 +77,7 @@ impl Diags {
         message: impl Into<String>,
     ) {
         self.warnings += 1;
-        let n = self
-            .same_warning
-            .entry((file.to_string(), rule))
-            .or_default();
-        *n += 1;
-        if *n <= MAX_SAME_WARNING {
+        if self.warnings <= MAX_LISTED as u64 {
             self.list_one(Severity::Warning, file, line, column, rule, message.into());
         }
     }
@@ -97,17 +91,15 @@ impl Diags {
         rule: &'static str,
         message: String,
     ) {
-        if self.list.len() < MAX_LISTED {
-            let (file, column) = (file.to_string(), column.to_string());
-            self.list.push(Diag {
-                severity,
-                file,
-                line,
-                column,
-                rule,
-                message,
-            });
-        }
+        let (file, column) = (file.to_string(), column.to_string());
+        self.list.push(Diag {
+            severity,
+            file,
+            line,
+            column,
+            rule,
+            message,
+        });
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diag> {

@@ -33,7 +33,7 @@ pub struct ImportOptions {
 }
 
 /// Per-entity outcome of an import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub inserted: u64,
     pub updated: u64,
@@ -101,20 +101,30 @@ pub(crate) fn bar(show: bool, len: u64, msg: String) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template(
+    // `len` 0: the row count is not known yet (validation reads each file first): a count
+    // without a total, not "8,192/0 rows".
+    let (pb, template) = if len == 0 {
+        (
+            ProgressBar::no_length(),
+            "{msg:>32} {spinner} {human_pos} rows {rate} {elapsed}",
+        )
+    } else {
+        (
+            ProgressBar::new(len),
             "{msg:>32} {bar:30} {human_pos}/{human_len} rows {rate} {elapsed}",
         )
-        .map(|s| {
-            s.with_key(
-                "rate",
-                |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} rows/s", st.per_sec());
-                },
-            )
-        })
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    };
+    pb.set_style(
+        ProgressStyle::with_template(template)
+            .map(|s| {
+                s.with_key(
+                    "rate",
+                    |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} rows/s", st.per_sec());
+                    },
+                )
+            })
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message(msg);
     pb
@@ -347,4 +357,14 @@ fn plan(
         }
     }
     Ok(Some((manifest, files)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bar_without_a_known_length_shows_no_total() {
+        assert_eq!(super::bar(true, 0, "validating".into()).length(), None);
+        assert_eq!(super::bar(true, 5, "importing".into()).length(), Some(5));
+        assert!(super::bar(false, 5, "x".into()).is_hidden());
+    }
 }

@@ -184,7 +184,12 @@ impl RowParser {
     }
 
     /// The header of column `i` (`column N` for one we do not read).
-    fn header_of(&self, i: usize) -> String {
+    /// Cells in the header.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
+    pub(crate) fn header_of(&self, i: usize) -> String {
         let fixed = [
             (self.id_idx, "sourcedId"),
             (self.status_idx, "status"),

@@ -122,6 +122,34 @@ pub(crate) fn validate(
                 pb.set_position(n);
             }
             let line = row.position().map(|p| p.line()).unwrap_or(0);
+            // A quote that is not closed where it should be makes the csv reader carry on to
+            // the next quote, lines later (or to the end of the file), reading the rows in
+            // between into one cell; the reader does not report it. A cell holding line breaks
+            // whose row then has the wrong width, or whose swallowed lines look like rows, is
+            // reported as that, not as the follow-on width and reference errors.
+            if row.as_slice().contains('\n') {
+                if let Some((cell, breaks)) = unterminated_quote(&row, parser.width()) {
+                    diags.error(
+                        &pf.name,
+                        line,
+                        &parser.header_of(cell),
+                        "unterminated-quote",
+                        format!(
+                            "a quoted cell opened on line {line} is not closed there: the next {breaks} line(s) were read into it; close the quote (a quote inside a quoted cell is written \"\")"
+                        ),
+                    );
+                    // The swallowed rows' ids too, so their references do not cascade.
+                    let swallowed = row.get(cell).unwrap_or("").split('\n').skip(1);
+                    for id in parser
+                        .raw_id(&row)
+                        .into_iter()
+                        .chain(swallowed.filter_map(|l| l.split(',').next().map(str::trim)))
+                    {
+                        ids.insert(id_hash(id.trim_matches('"')));
+                    }
+                    continue;
+                }
+            }
             let Some(parsed) = parser.parse(&row, line, pf.mode, diags) else {
                 // Still register the id: one bad row must not cascade into reference errors.
                 if let Some(id) = parser.raw_id(&row) {
@@ -595,4 +623,21 @@ fn check_org_cycles(
         }
     }
     Ok(())
+}
+
+/// The cell of `row` a quote left open swallowed rows into, and how many line breaks it holds:
+/// a cell with line breaks, when the row has not the header's `width` or the lines after the
+/// first break carry as many commas as a row would. `None` for a genuine multi-line value.
+fn unterminated_quote(row: &csv::StringRecord, width: usize) -> Option<(usize, usize)> {
+    let (cell, text) = row
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.contains('\n'))
+        .max_by_key(|(_, c)| c.matches('\n').count())?;
+    let breaks = text.matches('\n').count();
+    let looks_like_rows = text
+        .split('\n')
+        .skip(1)
+        .any(|l| l.matches(',').count() + 1 >= width.max(2));
+    (row.len() != width || looks_like_rows).then_some((cell, breaks))
 }

@@ -529,3 +529,33 @@ fn demo_logs_plainly_and_says_little_before_it_listens() {
         );
     }
 }
+
+#[test]
+fn imports_lists_duration_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
+    assert_eq!(
+        run(&url, &["import", fixture("valid-1.2").to_str().unwrap()]).0,
+        0
+    );
+    let (code, out, _) = run(&url, &["imports"]);
+    assert_eq!(code, 0);
+    let head = out.lines().next().unwrap();
+    for col in [
+        "secs",
+        "inserted",
+        "updated",
+        "tombstoned",
+        "errors",
+        "warnings",
+    ] {
+        assert!(head.contains(col), "{head}");
+    }
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    // id, started, secs, outcome, ver, inserted, updated, tombstoned, ...
+    assert_eq!(row[3], "committed", "{out}");
+    assert!(row[2].parse::<f64>().is_ok(), "{out}");
+    let inserted: u64 = row[5].parse().unwrap();
+    assert!(inserted >= 40, "every record of the fixture: {out}");
+    assert_eq!((row[6], row[7]), ("0", "0"));
+}

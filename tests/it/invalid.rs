@@ -21,6 +21,16 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        "unterminated quote",
+        "users.csv",
+        "\"García, Jr.\"",
+        "\"García, Jr.",
+        "users.csv",
+        2,
+        "familyName",
+        "unterminated-quote",
+    ),
+    (
         "NUL byte in a cell",
         "users.csv",
         "Zoë,O'Connor",
@@ -469,3 +479,59 @@ both!(lenient_inputs_are_accepted_with_warnings, |db| {
     );
     assert_eq!(db.count(Entity::UserProfiles), (1, 0));
 });
+
+both!(every_warning_is_listed_up_to_the_cap, |db| {
+    // Five rows of one lenient rule (status filled in a bulk file): all five are listed (the
+    // listing used to keep 3 of a rule).
+    let pkg = copy_fixture("valid-1.2");
+    for r in ["r1", "r2", "r3", "r4", "r5"] {
+        edit(
+            pkg.path(),
+            "roles.csv",
+            &format!("{r},,,"),
+            &format!("{r},active,,"),
+        );
+    }
+    let report = db.import(pkg.path());
+    assert_eq!(
+        report.outcome,
+        Outcome::Committed,
+        "{:?}",
+        report.diags.list
+    );
+    let listed = report
+        .diags
+        .list
+        .iter()
+        .filter(|d| d.severity == Severity::Warning && d.file == "roles.csv")
+        .count();
+    assert_eq!(listed, 5, "{:#?}", report.diags.list);
+    assert!(report.diags.warnings >= 5);
+});
+
+both!(
+    an_unterminated_quote_is_reported_as_such_not_as_its_consequences,
+    |db| {
+        let pkg = copy_fixture("valid-1.2");
+        edit(pkg.path(), "users.csv", "\"García, Jr.\"", "\"García, Jr.");
+        let report = db.import(pkg.path());
+        assert_eq!(report.outcome, Outcome::Rejected);
+        let errors: Vec<String> = report.diags.errors().map(|d| d.to_string()).collect();
+        assert!(
+            report
+                .diags
+                .errors()
+                .next()
+                .is_some_and(|d| d.rule == "unterminated-quote" && d.line == 2),
+            "{errors:#?}"
+        );
+        // The rows it swallowed are not reported missing elsewhere.
+        assert!(
+            !report
+                .diags
+                .errors()
+                .any(|d| d.rule == "reference" && d.message.contains("'u2'")),
+            "{errors:#?}"
+        );
+    }
+);
