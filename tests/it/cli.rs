@@ -9,11 +9,18 @@ use rosterbridge::store::records;
 use crate::common::{bin, copy_fixture, edit, fixture, Backend, TestDb};
 
 fn run(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .args(args)
-        .env("DATABASE_URL", url)
-        .output()
-        .unwrap();
+    run_keyed(url, None, args)
+}
+
+/// `run` with the server key file at `key` (for PostgreSQL stores, whose default key file
+/// would be ./rosterbridge.key).
+fn run_keyed(url: &str, key: Option<&std::path::Path>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).env("DATABASE_URL", url);
+    if let Some(k) = key {
+        cmd.env("ROSTERBRIDGE_KEY_FILE", k);
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -331,40 +338,43 @@ fn serve_reads_config_logs_json_requests_and_stops_on_sigterm() {
     assert!(users["fields"]["duration_ms"].as_f64().unwrap() >= 0.0);
 }
 
-#[test]
-fn a_missing_key_file_with_clients_registered_refuses_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
-    let (code, out, err) = run(&url, &["client", "add", "app", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("client_secret"));
-    let key = dir.path().join("rb.db.key");
-    assert!(key.exists());
-    std::fs::remove_file(&key).unwrap();
-    for args in [
-        &["serve", "--bind", "127.0.0.1:0"][..],
-        &["client", "add", "other"][..],
-    ] {
-        let (code, _, err) = run(&url, args);
-        assert_eq!(code, 1, "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
-        assert!(
-            err.contains("rb.db.key is missing") && err.contains("restore"),
-            "{err}"
-        );
-        assert!(!key.exists(), "no new key was made");
+crate::both!(
+    a_missing_key_file_with_clients_registered_refuses_to_start,
+    |db| {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("rb.key");
+        let url = db.url.clone();
+        let (code, out, err) = run_keyed(&url, Some(&key), &["client", "add", "app", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("client_secret"));
+        assert!(key.exists());
+        std::fs::remove_file(&key).unwrap();
+        for args in [
+            &["serve", "--bind", "127.0.0.1:0"][..],
+            &["client", "add", "other"][..],
+        ] {
+            let (code, _, err) = run_keyed(&url, Some(&key), args);
+            assert_eq!(code, 1, "{args:?}: {err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(
+                err.contains("rb.key is missing") && err.contains("restore"),
+                "{err}"
+            );
+            assert!(!key.exists(), "no new key was made");
+        }
+        // With no clients registered, a key is made as before.
+        let empty = format!("sqlite:{}", dir.path().join("empty.db").display());
+        let (code, _, err) = super::run(&empty, &["client", "add", "first"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(dir.path().join("empty.db.key").exists());
     }
-    // With no clients registered, a key is made as before.
-    let empty = format!("sqlite:{}", dir.path().join("empty.db").display());
-    let (code, _, err) = run(&empty, &["client", "add", "first"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(dir.path().join("empty.db.key").exists());
-}
+);
 
-#[test]
-fn cli_usability_pipes_exit_codes_clients_and_help() {
+crate::both!(cli_usability_pipes_exit_codes_clients_and_help, |db| {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
+    let url = db.url.clone();
+    let key = dir.path().join("rb.key");
+    let run = |url: &str, args: &[&str]| run_keyed(url, Some(&key), args);
     // `import --json | head -c 1`: the reader goes away; no panic, the import's own exit code.
     let mut child = Command::new(bin())
         .args(["import", "--json"])
@@ -484,7 +494,7 @@ fn cli_usability_pipes_exit_codes_clients_and_help() {
         help.contains("LIS 2.0 SOAP") && help.contains("PersonManagementService"),
         "{help}"
     );
-}
+});
 
 #[test]
 fn demo_logs_plainly_and_says_little_before_it_listens() {

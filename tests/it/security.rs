@@ -117,12 +117,26 @@ both!(restricted_writes_stay_inside_the_clients_orgs, |db| {
     let r = mms(&w, &ws, format!("<x:updateMembershipRequest><x:sourcedId>e6</x:sourcedId>{}</x:updateMembershipRequest>", membership("e6", "k3", "courseSection", "t1u", "Instructor", "")));
     assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
     let before = s.db.all(Entity::Enrollments).len();
-    let r = mms(&w, &ws, format!("<x:createByProxyMembershipRequest>{}</x:createByProxyMembershipRequest>", membership("x", "k2", "courseSection", "u3", "Learner", "")));
+    let r = mms(
+        &w,
+        &ws,
+        format!(
+            "<x:createByProxyMembershipRequest>{}</x:createByProxyMembershipRequest>",
+            membership("x", "k2", "courseSection", "u3", "Learner", "")
+        ),
+    );
     assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
     assert_eq!(s.db.all(Entity::Enrollments).len(), before);
     // createByProxyPerson at another school.
     let users_before = s.db.all(Entity::Users).len();
-    let r = pms(&w, &ws, format!("<x:createByProxyPersonRequest>{}</x:createByProxyPersonRequest>", person("x", "Proxy", "primary:student@s2")));
+    let r = pms(
+        &w,
+        &ws,
+        format!(
+            "<x:createByProxyPersonRequest>{}</x:createByProxyPersonRequest>",
+            person("x", "Proxy", "primary:student@s2")
+        ),
+    );
     assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
     assert_eq!(s.db.all(Entity::Users).len(), users_before);
     // replaceMembership of school s2's teacher enrollment, claiming s1: refused, unchanged.
