@@ -3,7 +3,7 @@
 //! Layers (docs/ARCHITECTURE.md): `model` (domain, no I/O) ← `store` (Diesel) ← `ingest`
 //! (CSV packages in), `export` (CSV packages out), `generate` (synthetic districts), `query`
 //! (filters → SQL), `auth` (clients, tokens, visibility), `rest` (the OneRoster HTTP server),
-//! `soap` (LIS 2.0, in progress); `cli` wires them to the `rosterbridge` binary.
+//! `soap` (LIS 2.0 Person and Membership services); `cli` wires them to the `rosterbridge` binary.
 
 pub mod auth;
 pub mod buffers;

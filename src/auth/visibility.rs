@@ -9,7 +9,8 @@
 //! - academic sessions used as a term by a class of O*, their parents (school years) and
 //!   children (grading periods), and the school years of O*'s courses.
 //!
-//! Other entities (gradebook, resources) are not yet served; they see nothing.
+//! Other entities (gradebook, resources) see nothing: no endpoint serves them to restricted
+//! clients yet (the gradebook and resources issue gives them their rules).
 
 use diesel::QueryResult;
 
