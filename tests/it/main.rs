@@ -19,4 +19,5 @@ mod render;
 mod rest;
 mod schema;
 mod security;
+mod snapshot;
 mod soap;
