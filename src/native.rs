@@ -10,7 +10,6 @@
 /// statistics are switched off too (they take a global mutex on every allocation; nothing here
 /// reads them). If SQLite was already initialised, `sqlite3_config` refuses and the defaults
 /// stay: still correct.
-#[cfg(feature = "sqlite")]
 pub fn sqlite_multithread() {
     use libsqlite3_sys::{sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD};
     static ONCE: std::sync::Once = std::sync::Once::new();
