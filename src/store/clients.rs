@@ -1,12 +1,14 @@
 //! API clients and access tokens: rows in `clients` and `access_tokens`. Only hashes of secrets
 //! and tokens are ever written; hashing and verification live in `auth`.
 
-use diesel::QueryResult;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
 
 use super::connection::DbConnection;
-use super::sql::{Cell, DynRow, Sql, P};
+use super::schema::{access_tokens, clients, oauth1_nonces};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
 pub struct ClientRow {
     pub client_id: String,
     pub name: String,
@@ -20,7 +22,8 @@ pub struct ClientRow {
     pub secret_salt: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = access_tokens)]
 pub struct TokenRow {
     pub client_id: String,
     pub scopes: String,
@@ -28,51 +31,27 @@ pub struct TokenRow {
 }
 
 pub fn insert(conn: &mut DbConnection, c: &ClientRow) -> QueryResult<()> {
-    let mut q = Sql::new(conn);
-    q.push("INSERT INTO clients (client_id, name, secret_hash, scopes, orgs, created_at, secret_salt) VALUES (");
-    q.bind_str(&c.client_id).push(", ");
-    q.bind_str(&c.name).push(", ");
-    q.bind_str(&c.secret_hash).push(", ");
-    q.bind_str(&c.scopes).push(", ");
-    q.bind(P::Text(c.orgs.as_deref())).push(", ");
-    q.bind_str(&c.created_at).push(", ");
-    q.bind(P::Text(c.secret_salt.as_deref())).push(")");
-    q.execute(conn).map(|_| ())
+    diesel::insert_into(clients::table)
+        .values(c)
+        .execute(conn)
+        .map(|_| ())
 }
-
-fn client_of(r: DynRow) -> ClientRow {
-    let t = |i: usize| r.0.get(i).and_then(Cell::text).unwrap_or("").to_string();
-    ClientRow {
-        client_id: t(0),
-        name: t(1),
-        secret_hash: t(2),
-        scopes: t(3),
-        orgs: r.0.get(4).and_then(Cell::text).map(str::to_string),
-        created_at: t(5),
-        secret_salt: r.0.get(6).and_then(Cell::text).map(str::to_string),
-    }
-}
-
-const CLIENT_COLUMNS: &str =
-    "SELECT client_id AS t0, name AS t1, secret_hash AS t2, scopes AS t3, \
-                              orgs AS t4, created_at AS t5, secret_salt AS t6 FROM clients";
 
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
-    let mut q = Sql::new(conn);
-    q.push(CLIENT_COLUMNS)
-        .push(" ORDER BY created_at, client_id");
-    Ok(q.load::<DynRow>(conn)?.into_iter().map(client_of).collect())
+    clients::table
+        .order((clients::created_at, clients::client_id))
+        .select(ClientRow::as_select())
+        .load(conn)
 }
 
 pub fn get(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
-    let mut q = Sql::new(conn);
-    q.push(CLIENT_COLUMNS).push(" WHERE client_id = ");
-    q.bind_str(client_id);
-    Ok(q.load::<DynRow>(conn)?.into_iter().next().map(client_of))
+    clients::table
+        .find(client_id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()
 }
 
-/// Remove a client and (by cascade, and explicitly for SQLite connections without foreign
-/// keys) its tokens. Returns whether it existed.
 /// Change a client's allowed scopes (space-separated URIs) and/or org restriction
 /// (`Some(None)`: every org); its tokens are revoked, so the change holds from the next token
 /// on. Whether the client exists.
@@ -85,36 +64,24 @@ pub fn update(
     if get(conn, client_id)?.is_none() {
         return Ok(false);
     }
+    let row = clients::table.find(client_id);
     if let Some(scopes) = scopes {
-        let mut q = Sql::new(conn);
-        q.push("UPDATE clients SET scopes = ");
-        q.bind_str(scopes).push(" WHERE client_id = ");
-        q.bind_str(client_id);
-        q.execute(conn)?;
+        diesel::update(row).set(clients::scopes.eq(scopes)).execute(conn)?;
     }
     if let Some(orgs) = orgs {
-        let mut q = Sql::new(conn);
-        q.push("UPDATE clients SET orgs = ");
-        q.bind(P::Text(orgs)).push(" WHERE client_id = ");
-        q.bind_str(client_id);
-        q.execute(conn)?;
+        diesel::update(row).set(clients::orgs.eq(orgs)).execute(conn)?;
     }
-    let mut q = Sql::new(conn);
-    q.push("DELETE FROM access_tokens WHERE client_id = ");
-    q.bind_str(client_id);
-    q.execute(conn)?;
+    diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
+        .execute(conn)?;
     Ok(true)
 }
 
+/// Remove a client and its tokens (explicitly: SQLite connections may run without foreign
+/// keys). Returns whether it existed.
 pub fn remove(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
-    let mut q = Sql::new(conn);
-    q.push("DELETE FROM access_tokens WHERE client_id = ");
-    q.bind_str(client_id);
-    q.execute(conn)?;
-    let mut q = Sql::new(conn);
-    q.push("DELETE FROM clients WHERE client_id = ");
-    q.bind_str(client_id);
-    Ok(q.execute(conn)? > 0)
+    diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
+        .execute(conn)?;
+    Ok(diesel::delete(clients::table.find(client_id)).execute(conn)? > 0)
 }
 
 pub fn insert_token(
@@ -125,25 +92,22 @@ pub fn insert_token(
     issued_at: &str,
     expires_at: &str,
 ) -> QueryResult<()> {
-    let mut q = Sql::new(conn);
-    q.push(
-        "INSERT INTO access_tokens (token_hash, client_id, scopes, issued_at, expires_at) VALUES (",
-    );
-    q.bind_str(token_hash).push(", ");
-    q.bind_str(client_id).push(", ");
-    q.bind_str(scopes).push(", ");
-    q.bind_str(issued_at).push(", ");
-    q.bind_str(expires_at).push(")");
-    q.execute(conn).map(|_| ())
+    diesel::insert_into(access_tokens::table)
+        .values((
+            access_tokens::token_hash.eq(token_hash),
+            access_tokens::client_id.eq(client_id),
+            access_tokens::scopes.eq(scopes),
+            access_tokens::issued_at.eq(issued_at),
+            access_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Delete every token that expired before `now` (by the `expires_at` index); the number
 /// deleted. Run whenever a token is issued, so the table holds about one hour of tokens.
 pub fn purge_expired_tokens(conn: &mut DbConnection, now: &str) -> QueryResult<usize> {
-    let mut q = Sql::new(conn);
-    q.push("DELETE FROM access_tokens WHERE expires_at < ");
-    q.bind_str(now);
-    q.execute(conn)
+    diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(now))).execute(conn)
 }
 
 /// The unexpired token with this hash, if any.
@@ -152,22 +116,17 @@ pub fn find_token(
     token_hash: &str,
     now: &str,
 ) -> QueryResult<Option<TokenRow>> {
-    let mut q = Sql::new(conn);
-    q.push("SELECT client_id AS t0, scopes AS t1, expires_at AS t2 FROM access_tokens WHERE token_hash = ");
-    q.bind_str(token_hash).push(" AND expires_at > ");
-    q.bind_str(now);
-    Ok(q.load::<DynRow>(conn)?.into_iter().next().map(|r| {
-        let t = |i: usize| r.0.get(i).and_then(Cell::text).unwrap_or("").to_string();
-        TokenRow {
-            client_id: t(0),
-            scopes: t(1),
-            expires_at: t(2),
-        }
-    }))
+    access_tokens::table
+        .find(token_hash)
+        .filter(access_tokens::expires_at.gt(now))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
 }
 
-/// Record an OAuth 1.0a nonce; `false` when (client, timestamp, nonce) was seen before.
-/// Nonces older than `oldest_ts` are dropped first.
+/// Record an OAuth 1.0a / WS-Security nonce; `false` when (client, timestamp, nonce) was seen
+/// before. Nonces older than `oldest_ts`, of every client (one that stopped calling leaves none
+/// behind), are dropped first, by the `ts` index.
 pub fn record_nonce(
     conn: &mut DbConnection,
     client_id: &str,
@@ -175,17 +134,22 @@ pub fn record_nonce(
     nonce: &str,
     oldest_ts: i64,
 ) -> QueryResult<bool> {
-    // Nonces past the window, of every client (a client that stopped calling leaves none
-    // behind); by the `ts` index.
-    let mut q = Sql::new(conn);
-    q.push("DELETE FROM oauth1_nonces WHERE ts < ");
-    q.bind(P::Int(oldest_ts));
-    q.execute(conn)?;
-    let mut q = Sql::new(conn);
-    q.push("INSERT INTO oauth1_nonces (client_id, ts, nonce) VALUES (");
-    q.bind_str(client_id).push(", ");
-    q.bind(P::Int(ts)).push(", ");
-    q.bind_str(nonce)
-        .push(") ON CONFLICT (client_id, ts, nonce) DO NOTHING");
-    Ok(q.execute(conn)? == 1)
+    diesel::delete(oauth1_nonces::table.filter(oauth1_nonces::ts.lt(oldest_ts))).execute(conn)?;
+    // In a transaction of its own (a savepoint when the caller has one open): PostgreSQL
+    // aborts the enclosing transaction on a key violation otherwise.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(oauth1_nonces::table)
+            .values((
+                oauth1_nonces::client_id.eq(client_id),
+                oauth1_nonces::ts.eq(ts),
+                oauth1_nonces::nonce.eq(nonce),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        // The primary key refuses a nonce seen before: a replay.
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

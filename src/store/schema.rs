@@ -1,0 +1,58 @@
+//! Diesel table declarations of the fixed-shape tables: API clients, their tokens, OAuth 1.0a /
+//! WS-Security nonces, the import log and the import lock (migrations `…000001` to `…000004`;
+//! the same column types on both backends). The roster's own tables are built from the
+//! catalogue instead (`store::ddl`) and queried through `store::sql`.
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        /// Space-separated scope URIs.
+        scopes -> Text,
+        /// Comma-separated org sourcedIds; NULL: every org.
+        orgs -> Nullable<Text>,
+        created_at -> Text,
+        secret_salt -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_tokens (token_hash) {
+        token_hash -> Text,
+        client_id -> Text,
+        scopes -> Text,
+        issued_at -> Text,
+        expires_at -> Text,
+    }
+}
+
+diesel::table! {
+    oauth1_nonces (client_id, ts, nonce) {
+        client_id -> Text,
+        ts -> BigInt,
+        nonce -> Text,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        started_at -> Text,
+        finished_at -> Text,
+        source -> Text,
+        oneroster_version -> Nullable<Text>,
+        outcome -> Text,
+        summary -> Text,
+        errors -> Text,
+        error_count -> BigInt,
+        warning_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    import_lock (id) {
+        id -> Integer,
+        held_at -> Nullable<Text>,
+    }
+}
