@@ -4,13 +4,13 @@
 //! a class's or course's `resources[]`; an org's or session's `children[]`).
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 use serde_json::Value as Json;
 
 use crate::model::catalog::{v12_enum_value, Entity, Kind, ROLES_V12};
-use crate::model::record::{id_hash, list_items, IdHasher, Record, Status, Value};
+use crate::model::record::{list_items, Record, Status, Value};
 use crate::query::fields::json_name;
+pub use crate::store::related::{embedded, load_related, load_related_skipping, Related};
 
 /// Base path of the 1.2 rostering service.
 pub const V1P2_ROSTERING: &str = "/ims/oneroster/rostering/v1p2";
@@ -100,88 +100,9 @@ fn required_in_json(e: Entity, field: &str) -> bool {
     )
 }
 
-/// Load the associations `entity`'s JSON embeds for the records `ids` (active rows only).
-pub fn load_related(
-    conn: &mut crate::store::DbConnection,
-    entity: Entity,
-    ids: &[String],
-) -> diesel::QueryResult<Related> {
-    load_related_skipping(conn, entity, ids, |_, _| Ok(false))
-}
-
-/// [`load_related`], not querying the child entities for which `skip` says so (known empty).
-pub fn load_related_skipping(
-    conn: &mut crate::store::DbConnection,
-    entity: Entity,
-    ids: &[String],
-    mut skip: impl FnMut(&mut crate::store::DbConnection, Entity) -> diesel::QueryResult<bool>,
-) -> diesel::QueryResult<Related> {
-    let mut related = Related::default();
-    if ids.is_empty() {
-        return Ok(related);
-    }
-    for (child, column) in embedded(entity) {
-        if skip(conn, *child)? {
-            continue;
-        }
-        let field = child
-            .fields()
-            .iter()
-            .find(|f| f.column == *column)
-            .map(|f| f.name)
-            .unwrap_or("");
-        for r in crate::store::records::active_by_column(conn, *child, column, ids)? {
-            let parent = r.get(field).unwrap_or("").to_string();
-            related.add(*child, &parent, r);
-        }
-    }
-    Ok(related)
-}
-
 /// Renders records for one server (its absolute base URL, e.g. `https://rb.example.org`).
 pub struct Renderer<'a> {
     pub base_url: &'a str,
-}
-
-/// The associations of a page of records, loaded by the caller in a few queries
-/// (keyed by the parent's sourcedId; only active rows).
-#[derive(Debug, Default)]
-pub struct Related {
-    /// Keyed by child entity and the parent's [`id_hash`]: a lookup per rendered record
-    /// allocates nothing and does not SipHash a string (6 % of a 10,000-user page).
-    by_parent: HashMap<(Entity, u128), Vec<Record>, BuildHasherDefault<IdHasher>>,
-}
-
-impl Related {
-    pub fn of(&self, child: Entity, parent: &str) -> &[Record] {
-        self.by_parent
-            .get(&(child, id_hash(parent)))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
-
-    pub fn add(&mut self, child: Entity, parent: &str, rec: Record) {
-        self.by_parent
-            .entry((child, id_hash(parent)))
-            .or_default()
-            .push(rec);
-    }
-}
-
-/// What the 1.2 JSON of `entity` embeds: (child entity, column pointing at the parent).
-pub fn embedded(entity: Entity) -> &'static [(Entity, &'static str)] {
-    match entity {
-        Entity::Users => &[
-            (Entity::Roles, "user_sourced_id"),
-            (Entity::UserProfiles, "user_sourced_id"),
-            (Entity::UserResources, "user_sourced_id"),
-        ],
-        Entity::Classes => &[(Entity::ClassResources, "class_sourced_id")],
-        Entity::Courses => &[(Entity::CourseResources, "course_sourced_id")],
-        Entity::Orgs => &[(Entity::Orgs, "parent_sourced_id")],
-        Entity::AcademicSessions => &[(Entity::AcademicSessions, "parent_sourced_id")],
-        _ => &[],
-    }
 }
 
 impl Renderer<'_> {

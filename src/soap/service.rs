@@ -15,8 +15,8 @@ use crate::ingest::{self, ImportOptions, Mode};
 use crate::model::catalog::{Entity, Version};
 use crate::model::record::{Record, Status as RecStatus};
 use crate::model::time;
-use crate::rest::render;
 use crate::store::records::{self, Arg, Cond, Query};
+use crate::store::related;
 use crate::store::{DbConnection, Store};
 
 /// Most records one read returns (LIS has no paging): beyond, `overflowfail`.
@@ -519,7 +519,7 @@ fn guard_write(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<(), OpError> {
 /// What building the LIS records of `users` needs besides them: their role rows and, when the
 /// client may see them, their demographics (by user id).
 struct PersonParts {
-    related: render::Related,
+    related: related::Related,
     demographics: std::collections::HashMap<String, Record>,
 }
 
@@ -529,11 +529,11 @@ impl PersonParts {
         let related = match ctx.empty {
             Some(empty) => {
                 let generation = records::generation(ctx.conn)?;
-                render::load_related_skipping(ctx.conn, Entity::Users, &ids, |c, child| {
+                related::load_related_skipping(ctx.conn, Entity::Users, &ids, |c, child| {
                     empty.is_empty(c, child, generation)
                 })?
             }
-            None => render::load_related(ctx.conn, Entity::Users, &ids)?,
+            None => related::load_related(ctx.conn, Entity::Users, &ids)?,
         };
         let demographics = if ctx.demographics {
             by_ids(ctx, Entity::Demographics, &ids, false)?

@@ -66,10 +66,14 @@ pub fn update(
     }
     let row = clients::table.find(client_id);
     if let Some(scopes) = scopes {
-        diesel::update(row).set(clients::scopes.eq(scopes)).execute(conn)?;
+        diesel::update(row)
+            .set(clients::scopes.eq(scopes))
+            .execute(conn)?;
     }
     if let Some(orgs) = orgs {
-        diesel::update(row).set(clients::orgs.eq(orgs)).execute(conn)?;
+        diesel::update(row)
+            .set(clients::orgs.eq(orgs))
+            .execute(conn)?;
     }
     diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
         .execute(conn)?;
