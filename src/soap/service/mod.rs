@@ -1,0 +1,466 @@
+//! The Person and Membership operations over the roster store: one function per service that
+//! matches the operation, binds the request to its generated type, runs the same store reads
+//! the REST API runs (the same visibility conditions, the same records), and answers with the
+//! generated response type and an `imsx` status. Writes become a small OneRoster delta package
+//! handed to the CSV importer, so they validate, stamp `dateLastModified` and tombstone exactly
+//! as a CSV delta does (LIS.md §4, §10; docs/LIS-MAPPING.md).
+//!
+//! This module holds what both services share: the operation context, replies and errors,
+//! authorisation and the write transaction (`run`), and the store reads every operation uses.
+//! `person_ops` and `membership_ops` hold the two services' operations; `write` is the write
+//! door (the write rule for restricted clients, the delta import, tombstones, identifier
+//! changes).
+
+use super::bind::{Node, Out, Str, XmlValue};
+use super::envelope::{Minor, Status};
+use super::gen::{mms, pms};
+use super::{membership, person};
+use crate::auth::{visibility, Bearer};
+use crate::export::PackageWriter;
+use crate::ingest::{self, ImportOptions, Mode};
+use crate::model::catalog::{Entity, Version};
+use crate::model::record::{Record, Status as RecStatus};
+use crate::model::time;
+use crate::store::records::{self, Arg, Cond, Query};
+use crate::store::related;
+use crate::store::{DbConnection, Store};
+
+mod membership_ops;
+mod person_ops;
+mod write;
+
+pub use membership_ops::membership;
+pub use person_ops::person;
+use write::{change_identifier, tombstone, write_delta};
+
+/// Most records one read returns (LIS has no paging): beyond, `overflowfail`.
+pub const MAX_RECORDS: i64 = 1_000_000;
+
+/// Most ids one batch read accepts.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Most ids bound in one by-id statement (with the visibility conditions' org ids, well below
+/// SQLite's 32,766 parameters).
+const BY_IDS_CHUNK: usize = 5_000;
+
+/// What an operation needs: the store, a connection, who is asking and what they may do.
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub conn: &'a mut DbConnection,
+    pub bearer: &'a Bearer,
+    /// The client's orgs and everything below them; `None`: unrestricted.
+    pub orgs: Option<Vec<String>>,
+    pub may_read: bool,
+    pub may_write: bool,
+    pub demographics: bool,
+    /// Tables known to have no active rows (association loads skip them), when serving.
+    pub empty: Option<&'a records::EmptyCache>,
+}
+
+/// Writes a response body element, given its name.
+pub type BodyWriter = Box<dyn FnOnce(&mut Out, &str)>;
+
+/// An operation's answer: status and the body element writer.
+pub struct Reply {
+    pub status: Status,
+    pub body: BodyWriter,
+}
+
+impl Reply {
+    fn with<T: XmlValue + 'static>(status: Status, value: T) -> Reply {
+        Reply {
+            status,
+            body: Box::new(move |o, n| value.write_value(&super::bind::TagBuf::new(n).tag(), o)),
+        }
+    }
+    pub fn fail(minor: Minor, description: impl Into<String>) -> Reply {
+        Reply {
+            status: Status::failure(minor, description),
+            body: Box::new(|o, n| o.empty(&super::bind::TagBuf::new(n).tag())),
+        }
+    }
+}
+
+/// Errors inside an operation, turned into a failure status.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("{1}")]
+    Status(Minor, String),
+    #[error("store error: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("store error: {0}")]
+    Query(#[from] records::QueryError),
+    #[error("import error: {0}")]
+    Import(#[from] ingest::ImportError),
+    #[error("export error: {0}")]
+    Export(#[from] crate::export::ExportError),
+}
+
+impl From<super::bind::BindError> for OpError {
+    fn from(e: super::bind::BindError) -> Self {
+        OpError::Status(Minor::InvalidData, e.to_string())
+    }
+}
+
+impl From<person::Invalid> for OpError {
+    fn from(e: person::Invalid) -> Self {
+        OpError::Status(Minor::InvalidData, e.to_string())
+    }
+}
+
+fn status(minor: Minor, msg: impl Into<String>) -> OpError {
+    OpError::Status(minor, msg.into())
+}
+
+fn bind<T: XmlValue>(body: &Node) -> Result<T, OpError> {
+    Ok(T::read_value(body)?)
+}
+
+/// What a client is told of an internal failure (store, import or export error): the cause
+/// is logged, never sent, as on REST.
+pub const INTERNAL_FAILURE: &str =
+    "the server could not complete the request (the cause is logged); retry later";
+
+/// Log `e` and answer `targetisbusy` with the fixed [`INTERNAL_FAILURE`] description.
+pub fn internal(e: &dyn std::fmt::Display) -> Reply {
+    tracing::error!(error = %e, "LIS request failed");
+    Reply::fail(Minor::TargetIsBusy, INTERNAL_FAILURE)
+}
+
+/// Run operation `op` (`f`) for `ctx`'s client, mapping its error to a failure reply (internal
+/// errors: [`internal`]). A write runs whole in one transaction on the request's connection,
+/// which first takes the import lock: its checks (ids in use, visibility, the write rule) see
+/// the store as the write leaves it, concurrent writes queue on the lock instead of racing, and
+/// the importer works on the same connection, so no write ever waits for a second one.
+fn run(
+    ctx: &mut Ctx<'_>,
+    op: &str,
+    f: impl FnOnce(&mut Ctx<'_>) -> Result<Reply, OpError>,
+) -> Reply {
+    let result = match authorise(ctx, op) {
+        Err(e) => Err(e),
+        Ok(()) if is_write(op) => in_write_transaction(ctx, f),
+        Ok(()) => f(ctx),
+    };
+    match result {
+        Ok(r) => r,
+        Err(OpError::Status(minor, msg)) => Reply::fail(minor, msg),
+        Err(e) => internal(&e),
+    }
+}
+
+/// `f` in a transaction on `ctx`'s connection, after taking the import lock. A refusal
+/// (`OpError::Status`: nothing was written but, for a rejected package, its import-log row)
+/// commits; an internal error rolls back.
+fn in_write_transaction(
+    ctx: &mut Ctx<'_>,
+    f: impl FnOnce(&mut Ctx<'_>) -> Result<Reply, OpError>,
+) -> Result<Reply, OpError> {
+    let (store, bearer, empty) = (ctx.store, ctx.bearer, ctx.empty);
+    let (may_read, may_write, demographics) = (ctx.may_read, ctx.may_write, ctx.demographics);
+    let orgs = ctx.orgs.clone();
+    diesel::Connection::transaction(&mut *ctx.conn, |conn| {
+        crate::store::imports::lock(conn, &time::now())?;
+        let mut inner = Ctx {
+            store,
+            conn,
+            bearer,
+            orgs,
+            may_read,
+            may_write,
+            demographics,
+            empty,
+        };
+        match f(&mut inner) {
+            Err(OpError::Status(minor, msg)) => Ok(Err(OpError::Status(minor, msg))),
+            other => other.map(Ok),
+        }
+    })?
+}
+
+fn is_write(op: &str) -> bool {
+    ["create", "replace", "update", "delete", "change"]
+        .iter()
+        .any(|p| op.starts_with(p))
+}
+
+fn authorise(ctx: &Ctx<'_>, op: &str) -> Result<(), OpError> {
+    let (ok, need) = if is_write(op) {
+        (ctx.may_write, crate::auth::scopes::ROSTER_WRITE)
+    } else {
+        (ctx.may_read, "roster.readonly or roster-core.readonly")
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(status(
+            Minor::UnauthorizedRequest,
+            format!("{op} needs the scope {need}"),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store access shared by both services.
+
+fn visible(ctx: &Ctx<'_>, entity: Entity) -> Option<Cond> {
+    ctx.orgs.as_ref().map(|o| visibility::condition(entity, o))
+}
+
+/// Records of `entity` by id (visible to the client; active only unless `tombstones`), in the
+/// order of `ids`.
+fn by_ids(
+    ctx: &mut Ctx<'_>,
+    entity: Entity,
+    ids: &[String],
+    tombstones: bool,
+) -> Result<Vec<Record>, OpError> {
+    let mut by: std::collections::HashMap<String, Record> = std::collections::HashMap::new();
+    // In chunks: one statement binds at most BY_IDS_CHUNK ids (SQLite refuses more than 32,766
+    // parameters, PostgreSQL 65,535), whatever the number asked for (a savepoint read of a
+    // 100,000-person district loads that many demographics).
+    for chunk in ids.chunks(BY_IDS_CHUNK) {
+        let mut conds = vec![Cond::new(
+            "t.sourced_id IN (?)",
+            vec![Arg::Many(chunk.to_vec())],
+        )];
+        if !tombstones {
+            conds.push(Cond::active());
+        }
+        conds.extend(visible(ctx, entity));
+        let (rows, _) = records::query(
+            ctx.conn,
+            entity,
+            &Query {
+                conds,
+                limit: chunk.len() as i64,
+                skip_total: true,
+                ..Query::default()
+            },
+        )?;
+        by.extend(rows.into_iter().map(|r| (r.sourced_id.clone(), r)));
+    }
+    Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
+}
+
+/// All records of `entity` matching `conds` (plus visibility), in id order or by
+/// `dateLastModified`.
+fn select(
+    ctx: &mut Ctx<'_>,
+    entity: Entity,
+    mut conds: Vec<Cond>,
+    by_time: bool,
+) -> Result<Vec<Record>, OpError> {
+    conds.extend(visible(ctx, entity));
+    let (rows, total) = records::query(
+        ctx.conn,
+        entity,
+        &Query {
+            conds,
+            sort: by_time.then_some(("date_last_modified", false)),
+            limit: MAX_RECORDS + 1,
+            skip_total: true,
+            ..Query::default()
+        },
+    )?;
+    if total > MAX_RECORDS {
+        return Err(status(
+            Minor::OverflowFail,
+            format!("more than {MAX_RECORDS} records; use the savepoint reads"),
+        ));
+    }
+    Ok(rows)
+}
+
+fn ids_of(rows: &[Record]) -> Vec<String> {
+    rows.iter().map(|r| r.sourced_id.clone()).collect()
+}
+
+/// A savepoint from the request: an `xs:dateTime` (no zone: UTC), not in the future.
+fn savepoint(s: &str) -> Result<String, OpError> {
+    let t = time::parse_lenient(s.trim())
+        .filter(|(_, bare)| !bare)
+        .map(|(t, _)| t)
+        .ok_or_else(|| {
+            status(
+                Minor::SavepointError,
+                format!("'{s}' is not an xs:dateTime savepoint"),
+            )
+        })?;
+    if t > time::format(chrono::Utc::now() + chrono::Duration::seconds(5)) {
+        return Err(status(
+            Minor::SavepointError,
+            format!("savepoint {s} is in the future"),
+        ));
+    }
+    Ok(t)
+}
+
+/// The savepoint to hand back: the newest change returned (so a change committed after this
+/// read, which is stamped later, is in the next read), or the request's when nothing changed.
+fn next_savepoint(rows: &[Record], from: &str) -> String {
+    rows.iter()
+        .filter_map(|r| r.date_last_modified.clone())
+        .max()
+        .unwrap_or_else(|| from.to_string())
+}
+
+/// The newest change of `entity` (the high-water mark batch reads return).
+fn high_water(ctx: &mut Ctx<'_>, entity: Entity) -> Result<Option<String>, OpError> {
+    Ok(records::newest_change(ctx.conn, entity)?)
+}
+
+fn id_set(ids: Vec<String>) -> pms::GuidSet {
+    pms::GuidSet {
+        sourced_id: ids.into_iter().map(Str::from).collect(),
+    }
+}
+
+fn success_for(n: usize, what: &str) -> Status {
+    if n == 0 {
+        Status {
+            minor: Minor::NoSourcedIds,
+            ..Status::success(format!("no {what}"))
+        }
+    } else {
+        Status::success(format!("{n} {what}"))
+    }
+}
+
+/// `discover*Ids` queries: an e-mail address, `field=value` (email, username, identifier), or
+/// a OneRoster filter expression over the entity.
+fn discover(ctx: &mut Ctx<'_>, entity: Entity, q: &str) -> Result<Vec<String>, OpError> {
+    let q = q.trim();
+    // A OneRoster filter when it parses as one; else `field=value` with the value taken
+    // literally (`familyName=O'Connor`: a quote inside a value does not make it a filter);
+    // else an e-mail address.
+    let quoted = |v: &str| format!("'{}'", v.trim().replace('\'', "''"));
+    let filter = match crate::query::filter::parse(q) {
+        Ok(f) => f,
+        Err(e) => {
+            let literal = if let Some((k, v)) = q.split_once('=') {
+                Some(format!("{}={}", k.trim(), quoted(v)))
+            } else if entity == Entity::Users && q.contains('@') {
+                Some(format!("email={}", quoted(q)))
+            } else {
+                None
+            };
+            let Some(text) = literal.filter(|_| !q.is_empty()) else {
+                return Err(status(
+                    Minor::UnknownQuery,
+                    format!("query '{q}' is not an e-mail address, field=value, or a OneRoster filter ({e})"),
+                ));
+            };
+            crate::query::filter::parse(&text)
+                .map_err(|e| status(Minor::UnknownQuery, format!("query '{q}': {e}")))?
+        }
+    };
+    let mut conds = vec![Cond::active()];
+    conds.extend(visible(ctx, entity));
+    let (rows, total) = records::query(
+        ctx.conn,
+        entity,
+        &Query {
+            conds,
+            filter: Some(&filter),
+            limit: MAX_RECORDS + 1,
+            skip_total: true,
+            ..Query::default()
+        },
+    )
+    .map_err(|e| match e {
+        records::QueryError::Filter(f) => status(Minor::UnknownQuery, format!("query '{q}': {f}")),
+        other => OpError::Query(other),
+    })?;
+    if total > MAX_RECORDS {
+        return Err(status(Minor::OverflowFail, "too many matches"));
+    }
+    Ok(ids_of(&rows))
+}
+
+/// The active role rows or enrollments of `user` that the client can see (all of them for an
+/// unrestricted client; for a restricted one, those at its orgs and their classes).
+fn visible_active(ctx: &mut Ctx<'_>, entity: Entity, user: &str) -> Result<Vec<Record>, OpError> {
+    select(
+        ctx,
+        entity,
+        vec![Cond::eq("user_sourced_id", user), Cond::active()],
+        false,
+    )
+}
+
+/// `ctx` without the client's org restriction, for checks that must see every record (ids in
+/// use, the owner of a record, where a membership's class is).
+fn unrestricted<'b>(ctx: &'b mut Ctx<'_>) -> Ctx<'b> {
+    Ctx {
+        store: ctx.store,
+        conn: ctx.conn,
+        bearer: ctx.bearer,
+        orgs: None,
+        may_read: ctx.may_read,
+        may_write: ctx.may_write,
+        demographics: ctx.demographics,
+        empty: ctx.empty,
+    }
+}
+
+/// A new id for `createByProxy*`.
+fn new_id() -> String {
+    super::envelope::message_id()
+}
+
+/// The ids of a batch read, trimmed; more than [`MAX_BATCH`] is `overflowfail`.
+fn batch_ids(set: &[Str]) -> Result<Vec<String>, OpError> {
+    if set.len() > MAX_BATCH {
+        return Err(status(
+            Minor::OverflowFail,
+            format!("at most {MAX_BATCH} ids per read"),
+        ));
+    }
+    Ok(set.iter().map(|s| s.trim().to_string()).collect())
+}
+
+/// The status of a batch read of `ids` that found `found` (`what`: "person", "membership"):
+/// all found, none (`unknownobject`), or some (`partialdatastorage`, naming the others).
+fn batch_status(ids: &[String], found: &[Record], what: &str) -> Status {
+    let found_ids: std::collections::HashSet<&str> =
+        found.iter().map(|r| r.sourced_id.as_str()).collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !found_ids.contains(id.as_str()))
+        .collect();
+    if missing.is_empty() {
+        Status::success(format!("{} {what}s", found.len()))
+    } else if found.is_empty() {
+        Status::failure(
+            Minor::UnknownObject,
+            format!("no {what} with these sourcedIds: {}", join(&missing)),
+        )
+    } else {
+        Status::warning(
+            Minor::PartialDataStorage,
+            format!("unknown sourcedIds: {}", join(&missing)),
+        )
+    }
+}
+
+fn join(ids: &[&String]) -> String {
+    ids.iter()
+        .take(20)
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The empty body of write responses.
+#[derive(Debug, Default)]
+struct EmptyBody;
+
+impl XmlValue for EmptyBody {
+    fn read_value(_: &Node) -> Result<Self, super::bind::BindError> {
+        Ok(EmptyBody)
+    }
+    fn write_value(&self, tag: &super::bind::Tag<'_>, out: &mut Out) {
+        out.empty(tag);
+    }
+}
