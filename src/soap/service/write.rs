@@ -3,6 +3,8 @@
 //! connection, inside the operation's transaction (docs/ARCHITECTURE.md, "Writes and org
 //! restrictions"); and the writes both services share (tombstones, identifier changes).
 
+use std::collections::{HashMap, HashSet};
+
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -93,42 +95,50 @@ fn guard_write(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<(), OpError> {
             .filter(|r| r.entity == entity)
             .map(|r| r.sourced_id.clone())
             .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let stored = by_ids(&mut unrestricted(ctx), entity, &ids, true)?;
-        let seen: std::collections::HashSet<String> = ids_of(&by_ids(ctx, entity, &ids, true)?)
-            .into_iter()
-            .collect();
+        let (stored, seen) = stored_and_seen(ctx, entity, &ids)?;
         if let Some(hidden) = stored.iter().find(|r| !seen.contains(&r.sourced_id)) {
             return Err(deny(hidden));
         }
     }
-    // After.
+    // After. The users and classes the records name, each looked up once.
+    let user_of = |r: &Record| match r.entity {
+        Entity::Users | Entity::Demographics => Some(r.sourced_id.clone()),
+        Entity::Roles | Entity::Enrollments => r.get("userSourcedId").map(str::to_string),
+        _ => None,
+    };
+    let mut users: Vec<String> = records.iter().filter_map(user_of).collect();
+    users.sort();
+    users.dedup();
+    let (stored_users, seen_users) = stored_and_seen(ctx, Entity::Users, &users)?;
+    let stored_users: HashSet<String> = ids_of(&stored_users).into_iter().collect();
+    let mut classes: Vec<String> = records
+        .iter()
+        .filter(|r| r.entity == Entity::Enrollments)
+        .filter_map(|r| r.get("classSourcedId").map(str::to_string))
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let school_of: HashMap<String, String> =
+        by_ids(&mut unrestricted(ctx), Entity::Classes, &classes, true)?
+            .into_iter()
+            .filter_map(|c| {
+                let school = c.get("schoolSourcedId")?.to_string();
+                Some((c.sourced_id, school))
+            })
+            .collect();
     let created = |user: &str| {
         records
             .iter()
             .any(|r| r.entity == Entity::Users && r.sourced_id == user)
     };
     for r in records {
-        let user_of = match r.entity {
-            Entity::Users | Entity::Demographics => Some(r.sourced_id.as_str()),
-            Entity::Roles | Entity::Enrollments => r.get("userSourcedId"),
-            _ => None,
-        };
-        // Whether the user exists (any status) and, if so, is visible to the client.
-        let (user_stored, user_seen) = match user_of {
-            Some(u) => {
-                let id = [u.to_string()];
-                let stored = !by_ids(&mut unrestricted(ctx), Entity::Users, &id, true)?.is_empty();
-                (
-                    stored,
-                    stored && !by_ids(ctx, Entity::Users, &id, true)?.is_empty(),
-                )
-            }
-            None => (false, false),
-        };
-        let user_ok = user_seen || user_of.is_some_and(|u| !user_stored && created(u));
+        let user = user_of(r);
+        // The user was visible before, or this write creates it.
+        let user_seen = user.as_ref().is_some_and(|u| seen_users.contains(u));
+        let user_ok = user_seen
+            || user
+                .as_ref()
+                .is_some_and(|u| !stored_users.contains(u) && created(u));
         let ok = match r.entity {
             Entity::Orgs => at_mine(Some(&r.sourced_id)),
             Entity::Roles => at_mine(r.get("orgSourcedId")) && user_ok,
@@ -136,18 +146,16 @@ fn guard_write(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<(), OpError> {
                 user_seen
                     || records.iter().any(|x| {
                         x.entity == Entity::Roles
-                            && x.get("userSourcedId") == user_of
+                            && x.get("userSourcedId") == user.as_deref()
                             && at_mine(x.get("orgSourcedId"))
                     })
             }
             Entity::Enrollments => {
-                let class = r.get("classSourcedId").unwrap_or("").to_string();
-                let school = by_ids(&mut unrestricted(ctx), Entity::Classes, &[class], true)?
-                    .pop()
-                    .and_then(|c| c.get("schoolSourcedId").map(str::to_string));
-                at_mine(school.as_deref())
-                    && r.get("schoolSourcedId") == school.as_deref()
-                    && user_ok
+                let school = r
+                    .get("classSourcedId")
+                    .and_then(|c| school_of.get(c))
+                    .map(String::as_str);
+                at_mine(school) && r.get("schoolSourcedId") == school && user_ok
             }
             _ => false,
         };
@@ -158,7 +166,9 @@ fn guard_write(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<(), OpError> {
     Ok(())
 }
 
-/// Tombstone visible, active records of `entity` (and, for users, their roles).
+/// Tombstone a visible, active record of `entity` (for a person: with its roles and
+/// enrollments the client can see; the person itself only when no active role elsewhere
+/// remains).
 pub(super) fn tombstone(
     ctx: &mut Ctx<'_>,
     op: &str,
@@ -267,4 +277,21 @@ pub(super) fn change_identifier(
         }
     }
     write_delta(ctx, op, out)
+}
+
+/// Those of `ids` stored in `entity` (any status), and the ids of those the client sees.
+fn stored_and_seen(
+    ctx: &mut Ctx<'_>,
+    entity: Entity,
+    ids: &[String],
+) -> Result<(Vec<Record>, HashSet<String>), OpError> {
+    let stored = by_ids(&mut unrestricted(ctx), entity, ids, true)?;
+    let seen = if ctx.orgs.is_some() {
+        ids_of(&by_ids(ctx, entity, ids, true)?)
+            .into_iter()
+            .collect()
+    } else {
+        ids_of(&stored).into_iter().collect()
+    };
+    Ok((stored, seen))
 }

@@ -67,6 +67,29 @@ pub fn load_existing(conn: &mut DbConnection, entity: Entity) -> QueryResult<IdM
     }
 }
 
+/// Visit the rows of those of `ids` that exist in `entity` (any status): `sourced_id AS t0`
+/// followed by `columns`, in statements of at most 500 ids.
+fn rows_by_ids(
+    conn: &mut DbConnection,
+    entity: Entity,
+    columns: &str,
+    ids: &[&str],
+    mut visit: impl FnMut(&DynRow),
+) -> QueryResult<()> {
+    for chunk in ids.chunks(500) {
+        let mut q = Sql::new(conn);
+        q.push(&format!(
+            "SELECT sourced_id AS t0, {columns} FROM {} WHERE sourced_id IN ",
+            entity.table()
+        ));
+        q.bind_list(chunk.iter().copied());
+        for row in q.load::<DynRow>(conn)? {
+            visit(&row);
+        }
+    }
+    Ok(())
+}
+
 /// Existing state of the given ids.
 pub fn lookup_existing(
     conn: &mut DbConnection,
@@ -74,19 +97,17 @@ pub fn lookup_existing(
     ids: &[&str],
 ) -> QueryResult<HashMap<String, Existing>> {
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut q = Sql::new(conn);
-        q.push(&format!(
-            "SELECT sourced_id AS t0, content_hash AS t1, status AS t2 FROM {} WHERE sourced_id IN ",
-            entity.table()
-        ));
-        q.bind_list(chunk.iter().copied());
-        for row in q.load::<DynRow>(conn)? {
-            if let Some((id, ex)) = existing_of(&row) {
+    rows_by_ids(
+        conn,
+        entity,
+        "content_hash AS t1, status AS t2",
+        ids,
+        |row| {
+            if let Some((id, ex)) = existing_of(row) {
                 out.insert(id, ex);
             }
-        }
-    }
+        },
+    )?;
     Ok(out)
 }
 
@@ -98,20 +119,13 @@ pub fn column_by_ids(
     ids: &[&str],
 ) -> QueryResult<HashMap<String, (String, Option<String>)>> {
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut q = Sql::new(conn);
-        q.push(&format!(
-            "SELECT sourced_id AS t0, status AS t1, {column} AS t2 FROM {} WHERE sourced_id IN ",
-            entity.table()
-        ));
-        q.bind_list(chunk.iter().copied());
-        for row in q.load::<DynRow>(conn)? {
-            let cell = |i: usize| row.0.get(i).and_then(Cell::text).map(str::to_string);
-            if let (Some(id), Some(status)) = (cell(0), cell(1)) {
-                out.insert(id, (status, cell(2)));
-            }
+    let columns = format!("status AS t1, {column} AS t2");
+    rows_by_ids(conn, entity, &columns, ids, |row| {
+        let cell = |i: usize| row.0.get(i).and_then(Cell::text).map(str::to_string);
+        if let (Some(id), Some(status)) = (cell(0), cell(1)) {
+            out.insert(id, (status, cell(2)));
         }
-    }
+    })?;
     Ok(out)
 }
 
