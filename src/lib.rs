@@ -15,5 +15,6 @@ pub mod model;
 pub mod native;
 pub mod query;
 pub mod rest;
+pub mod roster;
 pub mod soap;
 pub mod store;

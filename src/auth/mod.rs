@@ -5,7 +5,6 @@
 
 pub mod oauth1;
 pub mod scopes;
-pub mod visibility;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;

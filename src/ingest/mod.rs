@@ -87,6 +87,8 @@ pub enum ImportError {
     Csv(#[from] csv::Error),
     #[error("database error during import (nothing was changed): {0}")]
     Db(#[from] diesel::result::Error),
+    #[error("package writing: {0}")]
+    Export(String),
 }
 
 /// A file of the package, resolved against the manifest.
@@ -160,6 +162,43 @@ pub fn import_files_on(
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     import_on(conn, false, Source::Memory(files), Path::new(label), opts)
+}
+
+/// Import domain `records` (any entities; `tobedeleted` ones become tombstones) as one
+/// OneRoster 1.2 delta on a connection the caller holds, inside the caller's transaction
+/// (see [`import_files_on`]); `label` is recorded as its source. The records meet every rule a
+/// CSV delta meets.
+pub fn import_records_on(
+    conn: &mut DbConnection,
+    records: Vec<crate::model::record::Record>,
+    label: &str,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let mut w = crate::export::PackageWriter::memory(Version::V1_2);
+    let stamp = time::now();
+    for entity in Entity::ALL {
+        let mut of: Vec<&crate::model::record::Record> =
+            records.iter().filter(|r| r.entity == entity).collect();
+        if of.is_empty() {
+            continue;
+        }
+        of.sort_by(|a, b| a.sourced_id.cmp(&b.sourced_id));
+        let mut keys: Vec<String> = of.iter().flat_map(|r| r.metadata.keys().cloned()).collect();
+        keys.sort();
+        keys.dedup();
+        let export = |e: crate::export::ExportError| ImportError::Export(e.to_string());
+        let mut sink = w.file(entity, Mode::Delta, &keys).map_err(export)?;
+        for r in of {
+            let mut r = r.clone();
+            r.date_last_modified = Some(stamp.clone());
+            sink.write(&r, &[]).map_err(export)?;
+        }
+        sink.finish().map_err(export)?;
+    }
+    let files = w
+        .into_files()
+        .map_err(|e| ImportError::Export(e.to_string()))?;
+    import_files_on(conn, files, label, opts)
 }
 
 fn import_source(

@@ -12,9 +12,10 @@ use super::params::ReadParams;
 use super::render::{self, Renderer};
 use super::routes::{Api, Route};
 use super::server::{AppState, ClientId};
-use crate::auth::{self, visibility, Bearer};
-use crate::model::record::Record;
-use crate::store::records::{self, Cond, Query, QueryError};
+use crate::auth::{self, Bearer};
+use crate::roster::{Caller, Need, ReadError, ReadSpec, Roster};
+use crate::store::records;
+use crate::store::views::Where;
 use crate::store::DbConnection;
 
 /// Credentials a request carries.
@@ -258,30 +259,35 @@ fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadO
             return (client, Err(ApiError::busy(wait)));
         }
     }
-    if !input.route.allowed(input.api, &bearer.scopes) {
-        let need: Vec<String> = input
-            .route
-            .scopes
-            .iter()
-            .map(|s| format!("{}{s}", input.api.scope_prefix()))
-            .collect();
-        return (
-            client,
-            Err(ApiError::forbidden(format!(
-                "{} needs one of the scopes: {}",
-                input.route.operation,
-                need.join(" ")
-            ))),
-        );
+    let need = input.route.scope_uris(input.api);
+    if !bearer.scopes.iter().any(|s| need.contains(s)) {
+        return (client, Err(forbidden(input.route, &need)));
     }
-    (client, read_records(&mut conn, state, &bearer, input))
+    let caller = match Caller::new(
+        &mut conn,
+        bearer.client_id,
+        bearer.scopes,
+        bearer.orgs.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return (client, Err(ApiError::internal(e))),
+    };
+    let mut roster = Roster::new(&mut conn, &caller, Some(&state.caches));
+    (client, read_records(&mut roster, input, &need))
+}
+
+fn forbidden(route: &Route, need: &[String]) -> ApiError {
+    ApiError::forbidden(format!(
+        "{} needs one of the scopes: {}",
+        route.operation,
+        need.join(" ")
+    ))
 }
 
 fn read_records(
-    conn: &mut DbConnection,
-    state: &AppState,
-    bearer: &Bearer,
+    roster: &mut Roster<'_>,
     input: ReadInput,
+    need: &[String],
 ) -> Result<ReadOutput, ApiError> {
     let ReadInput {
         route,
@@ -332,51 +338,15 @@ fn read_records(
         }
     };
 
-    let orgs = match &bearer.orgs {
-        Some(o) => Some(visibility::expand_orgs(conn, o)?),
-        None => None,
-    };
-    let visible = |e| orgs.as_ref().map(|o| visibility::condition(e, o));
-
-    // The parents a nested path names must exist (and be visible): 1.2 404, 1.1 empty list.
-    for (parent, at, mut conds) in route.parents(&ids) {
-        conds.extend(visible(parent));
-        if !records::exists(conn, parent, &conds)? {
-            if v1p1 {
-                return Ok(ReadOutput {
-                    body: Chunks::new(vec![body(route.key, &warnings, 64, |out| {
-                        out.extend_from_slice(b"[]");
-                        Ok(())
-                    })?]),
-                    total: Some(0),
-                });
-            }
-            return Err(ApiError::not_found(format!(
-                "no {} with sourcedId '{}'{}",
-                parent.name(),
-                ids.get(at).map(String::as_str).unwrap_or(""),
-                if at > 0 {
-                    format!(
-                        " at org '{}'",
-                        ids.first().map(String::as_str).unwrap_or("")
-                    )
-                } else {
-                    String::new()
-                }
-            )));
-        }
-    }
-
-    let generation = records::generation(conn)?;
-    let mut conds: Vec<Cond> = route.conds(&ids);
-    conds.extend(visible(entity));
+    let parents = route.parents(&ids);
+    let mut conds = route.conds(&ids);
     if route.single {
-        conds.push(Cond::eq(
-            "sourced_id",
-            ids.first().cloned().unwrap_or_default(),
-        ));
+        conds.push(Where::id(ids.first().cloned().unwrap_or_default()));
     }
-    let query = Query {
+    let spec = ReadSpec {
+        entity,
+        need: Need::OneOf(need),
+        parents: parents.iter().map(|(e, _, c)| (*e, c.clone())).collect(),
         conds,
         filter: if route.single {
             None
@@ -386,21 +356,45 @@ fn read_records(
         sort,
         limit: if route.single { 1 } else { params.limit },
         offset: if route.single { 0 } else { params.offset },
-        skip_total: route.single,
-        count_cache: Some((&state.counts, generation)),
+        count: !route.single,
     };
-    let (rows, total) = records::query(conn, entity, &query).map_err(|e| match e {
-        QueryError::Filter(f) => ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()),
-        QueryError::Db(d) => ApiError::internal(d),
-    })?;
+    let rows = match roster.read(&spec) {
+        Ok(page) => page,
+        // The parents a nested path names must exist (and be visible): 1.2 404, 1.1 empty list.
+        Err(ReadError::NoParent(_)) if v1p1 => {
+            return Ok(ReadOutput {
+                body: Chunks::new(vec![body(route.key, &warnings, 64, |out| {
+                    out.extend_from_slice(b"[]");
+                    Ok(())
+                })?]),
+                total: Some(0),
+            });
+        }
+        Err(ReadError::NoParent(i)) => {
+            let (parent, at, _) = &parents[i.min(parents.len().saturating_sub(1))];
+            return Err(ApiError::not_found(format!(
+                "no {} with sourcedId '{}'{}",
+                parent.name(),
+                ids.get(*at).map(String::as_str).unwrap_or(""),
+                if *at > 0 {
+                    format!(
+                        " at org '{}'",
+                        ids.first().map(String::as_str).unwrap_or("")
+                    )
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        Err(ReadError::Forbidden) => return Err(forbidden(route, need)),
+        Err(ReadError::Filter(f)) => {
+            return Err(ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()))
+        }
+        Err(ReadError::Db(d)) => return Err(ApiError::internal(d)),
+    };
+    let (rows, total) = (rows.records, rows.total);
     // Associations are loaded and records rendered a slice at a time, so a 10,000-record page
     // never holds every record's associations at once (memory, and pages faulted in per request).
-    let related_of = |conn: &mut DbConnection, slice: &[Record]| {
-        let ids: Vec<String> = slice.iter().map(|r| r.sourced_id.clone()).collect();
-        render::load_related_skipping(conn, entity, &ids, |c, child| {
-            state.empty.is_empty(c, child, generation)
-        })
-    };
     let renderer = Renderer {
         base_url: &base_url,
     };
@@ -413,7 +407,7 @@ fn read_records(
                 ids.first().map(String::as_str).unwrap_or("")
             )));
         };
-        let related = related_of(conn, std::slice::from_ref(rec))?;
+        let related = roster.related(entity, std::slice::from_ref(rec))?;
         Ok(ReadOutput {
             body: Chunks::new(vec![body(route.key, &warnings, 1024, |out| {
                 renderer.write(out, rec, &related, v1p1, select);
@@ -428,7 +422,7 @@ fn read_records(
         let (head, tail) = envelope(route.key, &warnings).map_err(ApiError::internal)?;
         let mut parts: Vec<Vec<u8>> = Vec::new();
         for (i, slice) in rows.chunks(RENDER_SLICE).enumerate() {
-            let related = related_of(conn, slice)?;
+            let related = roster.related(entity, slice)?;
             let mut out = crate::buffers::take(slice.len() * 700 + head.len() + 1);
             if i == 0 {
                 out.extend_from_slice(&head);

@@ -12,7 +12,8 @@ use sha1::Digest as _;
 
 use super::body::Chunks;
 use super::server::{AppState, ClientId, RoutePattern};
-use crate::auth::{self, scopes, visibility, Bearer};
+use crate::auth::{self, Bearer};
+use crate::roster::{Caller, Roster};
 use crate::soap::bind::Node;
 use crate::soap::envelope::{self, FaultCode, Minor, SoapVersion, Status};
 use crate::soap::service::{self, Ctx, Reply};
@@ -267,28 +268,16 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
             );
         }
     }
-    let has = |short: &str| {
-        [scopes::V1P1, scopes::V1P2]
-            .iter()
-            .any(|p| bearer.scopes.iter().any(|s| *s == format!("{p}{short}")))
+    let caller = match Caller::new(
+        &mut conn,
+        bearer.client_id,
+        bearer.scopes,
+        bearer.orgs.as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return respond(StatusCode::OK, client, service::internal(&e)),
     };
-    let orgs = match &bearer.orgs {
-        Some(o) => match visibility::expand_orgs(&mut conn, o) {
-            Ok(x) => Some(x),
-            Err(e) => return respond(StatusCode::OK, client, service::internal(&e)),
-        },
-        None => None,
-    };
-    let mut ctx = Ctx {
-        store: &state.store,
-        conn: &mut conn,
-        bearer: &bearer,
-        orgs,
-        may_read: has("roster.readonly") || has("roster-core.readonly"),
-        may_write: bearer.scopes.iter().any(|s| s == scopes::ROSTER_WRITE),
-        demographics: has("roster-demographics.readonly") || has("roster.readonly"),
-        empty: Some(&state.empty),
-    };
+    let mut ctx = Ctx::new(Roster::new(&mut conn, &caller, Some(&state.caches)));
     let reply = (service.run)(&mut ctx, &op, &request.body);
     respond(StatusCode::OK, client, reply)
 }

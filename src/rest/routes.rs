@@ -6,7 +6,7 @@
 //! parameter names differ), so one table serves both versions under their base paths.
 
 use crate::model::catalog::Entity;
-use crate::store::records::{Arg, Cond};
+use crate::store::views::Where;
 
 /// A OneRoster REST version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -221,82 +221,59 @@ pub fn params(path: &str) -> Vec<&str> {
         .collect()
 }
 
-// Membership tests are `t.sourced_id IN (SELECT …)` over an indexed column, so the planner
-// starts from the (small) parent side instead of probing every row of `t`.
-const HAS_ROLE: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
-     WHERE r.role = ? AND r.status = 'active')";
-const HAS_ROLE_AT: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
-     WHERE r.org_sourced_id = ? AND r.role = ? AND r.status = 'active')";
-const ENROLLED_IN: &str = "t.sourced_id IN (SELECT e.user_sourced_id FROM enrollments e \
-     WHERE e.class_sourced_id = ? AND e.role = ? AND e.status = 'active')";
-const CLASS_OF_USER: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM enrollments e \
-     WHERE e.user_sourced_id = ? AND e.status = 'active')";
-const CLASS_OF_USER_AS: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM enrollments e \
-     WHERE e.user_sourced_id = ? AND e.role = ? AND e.status = 'active')";
-const CLASS_IN_TERM: &str = "t.sourced_id IN (SELECT lv.owner FROM list_values lv \
-     WHERE lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.value = ?)";
-const TERM_OF_SCHOOL: &str = "t.sourced_id IN (SELECT lv.value FROM classes c JOIN list_values lv \
-     ON lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.owner = c.sourced_id \
-     WHERE c.school_sourced_id = ?)";
-
-fn one_arg(v: &str) -> Arg {
-    Arg::One(v.to_string())
-}
-
 impl Route {
     /// The conditions selecting this route's records, given the path's ids in order.
-    pub fn conds(&self, ids: &[String]) -> Vec<Cond> {
+    pub fn conds(&self, ids: &[String]) -> Vec<Where> {
         let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
-        let mut out = Vec::new();
+        let role = |r: &str| r.to_string();
         match self.view {
-            V::All => {}
-            V::Type(t) => out.push(Cond::eq("type", t)),
-            V::Role(role) => out.push(Cond::new(HAS_ROLE, vec![one_arg(role)])),
+            V::All => Vec::new(),
+            V::Type(t) => vec![Where::Is("type", t.into())],
+            V::Role(r) => vec![Where::HasRole(role(r))],
             V::Nested(n) => match n {
-                N::SchoolCourses => out.push(Cond::eq("org_sourced_id", id(0))),
+                N::SchoolCourses => vec![Where::Is("orgSourcedId", id(0))],
                 N::SchoolClasses | N::SchoolEnrollments => {
-                    out.push(Cond::eq("school_sourced_id", id(0)))
+                    vec![Where::Is("schoolSourcedId", id(0))]
                 }
-                N::SchoolUsers(role) => {
-                    out.push(Cond::new(HAS_ROLE_AT, vec![Arg::One(id(0)), one_arg(role)]))
-                }
-                N::SchoolTerms => {
-                    out.push(Cond::eq("type", "term"));
-                    out.push(Cond::new(TERM_OF_SCHOOL, vec![Arg::One(id(0))]));
-                }
-                N::SchoolClassEnrollments => {
-                    out.push(Cond::eq("class_sourced_id", id(1)));
-                }
-                N::SchoolClassUsers(role) => {
-                    out.push(Cond::new(ENROLLED_IN, vec![Arg::One(id(1)), one_arg(role)]))
-                }
-                N::ClassUsers(role) => {
-                    out.push(Cond::new(ENROLLED_IN, vec![Arg::One(id(0)), one_arg(role)]))
-                }
-                N::TermClasses => out.push(Cond::new(CLASS_IN_TERM, vec![Arg::One(id(0))])),
-                N::TermGradingPeriods => {
-                    out.push(Cond::eq("type", "gradingPeriod"));
-                    out.push(Cond::eq("parent_sourced_id", id(0)));
-                }
-                N::CourseClasses => out.push(Cond::eq("course_sourced_id", id(0))),
-                N::UserClasses(None) => out.push(Cond::new(CLASS_OF_USER, vec![Arg::One(id(0))])),
-                N::UserClasses(Some(role)) => out.push(Cond::new(
-                    CLASS_OF_USER_AS,
-                    vec![Arg::One(id(0)), one_arg(role)],
-                )),
+                N::SchoolUsers(r) => vec![Where::HasRoleAt {
+                    org: id(0),
+                    role: role(r),
+                }],
+                N::SchoolTerms => vec![
+                    Where::Is("type", "term".into()),
+                    Where::TermsOfSchool(id(0)),
+                ],
+                N::SchoolClassEnrollments => vec![Where::Is("classSourcedId", id(1))],
+                N::SchoolClassUsers(r) => vec![Where::EnrolledIn {
+                    class: id(1),
+                    role: role(r),
+                }],
+                N::ClassUsers(r) => vec![Where::EnrolledIn {
+                    class: id(0),
+                    role: role(r),
+                }],
+                N::TermClasses => vec![Where::ClassesInTerm(id(0))],
+                N::TermGradingPeriods => vec![
+                    Where::Is("type", "gradingPeriod".into()),
+                    Where::Is("parentSourcedId", id(0)),
+                ],
+                N::CourseClasses => vec![Where::Is("courseSourcedId", id(0))],
+                N::UserClasses(r) => vec![Where::ClassesOf {
+                    user: id(0),
+                    role: r.map(role),
+                }],
             },
         }
-        out
     }
 
     /// The parent records a nested path names, each of which must exist (and be visible):
-    /// (entity, conditions).
-    pub fn parents(&self, ids: &[String]) -> Vec<(Entity, usize, Vec<Cond>)> {
+    /// (entity, index of its id in the path, conditions).
+    pub fn parents(&self, ids: &[String]) -> Vec<(Entity, usize, Vec<Where>)> {
         let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
         let V::Nested(n) = self.view else {
             return Vec::new();
         };
-        let by_id = |e: Entity, i: usize| (e, i, vec![Cond::eq("sourced_id", id(i))]);
+        let by_id = |e: Entity, i: usize| (e, i, vec![Where::id(id(i))]);
         match n {
             N::SchoolCourses
             | N::SchoolClasses
@@ -308,10 +285,7 @@ impl Route {
                 (
                     E::Classes,
                     1,
-                    vec![
-                        Cond::eq("sourced_id", id(1)),
-                        Cond::eq("school_sourced_id", id(0)),
-                    ],
+                    vec![Where::id(id(1)), Where::Is("schoolSourcedId", id(0))],
                 ),
             ],
             N::ClassUsers(_) => vec![by_id(E::Classes, 0)],
@@ -319,6 +293,12 @@ impl Route {
             N::CourseClasses => vec![by_id(E::Courses, 0)],
             N::UserClasses(_) => vec![by_id(E::Users, 0)],
         }
+    }
+
+    /// The scope URIs of which a caller must hold one for this route in `api`.
+    pub fn scope_uris(&self, api: Api) -> Vec<String> {
+        let prefix = api.scope_prefix();
+        self.scopes.iter().map(|s| format!("{prefix}{s}")).collect()
     }
 
     /// Whether `granted` (scope URIs) allows this route in `api`.

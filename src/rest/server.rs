@@ -64,10 +64,8 @@ pub struct AppState {
     pub fixed_body: Option<web::Bytes>,
     /// Recently verified bearer tokens.
     pub bearers: BearerCache,
-    /// Totals of recent collection reads (`X-Total-Count`), per store generation.
-    pub counts: crate::store::records::CountCache,
-    /// Tables without active rows, per store generation.
-    pub empty: crate::store::records::EmptyCache,
+    /// The roster service's caches (counts and page ends, empty tables), per store generation.
+    pub caches: crate::roster::Caches,
     /// Failed authentications per client id and peer address.
     pub auth_throttle: super::ratelimit::AuthThrottle,
 }
@@ -239,8 +237,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         metrics: Metrics::default(),
         limiter,
         fixed_body,
-        counts: Default::default(),
-        empty: Default::default(),
+        caches: Default::default(),
         auth_throttle: Default::default(),
         bearers: Default::default(),
     }));

@@ -12,6 +12,7 @@ pub mod records;
 pub mod related;
 pub mod schema;
 pub mod sql;
+pub mod views;
 
 use diesel::connection::Connection;
 use diesel::r2d2::{self as r2d2, Pool, PooledConnection};

@@ -3,14 +3,16 @@
 //! base conditions that no filter can widen; sort and paging.
 
 use rosterbridge::model::catalog::Entity;
-use rosterbridge::query::{filter, FilterError};
-use rosterbridge::store::records::{self, Cond, Query, QueryError};
+use rosterbridge::query::{filter, plan, FilterError};
+use rosterbridge::store::records::{self, Query};
+use rosterbridge::store::views::Where;
 
 use crate::both;
 use crate::common::{fixture, TestDb};
 
 fn ids(db: &TestDb, entity: Entity, f: &str) -> Vec<String> {
     let parsed = filter::parse(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let parsed = plan::plan(entity, &parsed).unwrap_or_else(|e| panic!("{f}: {e}"));
     let q = Query {
         filter: Some(&parsed),
         limit: 100,
@@ -22,15 +24,10 @@ fn ids(db: &TestDb, entity: Entity, f: &str) -> Vec<String> {
     rows.into_iter().map(|r| r.sourced_id).collect()
 }
 
-fn error(db: &TestDb, entity: Entity, f: &str) -> FilterError {
+fn error(_db: &TestDb, entity: Entity, f: &str) -> FilterError {
     let parsed = filter::parse(f).unwrap();
-    let q = Query {
-        filter: Some(&parsed),
-        limit: 100,
-        ..Query::default()
-    };
-    match records::query(&mut db.store.conn().unwrap(), entity, &q) {
-        Err(QueryError::Filter(e)) => e,
+    match plan::plan(entity, &parsed) {
+        Err(e) => e,
         other => panic!("{f}: expected a filter error, got {other:?}"),
     }
 }
@@ -159,8 +156,9 @@ both!(
     |db| {
         db.import(&fixture("valid-1.2"));
         let f = filter::parse("sourcedId='d1' OR sourcedId!=''").unwrap();
+        let f = plan::plan(Entity::Orgs, &f).unwrap();
         let q = Query {
-            conds: vec![Cond::eq("type", "school")],
+            conds: vec![Where::Is("type", "school".into())],
             filter: Some(&f),
             limit: 100,
             ..Query::default()

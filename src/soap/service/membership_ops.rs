@@ -34,8 +34,8 @@ fn mms_set(ids: Vec<String>) -> mms::GuidSet {
 
 fn membership_ids(
     ctx: &mut Ctx<'_>,
-    conds_enr: Vec<Cond>,
-    conds_role: Vec<Cond>,
+    conds_enr: Vec<Where>,
+    conds_role: Vec<Where>,
 ) -> Result<Vec<String>, OpError> {
     let mut ids = ids_of(&select(ctx, Entity::Enrollments, conds_enr, false)?);
     ids.extend(ids_of(&select(ctx, Entity::Roles, conds_role, false)?));
@@ -122,7 +122,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                 ))
             }
             "readAllMembershipIds" => {
-                let active = || vec![Cond::active()];
+                let active = || vec![Where::Active];
                 let ids = membership_ids(ctx, active(), active())?;
                 Ok(Reply::with(
                     success_for(ids.len(), "memberships"),
@@ -137,18 +137,18 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     .child_text("role")
                     .map(str::to_string)
                     .filter(|r| !r.is_empty());
-                let mut enr = vec![Cond::active(), Cond::eq("user_sourced_id", person.clone())];
+                let mut enr = vec![Where::Active, Where::Is("userSourcedId", person.clone())];
                 let mut rol = enr.clone();
                 if let Some(r) = &role {
                     // LIS role vocabulary or a OneRoster role name.
                     let name = membership::enrollment_role(r)
                         .map(str::to_string)
                         .unwrap_or_else(|| r.clone());
-                    enr.push(Cond::eq("role", name));
+                    enr.push(Where::Is("role", name));
                     let org_role = crate::soap::person::oneroster_role(r)
                         .map(str::to_string)
                         .unwrap_or_else(|| r.clone());
-                    rol.push(Cond::eq("role", org_role));
+                    rol.push(Where::Is("role", org_role));
                 }
                 let ids = membership_ids(ctx, enr, rol)?;
                 let st = success_for(ids.len(), "memberships");
@@ -176,13 +176,13 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
                     mms::MembershipIdType::CourseSection => ids_of(&select(
                         ctx,
                         Entity::Enrollments,
-                        vec![Cond::active(), Cond::eq("class_sourced_id", group)],
+                        vec![Where::Active, Where::Is("classSourcedId", group)],
                         false,
                     )?),
                     mms::MembershipIdType::Group => ids_of(&select(
                         ctx,
                         Entity::Roles,
-                        vec![Cond::active(), Cond::eq("org_sourced_id", group)],
+                        vec![Where::Active, Where::Is("orgSourcedId", group)],
                         false,
                     )?),
                     _ => Vec::new(),
@@ -206,12 +206,7 @@ pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
             }
             "readMembershipIdsFromSavePoint" | "readMembershipsFromSavePoint" => {
                 let from = savepoint(body.child_text("fromSavePoint").unwrap_or(""))?;
-                let after = || {
-                    vec![Cond::new(
-                        "t.date_last_modified > ?",
-                        vec![Arg::One(from.clone())],
-                    )]
-                };
+                let after = || vec![Where::ChangedAfter(from.clone())];
                 let mut rows = select(ctx, Entity::Enrollments, after(), true)?;
                 rows.extend(select(ctx, Entity::Roles, after(), true)?);
                 rows.sort_by(|a, b| {

@@ -15,15 +15,11 @@ use super::bind::{Node, Out, Str, XmlValue};
 use super::envelope::{Minor, Status};
 use super::gen::{mms, pms};
 use super::{membership, person};
-use crate::auth::{visibility, Bearer};
-use crate::export::PackageWriter;
-use crate::ingest::{self, ImportOptions, Mode};
-use crate::model::catalog::{Entity, Version};
+use crate::model::catalog::Entity;
 use crate::model::record::{Record, Status as RecStatus};
 use crate::model::time;
-use crate::store::records::{self, Arg, Cond, Query};
-use crate::store::related;
-use crate::store::{DbConnection, Store};
+use crate::roster::{Need, ReadError, ReadSpec, Roster, WriteError};
+use crate::store::views::Where;
 
 mod membership_ops;
 mod person_ops;
@@ -39,23 +35,55 @@ pub const MAX_RECORDS: i64 = 1_000_000;
 /// Most ids one batch read accepts.
 pub const MAX_BATCH: usize = 10_000;
 
-/// Most ids bound in one by-id statement (with the visibility conditions' org ids, well below
-/// SQLite's 32,766 parameters).
-const BY_IDS_CHUNK: usize = 5_000;
-
-/// What an operation needs: the store, a connection, who is asking and what they may do.
+/// What an operation needs: the roster service for its caller, and what the caller's scopes
+/// let it read.
 pub struct Ctx<'a> {
-    pub store: &'a Store,
-    pub conn: &'a mut DbConnection,
-    pub bearer: &'a Bearer,
-    /// The client's orgs and everything below them; `None`: unrestricted.
-    pub orgs: Option<Vec<String>>,
+    pub roster: Roster<'a>,
+    /// The LIS read scopes (`roster.readonly` or `roster-core.readonly`, either version).
     pub may_read: bool,
-    pub may_write: bool,
+    /// Demographics too (`roster-demographics.readonly` or `roster.readonly`).
     pub demographics: bool,
-    /// Tables known to have no active rows (association loads skip them), when serving.
-    pub empty: Option<&'a records::EmptyCache>,
 }
+
+impl<'a> Ctx<'a> {
+    /// The context of `roster`'s caller, its read rights taken from its scopes.
+    pub fn new(roster: Roster<'a>) -> Ctx<'a> {
+        let caller = roster.caller();
+        let may_read = caller.holds(&READ_SCOPES);
+        let demographics = caller.holds(&DEMOGRAPHICS_SCOPES);
+        Ctx {
+            roster,
+            may_read,
+            demographics,
+        }
+    }
+
+    /// What a read of this operation requires of the caller: the read scopes for a read, the
+    /// write scope for a write's own lookups.
+    fn need(&self) -> Need<'static> {
+        if self.may_read {
+            Need::OneOf(&READ_SCOPES)
+        } else {
+            Need::Write
+        }
+    }
+}
+
+fn both_versions(short: &[&str]) -> Vec<String> {
+    [crate::auth::scopes::V1P1, crate::auth::scopes::V1P2]
+        .iter()
+        .flat_map(|p| short.iter().map(move |s| format!("{p}{s}")))
+        .collect()
+}
+
+/// The scopes of which a LIS read needs one.
+static READ_SCOPES: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| both_versions(&["roster.readonly", "roster-core.readonly"]));
+
+/// The scopes of which reading demographics needs one.
+static DEMOGRAPHICS_SCOPES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    both_versions(&["roster-demographics.readonly", "roster.readonly"])
+});
 
 /// Writes a response body element, given its name.
 pub type BodyWriter = Box<dyn FnOnce(&mut Out, &str)>;
@@ -88,12 +116,33 @@ pub enum OpError {
     Status(Minor, String),
     #[error("store error: {0}")]
     Db(#[from] diesel::result::Error),
-    #[error("store error: {0}")]
-    Query(#[from] records::QueryError),
-    #[error("import error: {0}")]
-    Import(#[from] ingest::ImportError),
-    #[error("export error: {0}")]
-    Export(#[from] crate::export::ExportError),
+    #[error("write error: {0}")]
+    Write(WriteError),
+}
+
+impl From<ReadError> for OpError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Db(d) => OpError::Db(d),
+            ReadError::Forbidden => status(
+                Minor::UnauthorizedRequest,
+                "this operation needs the scope roster.readonly or roster-core.readonly",
+            ),
+            ReadError::Filter(f) => status(Minor::UnknownQuery, f.to_string()),
+            ReadError::NoParent(_) => status(Minor::UnknownObject, "no such record"),
+        }
+    }
+}
+
+impl From<WriteError> for OpError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Forbidden(m) => status(Minor::UnauthorizedRequest, m),
+            WriteError::Invalid(m) => status(Minor::InvalidData, m),
+            WriteError::Db(d) => OpError::Db(d),
+            other => OpError::Write(other),
+        }
+    }
 }
 
 impl From<super::bind::BindError> for OpError {
@@ -149,27 +198,19 @@ fn run(
     }
 }
 
-/// `f` in a transaction on `ctx`'s connection, after taking the import lock. A refusal
-/// (`OpError::Status`: nothing was written but, for a rejected package, its import-log row)
-/// commits; an internal error rolls back.
+/// `f` in a transaction on `ctx`'s connection, after taking the import lock
+/// ([`Roster::transaction`]). A refusal (`OpError::Status`: nothing was written but, for a
+/// rejected write, its import-log row) commits; an internal error rolls back.
 fn in_write_transaction(
     ctx: &mut Ctx<'_>,
     f: impl FnOnce(&mut Ctx<'_>) -> Result<Reply, OpError>,
 ) -> Result<Reply, OpError> {
-    let (store, bearer, empty) = (ctx.store, ctx.bearer, ctx.empty);
-    let (may_read, may_write, demographics) = (ctx.may_read, ctx.may_write, ctx.demographics);
-    let orgs = ctx.orgs.clone();
-    diesel::Connection::transaction(&mut *ctx.conn, |conn| {
-        crate::store::imports::lock(conn, &time::now())?;
+    let (may_read, demographics) = (ctx.may_read, ctx.demographics);
+    ctx.roster.transaction(|roster| {
         let mut inner = Ctx {
-            store,
-            conn,
-            bearer,
-            orgs,
+            roster: roster.reborrow(),
             may_read,
-            may_write,
             demographics,
-            empty,
         };
         match f(&mut inner) {
             Err(OpError::Status(minor, msg)) => Ok(Err(OpError::Status(minor, msg))),
@@ -186,7 +227,10 @@ fn is_write(op: &str) -> bool {
 
 fn authorise(ctx: &Ctx<'_>, op: &str) -> Result<(), OpError> {
     let (ok, need) = if is_write(op) {
-        (ctx.may_write, crate::auth::scopes::ROSTER_WRITE)
+        (
+            ctx.roster.caller().may_write(),
+            crate::auth::scopes::ROSTER_WRITE,
+        )
     } else {
         (ctx.may_read, "roster.readonly or roster-core.readonly")
     };
@@ -203,10 +247,6 @@ fn authorise(ctx: &Ctx<'_>, op: &str) -> Result<(), OpError> {
 // ---------------------------------------------------------------------------------------------
 // Store access shared by both services.
 
-fn visible(ctx: &Ctx<'_>, entity: Entity) -> Option<Cond> {
-    ctx.orgs.as_ref().map(|o| visibility::condition(entity, o))
-}
-
 /// Records of `entity` by id (visible to the client; active only unless `tombstones`), in the
 /// order of `ids`.
 fn by_ids(
@@ -215,32 +255,8 @@ fn by_ids(
     ids: &[String],
     tombstones: bool,
 ) -> Result<Vec<Record>, OpError> {
-    let mut by: std::collections::HashMap<String, Record> = std::collections::HashMap::new();
-    // In chunks: one statement binds at most BY_IDS_CHUNK ids (SQLite refuses more than 32,766
-    // parameters, PostgreSQL 65,535), whatever the number asked for (a savepoint read of a
-    // 100,000-person district loads that many demographics).
-    for chunk in ids.chunks(BY_IDS_CHUNK) {
-        let mut conds = vec![Cond::new(
-            "t.sourced_id IN (?)",
-            vec![Arg::Many(chunk.to_vec())],
-        )];
-        if !tombstones {
-            conds.push(Cond::active());
-        }
-        conds.extend(visible(ctx, entity));
-        let (rows, _) = records::query(
-            ctx.conn,
-            entity,
-            &Query {
-                conds,
-                limit: chunk.len() as i64,
-                skip_total: true,
-                ..Query::default()
-            },
-        )?;
-        by.extend(rows.into_iter().map(|r| (r.sourced_id.clone(), r)));
-    }
-    Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
+    let need = ctx.need();
+    Ok(ctx.roster.by_ids(need, entity, ids, tombstones)?)
 }
 
 /// All records of `entity` matching `conds` (plus visibility), in id order or by
@@ -248,28 +264,19 @@ fn by_ids(
 fn select(
     ctx: &mut Ctx<'_>,
     entity: Entity,
-    mut conds: Vec<Cond>,
+    conds: Vec<Where>,
     by_time: bool,
 ) -> Result<Vec<Record>, OpError> {
-    conds.extend(visible(ctx, entity));
-    let (rows, total) = records::query(
-        ctx.conn,
-        entity,
-        &Query {
-            conds,
-            sort: by_time.then_some(("date_last_modified", false)),
-            limit: MAX_RECORDS + 1,
-            skip_total: true,
-            ..Query::default()
-        },
-    )?;
-    if total > MAX_RECORDS {
+    let mut spec = ReadSpec::new(entity, ctx.need(), conds, MAX_RECORDS + 1);
+    spec.sort = by_time.then_some(("date_last_modified", false));
+    let page = ctx.roster.read(&spec)?;
+    if page.total > MAX_RECORDS {
         return Err(status(
             Minor::OverflowFail,
             format!("more than {MAX_RECORDS} records; use the savepoint reads"),
         ));
     }
-    Ok(rows)
+    Ok(page.records)
 }
 
 fn ids_of(rows: &[Record]) -> Vec<String> {
@@ -307,7 +314,7 @@ fn next_savepoint(rows: &[Record], from: &str) -> String {
 
 /// The newest change of `entity` (the high-water mark batch reads return).
 fn high_water(ctx: &mut Ctx<'_>, entity: Entity) -> Result<Option<String>, OpError> {
-    Ok(records::newest_change(ctx.conn, entity)?)
+    Ok(ctx.roster.newest_change(entity)?)
 }
 
 fn id_set(ids: Vec<String>) -> pms::GuidSet {
@@ -355,27 +362,16 @@ fn discover(ctx: &mut Ctx<'_>, entity: Entity, q: &str) -> Result<Vec<String>, O
                 .map_err(|e| status(Minor::UnknownQuery, format!("query '{q}': {e}")))?
         }
     };
-    let mut conds = vec![Cond::active()];
-    conds.extend(visible(ctx, entity));
-    let (rows, total) = records::query(
-        ctx.conn,
-        entity,
-        &Query {
-            conds,
-            filter: Some(&filter),
-            limit: MAX_RECORDS + 1,
-            skip_total: true,
-            ..Query::default()
-        },
-    )
-    .map_err(|e| match e {
-        records::QueryError::Filter(f) => status(Minor::UnknownQuery, format!("query '{q}': {f}")),
-        other => OpError::Query(other),
+    let mut spec = ReadSpec::new(entity, ctx.need(), vec![Where::Active], MAX_RECORDS + 1);
+    spec.filter = Some(&filter);
+    let page = ctx.roster.read(&spec).map_err(|e| match e {
+        ReadError::Filter(f) => status(Minor::UnknownQuery, format!("query '{q}': {f}")),
+        other => other.into(),
     })?;
-    if total > MAX_RECORDS {
+    if page.total > MAX_RECORDS {
         return Err(status(Minor::OverflowFail, "too many matches"));
     }
-    Ok(ids_of(&rows))
+    Ok(ids_of(&page.records))
 }
 
 /// The active role rows or enrollments of `user` that the client can see (all of them for an
@@ -384,7 +380,7 @@ fn visible_active(ctx: &mut Ctx<'_>, entity: Entity, user: &str) -> Result<Vec<R
     select(
         ctx,
         entity,
-        vec![Cond::eq("user_sourced_id", user), Cond::active()],
+        vec![Where::Is("userSourcedId", user.to_string()), Where::Active],
         false,
     )
 }
@@ -393,14 +389,9 @@ fn visible_active(ctx: &mut Ctx<'_>, entity: Entity, user: &str) -> Result<Vec<R
 /// use, the owner of a record, where a membership's class is).
 fn unrestricted<'b>(ctx: &'b mut Ctx<'_>) -> Ctx<'b> {
     Ctx {
-        store: ctx.store,
-        conn: ctx.conn,
-        bearer: ctx.bearer,
-        orgs: None,
+        roster: ctx.roster.unrestricted(),
         may_read: ctx.may_read,
-        may_write: ctx.may_write,
         demographics: ctx.demographics,
-        empty: ctx.empty,
     }
 }
 

@@ -9,22 +9,14 @@ use super::*;
 /// What building the LIS records of `users` needs besides them: their role rows and, when the
 /// client may see them, their demographics (by user id).
 struct PersonParts {
-    related: related::Related,
+    related: crate::store::related::Related,
     demographics: std::collections::HashMap<String, Record>,
 }
 
 impl PersonParts {
     fn load(ctx: &mut Ctx<'_>, users: &[Record]) -> Result<PersonParts, OpError> {
         let ids = ids_of(users);
-        let related = match ctx.empty {
-            Some(empty) => {
-                let generation = records::generation(ctx.conn)?;
-                related::load_related_skipping(ctx.conn, Entity::Users, &ids, |c, child| {
-                    empty.is_empty(c, child, generation)
-                })?
-            }
-            None => related::load_related(ctx.conn, Entity::Users, &ids)?,
-        };
+        let related = ctx.roster.related(Entity::Users, users)?;
         let demographics = if ctx.demographics {
             by_ids(ctx, Entity::Demographics, &ids, false)?
                 .into_iter()
@@ -94,7 +86,7 @@ fn save_person(
     // shared user's roles elsewhere are neither reused nor tombstoned (guard_write refuses
     // the write if the user is not visible at all).
     let roles = visible_active(ctx, Entity::Roles, id)?;
-    let defaults: Vec<String> = match &ctx.bearer.orgs {
+    let defaults: Vec<String> = match &ctx.roster.caller().client_orgs {
         Some(o) if o.len() == 1 => o.clone(),
         _ => Vec::new(),
     };
@@ -184,7 +176,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
             })
         }
         "readAllPersonIds" => {
-            let rows = select(ctx, Entity::Users, vec![Cond::active()], false)?;
+            let rows = select(ctx, Entity::Users, vec![Where::Active], false)?;
             let ids = ids_of(&rows);
             Ok(Reply::with(
                 success_for(ids.len(), "persons"),
@@ -209,10 +201,7 @@ pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
             let rows = select(
                 ctx,
                 Entity::Users,
-                vec![Cond::new(
-                    "t.date_last_modified > ?",
-                    vec![Arg::One(from.clone())],
-                )],
+                vec![Where::ChangedAfter(from.clone())],
                 true,
             )?;
             let save = next_savepoint(&rows, &from);

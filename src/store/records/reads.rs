@@ -1,24 +1,29 @@
-//! Serving reads of catalogue records: the fixed conditions a read is built from (`Cond`,
-//! `Arg`), collection queries with a client filter, sort and page (`query`, `Query`), the count
-//! and deep-offset checkpoint caches, the empty-table cache and the store generation they are
-//! keyed by.
+//! Serving reads of catalogue records: collection queries built from named conditions
+//! (`store::views::Where`) and a client filter's plan (`query::plan::Plan`), compiled to SQL
+//! here, with sort and page (`query`, `Query`); the count and deep-offset checkpoint caches,
+//! the empty-table cache and the store generation they are keyed by.
 
 use super::*;
+use crate::query::fields::Access;
+use crate::query::plan::{Bound, Plan};
+use crate::query::{Logical, Op};
+use crate::store::views::Where;
 
 /// An argument of a [`Cond`] template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Arg {
+pub(crate) enum Arg {
     One(String),
     /// A set tested with `IN (?)`: expands to `?, ?, …` ([`Sql::push_set`], padded with repeats
     /// of its last value), or `NULL` when empty, so `IN (NULL)` matches nothing.
     Many(Vec<String>),
 }
 
-/// One fixed condition of a read, ANDed with the others: a static SQL template over the
-/// entity's table (aliased `t`) whose `?` marks are bound, in order, to `args`. Templates are
-/// written in code, never built from input; values always travel as bound parameters.
+/// One fixed condition of a read as SQL ([`Where::cond`] makes them), ANDed with the others: a
+/// static SQL template over the entity's table (aliased `t`) whose `?` marks are bound, in
+/// order, to `args`. Templates are written in code, never built from input; values always
+/// travel as bound parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cond {
+pub(crate) struct Cond {
     pub template: std::borrow::Cow<'static, str>,
     pub args: Vec<Arg>,
 }
@@ -75,10 +80,10 @@ impl Cond {
 pub struct Query<'f> {
     /// Fixed conditions: the endpoint's (e.g. `/schools` is orgs with `type = 'school'`, a
     /// nested path's parent) and the client's org restriction. All must hold.
-    pub conds: Vec<Cond>,
+    pub conds: Vec<Where>,
     /// The client's `filter`, AND-ed with the fixed conditions in its own parentheses, so no
     /// `OR` in it can widen what the endpoint or the client's restriction allows.
-    pub filter: Option<&'f crate::query::Filter>,
+    pub filter: Option<&'f Plan>,
     /// Sort column and direction; `sourcedId` always breaks ties (pages never overlap).
     pub sort: Option<(&'static str, bool)>,
     pub limit: i64,
@@ -256,7 +261,7 @@ impl EmptyCache {
                 return Ok(empty);
             }
         }
-        let empty = !exists(conn, entity, &[Cond::active()])?;
+        let empty = !exists(conn, entity, &[Where::Active])?;
         if let Ok(mut m) = self.map.lock() {
             m.insert(entity, (generation, empty));
         }
@@ -288,35 +293,112 @@ pub fn newest_change(conn: &mut DbConnection, entity: Entity) -> QueryResult<Opt
         .and_then(|r| r.0.first().and_then(|c| c.text()).map(str::to_string)))
 }
 
-/// Error of a collection read: the filter did not compile, or the database failed.
-#[derive(Debug, thiserror::Error)]
-pub enum QueryError {
-    #[error(transparent)]
-    Filter(#[from] crate::query::FilterError),
-    #[error(transparent)]
-    Db(#[from] diesel::result::Error),
-}
-
-fn push_where(
-    q: &mut Sql<'_>,
-    entity: Entity,
-    query: &Query<'_>,
-) -> Result<(), crate::query::FilterError> {
+fn push_where(q: &mut Sql<'_>, entity: Entity, query: &Query<'_>) {
     q.push(" WHERE 1 = 1");
-    for cond in &query.conds {
+    for w in &query.conds {
         q.push(" AND (");
-        cond.push(q);
+        w.cond(entity).push(q);
         q.push(")");
     }
-    if let Some(f) = query.filter {
+    if let Some(plan) = query.filter {
         q.push(" AND ");
-        crate::query::plan::push_filter(q, entity, f)?;
+        push_plan(q, entity, plan);
     }
-    Ok(())
+}
+
+/// `%value%` for LIKE, lower-cased, with `\`, `%` and `_` escaped.
+fn like_pattern(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('%');
+    for c in v.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s.push('%');
+    s
+}
+
+fn sql_op(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "<>",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Contains => "LIKE",
+    }
+}
+
+/// `<lhs> <op> ?` with the value bound (case-insensitive substring for `~`).
+fn push_compare(q: &mut Sql<'_>, lhs: &str, op: Op, value: &Bound) {
+    match (op, value) {
+        (Op::Contains, Bound::Text(v)) => {
+            q.push(&format!("LOWER({lhs}) LIKE "));
+            q.bind(P::Owned(Some(like_pattern(v))));
+            q.push(" ESCAPE '\\'");
+        }
+        (op, Bound::Text(v)) => {
+            q.push(&format!("{lhs} {} ", sql_op(op)));
+            q.bind(P::Owned(Some(v.clone())));
+        }
+        (op, Bound::Float(x)) => {
+            q.push(&format!("{lhs} {} ", sql_op(op)));
+            q.bind(P::Float(Some(*x)));
+        }
+    }
+}
+
+/// `(clause AND|OR clause …)` for a client filter's `plan` on `entity` (table alias `t`).
+/// Values are always bound, never spliced; identifiers come only from the field catalogue.
+fn push_plan(q: &mut Sql<'_>, entity: Entity, plan: &Plan) {
+    let joiner = match plan.logical {
+        Logical::And => " AND ",
+        Logical::Or => " OR ",
+    };
+    q.push("(");
+    for (i, p) in plan.preds.iter().enumerate() {
+        if i > 0 {
+            q.push(joiner);
+        }
+        match &p.access {
+            Access::Column { column, .. } => {
+                if p.op == Op::Ne {
+                    // A missing value is "not equal" too.
+                    q.push(&format!("(t.{column} IS NULL OR "));
+                    push_compare(q, &format!("t.{column}"), p.op, &p.value);
+                    q.push(")");
+                } else {
+                    push_compare(q, &format!("t.{column}"), p.op, &p.value);
+                }
+            }
+            Access::ListItem { field } => {
+                q.push(if p.negate { "NOT EXISTS" } else { "EXISTS" });
+                q.push(" (SELECT 1 FROM list_values lv WHERE lv.entity = ");
+                q.bind_str(entity.name());
+                q.push(" AND lv.owner = t.sourced_id AND lv.field = ");
+                q.bind_str(field);
+                q.push(" AND ");
+                push_compare(q, "lv.value", p.op, &p.value);
+                q.push(")");
+            }
+            Access::Child {
+                table, fk, column, ..
+            } => {
+                q.push(if p.negate { "NOT EXISTS" } else { "EXISTS" });
+                q.push(&format!(" (SELECT 1 FROM {table} c WHERE c.{fk} = t.sourced_id AND c.status = 'active' AND "));
+                push_compare(q, &format!("c.{column}"), p.op, &p.value);
+                q.push(")");
+            }
+        }
+    }
+    q.push(")");
 }
 
 /// Whether a record of `entity` satisfying every condition exists.
-pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Cond]) -> QueryResult<bool> {
+pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Where]) -> QueryResult<bool> {
     let mut q = Sql::new(conn);
     q.cached()
         .push(&format!("SELECT 'x' AS t0 FROM {} t", entity.table()));
@@ -324,8 +406,7 @@ pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Cond]) -> QueryR
         conds: conds.to_vec(),
         ..Query::default()
     };
-    push_where(&mut q, entity, &query)
-        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+    push_where(&mut q, entity, &query);
     q.push(" LIMIT 1");
     Ok(!q.load::<DynRow>(conn)?.is_empty())
 }
@@ -335,10 +416,10 @@ pub fn query(
     conn: &mut DbConnection,
     entity: Entity,
     query: &Query<'_>,
-) -> Result<(Vec<Record>, i64), QueryError> {
+) -> QueryResult<(Vec<Record>, i64)> {
     // The query's conditions, compiled once for the count, the checkpoints and the page.
     let mut conditions = Sql::new(conn);
-    push_where(&mut conditions, entity, query)?;
+    push_where(&mut conditions, entity, query);
     // The matches' count (not for single reads), and the key of the query's conditions for
     // the caches.
     let count = if query.skip_total {

@@ -1,0 +1,195 @@
+//! [`Roster::write`]: the write door. A batch of domain records is checked against the write
+//! rule for restricted clients ([`guard`]) and then validated and applied by the importer's own
+//! passes as one delta (`ingest::import_records_on`), on the caller's connection and inside
+//! the caller's transaction: the same rules as a CSV delta (errors name the column, the file
+//! the record belongs to and the rule), the same change detection, `dateLastModified` stamped
+//! at commit, tombstones for `tobedeleted` records, an entry in the import log (so the store
+//! generation and the serving caches move).
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Need, ReadError, Roster};
+use crate::ingest::{self, ImportOptions};
+use crate::model::catalog::Entity;
+use crate::model::record::Record;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The caller may not make this write (no write scope, or a record outside its orgs).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The records break an import rule; nothing was written. The first few problems.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("store error: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("import error: {0}")]
+    Import(#[from] ingest::ImportError),
+}
+
+impl From<ReadError> for WriteError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Db(d) => WriteError::Db(d),
+            other => WriteError::Forbidden(other.to_string()),
+        }
+    }
+}
+
+impl Roster<'_> {
+    /// Write `records` (any entities, `tobedeleted` ones tombstoned) as one delta labelled
+    /// `label` in the import log. Run it inside a transaction holding the import lock when
+    /// the write's own checks must see the store as it leaves it (the LIS operations do).
+    pub fn write(&mut self, label: &str, records: Vec<Record>) -> Result<(), WriteError> {
+        if !self.caller.may_write() {
+            return Err(WriteError::Forbidden(format!(
+                "writing needs the scope {}",
+                crate::auth::scopes::ROSTER_WRITE
+            )));
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        guard(self, &records)?;
+        self.generation = None;
+        let label = format!("{label}:{}", self.caller.client_id);
+        let report =
+            ingest::import_records_on(self.conn, records, &label, &ImportOptions::default())?;
+        if report.outcome != ingest::Outcome::Committed {
+            let problems: Vec<String> = report
+                .diags
+                .errors()
+                .take(5)
+                .map(|d| format!("{} ({}, {}): {}", d.column, d.file, d.rule, d.message))
+                .collect();
+            return Err(WriteError::Invalid(problems.join("; ")));
+        }
+        Ok(())
+    }
+}
+
+/// The write rule for a client restricted to orgs (docs/ARCHITECTURE.md, "Writes and org
+/// restrictions"): every record a write stores must be visible to the client before the write,
+/// when it exists (any status), and after it. After the write, a record is visible when:
+/// - an org: it is one of the client's orgs (or below them);
+/// - a role row: its org is, and its user was visible before (or is created by this write);
+/// - a user or its demographics: it holds a role at one of the client's orgs, stored or
+///   written here;
+/// - an enrollment: its class is at one of the client's schools, its `schoolSourcedId` is that
+///   class's school, and its user was visible before;
+/// - anything else: never (restricted clients do not write other entities).
+///
+/// The operations keep the parts of a record the client cannot see out of what they write (a
+/// shared user's roles and enrollments at other orgs), so this check refuses a write only when
+/// the operation itself reaches outside the client's orgs.
+fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> {
+    let Some(mine) = roster.caller.orgs.clone() else {
+        return Ok(());
+    };
+    let at_mine = |org: Option<&str>| org.is_some_and(|o| mine.iter().any(|m| m == o));
+    let deny = |r: &Record| {
+        WriteError::Forbidden(format!(
+            "{} '{}' is outside the orgs this client may change",
+            r.entity.name(),
+            r.sourced_id
+        ))
+    };
+    // Before: the stored version of every record written must be visible.
+    for entity in Entity::ALL {
+        let ids: Vec<String> = records
+            .iter()
+            .filter(|r| r.entity == entity)
+            .map(|r| r.sourced_id.clone())
+            .collect();
+        let (stored, seen) = stored_and_seen(roster, entity, &ids)?;
+        if let Some(hidden) = stored.iter().find(|r| !seen.contains(&r.sourced_id)) {
+            return Err(deny(hidden));
+        }
+    }
+    // After. The users and classes the records name, each looked up once.
+    let user_of = |r: &Record| match r.entity {
+        Entity::Users | Entity::Demographics => Some(r.sourced_id.clone()),
+        Entity::Roles | Entity::Enrollments => r.get("userSourcedId").map(str::to_string),
+        _ => None,
+    };
+    let mut users: Vec<String> = records.iter().filter_map(user_of).collect();
+    users.sort();
+    users.dedup();
+    let (stored_users, seen_users) = stored_and_seen(roster, Entity::Users, &users)?;
+    let stored_users: HashSet<String> = stored_users.into_iter().map(|r| r.sourced_id).collect();
+    let mut classes: Vec<String> = records
+        .iter()
+        .filter(|r| r.entity == Entity::Enrollments)
+        .filter_map(|r| r.get("classSourcedId").map(str::to_string))
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let school_of: HashMap<String, String> = roster
+        .unrestricted()
+        .by_ids(Need::Write, Entity::Classes, &classes, true)?
+        .into_iter()
+        .filter_map(|c| {
+            let school = c.get("schoolSourcedId")?.to_string();
+            Some((c.sourced_id, school))
+        })
+        .collect();
+    let created = |user: &str| {
+        records
+            .iter()
+            .any(|r| r.entity == Entity::Users && r.sourced_id == user)
+    };
+    for r in records {
+        let user = user_of(r);
+        // The user was visible before, or this write creates it.
+        let user_seen = user.as_ref().is_some_and(|u| seen_users.contains(u));
+        let user_ok = user_seen
+            || user
+                .as_ref()
+                .is_some_and(|u| !stored_users.contains(u) && created(u));
+        let ok = match r.entity {
+            Entity::Orgs => at_mine(Some(&r.sourced_id)),
+            Entity::Roles => at_mine(r.get("orgSourcedId")) && user_ok,
+            Entity::Users | Entity::Demographics => {
+                user_seen
+                    || records.iter().any(|x| {
+                        x.entity == Entity::Roles
+                            && x.get("userSourcedId") == user.as_deref()
+                            && at_mine(x.get("orgSourcedId"))
+                    })
+            }
+            Entity::Enrollments => {
+                let school = r
+                    .get("classSourcedId")
+                    .and_then(|c| school_of.get(c))
+                    .map(String::as_str);
+                at_mine(school) && r.get("schoolSourcedId") == school && user_ok
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(deny(r));
+        }
+    }
+    Ok(())
+}
+
+/// Those of `ids` stored in `entity` (any status), and the ids of those the caller sees.
+fn stored_and_seen(
+    roster: &mut Roster<'_>,
+    entity: Entity,
+    ids: &[String],
+) -> Result<(Vec<Record>, HashSet<String>), WriteError> {
+    let stored = roster
+        .unrestricted()
+        .by_ids(Need::Write, entity, ids, true)?;
+    let seen = if roster.caller.orgs.is_some() {
+        roster
+            .by_ids(Need::Write, entity, ids, true)?
+            .into_iter()
+            .map(|r| r.sourced_id)
+            .collect()
+    } else {
+        stored.iter().map(|r| r.sourced_id.clone()).collect()
+    };
+    Ok((stored, seen))
+}

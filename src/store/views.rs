@@ -1,0 +1,181 @@
+//! The named conditions every read is built from ([`Where`]): what a route shows (`/schools`
+//! are orgs of type school, `/classes/{c}/students` the users enrolled there as students), ids,
+//! changes after a savepoint, and per-app data sharing. Only here do they become SQL
+//! ([`Where::cond`]: a static template with bound arguments); the layers above name them.
+//!
+//! **Per-app data sharing** ([`Where::VisibleTo`]): which records a client restricted to some
+//! orgs may see, ANDed with every read (so no `filter`, sort or by-id path can widen them).
+//! A client restricted to orgs O sees, with O* = O and all their descendant orgs:
+//! - orgs in O*;
+//! - users holding a role (any status) at an org in O*, and their demographics;
+//! - classes whose school is in O*, and the enrollments of those classes;
+//! - courses owned by an org in O* or taught by a class of O*;
+//! - academic sessions used as a term by a class of O*, their parents (school years) and
+//!   children (grading periods), and the school years of O*'s courses.
+//!
+//! Other entities (gradebook, resources) see nothing: no endpoint serves them to restricted
+//! clients yet (the gradebook and resources issue gives them their rules).
+
+use std::sync::Arc;
+
+use diesel::QueryResult;
+
+use crate::model::catalog::Entity;
+use crate::store::records::{Arg, Cond};
+use crate::store::sql::{Cell, DynRow, Sql};
+use crate::store::DbConnection;
+
+/// A condition of a read, by name; all of a read's conditions must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Where {
+    /// Active records only (not tombstones).
+    Active,
+    /// A single-valued catalogue field (1.2 name, or `sourcedId`) equals the value.
+    Is(&'static str, String),
+    /// The record's id is one of these (none: nothing matches).
+    IdIn(Vec<String>),
+    /// Changed (our `dateLastModified`) after this store timestamp.
+    ChangedAfter(String),
+    /// Users holding this role (active) at some org (`/students`, `/teachers`).
+    HasRole(String),
+    /// Users holding `role` (active) at `org` (`/schools/{s}/students`).
+    HasRoleAt { org: String, role: String },
+    /// Users actively enrolled in `class` as `role` (`/classes/{c}/students`).
+    EnrolledIn { class: String, role: String },
+    /// Classes `user` is actively enrolled in (with `role`, when given).
+    ClassesOf { user: String, role: Option<String> },
+    /// Classes taught in `term` (their `termSourcedIds` name it).
+    ClassesInTerm(String),
+    /// Sessions some class of `school` names as a term.
+    TermsOfSchool(String),
+    /// What a client restricted to these orgs (already expanded, [`expand_orgs`]) may see.
+    VisibleTo(Arc<Vec<String>>),
+}
+
+impl Where {
+    /// `sourcedId = id`.
+    pub fn id(id: impl Into<String>) -> Where {
+        Where::Is("sourcedId", id.into())
+    }
+
+    /// This condition as SQL over `entity`'s table (aliased `t`).
+    pub(crate) fn cond(&self, entity: Entity) -> Cond {
+        let one = |v: &String| Arg::One(v.clone());
+        match self {
+            Where::Active => Cond::active(),
+            Where::Is(field, value) => match column(entity, field) {
+                Some(c) => Cond::eq(c, value.clone()),
+                None => {
+                    debug_assert!(false, "{field} is no field of {}", entity.name());
+                    Cond::new("1 = 0", Vec::new())
+                }
+            },
+            Where::IdIn(ids) => Cond::new("t.sourced_id IN (?)", vec![Arg::Many(ids.clone())]),
+            Where::ChangedAfter(t) => Cond::new("t.date_last_modified > ?", vec![one(t)]),
+            Where::HasRole(role) => Cond::new(HAS_ROLE, vec![one(role)]),
+            Where::HasRoleAt { org, role } => Cond::new(HAS_ROLE_AT, vec![one(org), one(role)]),
+            Where::EnrolledIn { class, role } => {
+                Cond::new(ENROLLED_IN, vec![one(class), one(role)])
+            }
+            Where::ClassesOf { user, role: None } => Cond::new(CLASS_OF_USER, vec![one(user)]),
+            Where::ClassesOf {
+                user,
+                role: Some(role),
+            } => Cond::new(CLASS_OF_USER_AS, vec![one(user), one(role)]),
+            Where::ClassesInTerm(term) => Cond::new(CLASS_IN_TERM, vec![one(term)]),
+            Where::TermsOfSchool(school) => Cond::new(TERM_OF_SCHOOL, vec![one(school)]),
+            Where::VisibleTo(orgs) => condition(entity, orgs),
+        }
+    }
+}
+
+/// The column of `entity`'s single-valued field `field` (`sourcedId` included).
+fn column(entity: Entity, field: &str) -> Option<&'static str> {
+    if field == "sourcedId" {
+        return Some("sourced_id");
+    }
+    entity
+        .fields()
+        .iter()
+        .find(|f| f.name == field && !f.kind.is_list())
+        .map(|f| f.column)
+}
+
+// The route views' subqueries. Each is an `IN (subquery)`, not a correlated `EXISTS`: SQLite
+// starts from the (small) parent side instead of probing every row of `t`.
+const HAS_ROLE: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
+     WHERE r.role = ? AND r.status = 'active')";
+const HAS_ROLE_AT: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
+     WHERE r.org_sourced_id = ? AND r.role = ? AND r.status = 'active')";
+const ENROLLED_IN: &str = "t.sourced_id IN (SELECT e.user_sourced_id FROM enrollments e \
+     WHERE e.class_sourced_id = ? AND e.role = ? AND e.status = 'active')";
+const CLASS_OF_USER: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM enrollments e \
+     WHERE e.user_sourced_id = ? AND e.status = 'active')";
+const CLASS_OF_USER_AS: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM enrollments e \
+     WHERE e.user_sourced_id = ? AND e.role = ? AND e.status = 'active')";
+const CLASS_IN_TERM: &str = "t.sourced_id IN (SELECT lv.owner FROM list_values lv \
+     WHERE lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.value = ?)";
+const TERM_OF_SCHOOL: &str = "t.sourced_id IN (SELECT lv.value FROM classes c JOIN list_values lv \
+     ON lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.owner = c.sourced_id \
+     WHERE c.school_sourced_id = ?)";
+
+/// `orgs` and every org below them (through `parentSourcedId`, any depth), never climbing: an
+/// org that is an ancestor of one of `orgs` (possible only through a cycle, which the importer
+/// refuses, `org-cycle`) is not taken, nor anything reached through it.
+pub fn expand_orgs(conn: &mut DbConnection, orgs: &[String]) -> QueryResult<Vec<String>> {
+    let mut q = Sql::new(conn);
+    q.push("WITH RECURSIVE up(id) AS (SELECT parent_sourced_id FROM orgs WHERE sourced_id IN ");
+    q.bind_list(orgs.iter().map(String::as_str));
+    q.push(
+        " UNION SELECT o.parent_sourced_id FROM orgs o JOIN up ON o.sourced_id = up.id), \
+         sub(id) AS (SELECT sourced_id FROM orgs WHERE sourced_id IN ",
+    );
+    q.bind_list(orgs.iter().map(String::as_str));
+    q.push(
+        " UNION SELECT o.sourced_id FROM orgs o JOIN sub ON o.parent_sourced_id = sub.id \
+         WHERE o.sourced_id NOT IN (SELECT id FROM up WHERE id IS NOT NULL)) \
+         SELECT id AS t0 FROM sub ORDER BY id",
+    );
+    let rows: Vec<DynRow> = q.load(conn)?;
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .filter_map(|r| r.0.first().and_then(Cell::text).map(str::to_string))
+        .collect();
+    // Orgs not (yet) in the store still restrict to themselves.
+    out.extend(orgs.iter().cloned());
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+const ENROLLMENT_AT: &str = "t.class_sourced_id IN (SELECT vk.sourced_id FROM classes vk \
+     WHERE vk.school_sourced_id IN (?))";
+const USER_AT: &str = "t.sourced_id IN (SELECT vr.user_sourced_id FROM user_roles vr \
+     WHERE vr.org_sourced_id IN (?))";
+const COURSE_AT: &str = "t.org_sourced_id IN (?) OR t.sourced_id IN (SELECT vc.course_sourced_id \
+     FROM classes vc WHERE vc.school_sourced_id IN (?))";
+const SESSION_AT: &str = "EXISTS (SELECT 1 FROM list_values vl JOIN classes vc ON vc.sourced_id = vl.owner \
+     WHERE vl.entity = 'classes' AND vl.field = 'termSourcedIds' AND vc.school_sourced_id IN (?) \
+     AND (vl.value = t.sourced_id OR vl.value = t.parent_sourced_id OR EXISTS (SELECT 1 FROM \
+     academic_sessions vs WHERE vs.sourced_id = vl.value AND vs.parent_sourced_id = t.sourced_id))) \
+     OR EXISTS (SELECT 1 FROM courses vo WHERE vo.school_year_sourced_id = t.sourced_id \
+     AND vo.org_sourced_id IN (?))";
+
+/// The condition limiting `entity` to what a client restricted to `orgs` (already expanded)
+/// may see.
+fn condition(entity: Entity, orgs: &[String]) -> Cond {
+    let set = || Arg::Many(orgs.to_vec());
+    match entity {
+        Entity::Orgs => Cond::new("t.sourced_id IN (?)", vec![set()]),
+        // A user's role at an org (LIS group memberships): the org must be visible.
+        Entity::Roles => Cond::new("t.org_sourced_id IN (?)", vec![set()]),
+        Entity::Users | Entity::Demographics => Cond::new(USER_AT, vec![set()]),
+        Entity::Classes => Cond::new("t.school_sourced_id IN (?)", vec![set()]),
+        // By the class's school, not the enrollment's own column (which the importer holds
+        // equal to it, but a record must never be seen through a column it sets itself).
+        Entity::Enrollments => Cond::new(ENROLLMENT_AT, vec![set()]),
+        Entity::Courses => Cond::new(COURSE_AT, vec![set(), set()]),
+        Entity::AcademicSessions => Cond::new(SESSION_AT, vec![set(), set()]),
+        _ => Cond::new("1 = 0", Vec::new()),
+    }
+}
