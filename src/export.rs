@@ -33,8 +33,6 @@ pub enum ExportError {
 enum Out {
     Dir(PathBuf),
     Zip(Box<zip::ZipWriter<BufWriter<File>>>),
-    /// Files kept in memory (small delta packages the SOAP writes hand to the importer).
-    Memory(BTreeMap<String, Vec<u8>>),
 }
 
 /// Writes one package: files in any order, then the manifest.
@@ -80,23 +78,8 @@ impl PackageWriter {
         })
     }
 
-    /// A package kept in memory; [`PackageWriter::into_files`] hands it over.
-    pub fn memory(version: Version) -> PackageWriter {
-        PackageWriter {
-            out: Out::Memory(BTreeMap::new()),
-            path: PathBuf::from("memory"),
-            version,
-            modes: BTreeMap::new(),
-        }
-    }
-
     fn open(&mut self, name: &str) -> Result<Box<dyn Write + '_>, ExportError> {
         match &mut self.out {
-            Out::Memory(files) => {
-                let buf = files.entry(name.to_string()).or_default();
-                buf.clear();
-                Ok(Box::new(buf))
-            }
             Out::Dir(dir) => {
                 let p = dir.join(name);
                 let f =
@@ -150,15 +133,6 @@ impl PackageWriter {
                 .map_err(|e| ExportError::Io(self.path.display().to_string(), e))?;
         }
         Ok(self.path)
-    }
-
-    /// Write `manifest.csv` and return the files of an in-memory package (empty for others).
-    pub fn into_files(mut self) -> Result<BTreeMap<String, Vec<u8>>, ExportError> {
-        self.write_manifest()?;
-        Ok(match self.out {
-            Out::Memory(files) => files,
-            _ => BTreeMap::new(),
-        })
     }
 
     fn write_manifest(&mut self) -> Result<(), ExportError> {

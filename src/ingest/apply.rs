@@ -10,9 +10,9 @@ use std::path::Path;
 use diesel::QueryResult;
 
 use super::diag::Diags;
+use super::input::{FileRows, Input, Row};
 use super::manifest::{Manifest, Mode};
 use super::rows::{Parsed, RowParser};
-use super::source::Source;
 use super::validate::Known;
 use super::{bar, run_row, Counts, ImportError, ImportReport, Outcome, PlannedFile};
 use crate::model::catalog::{Entity, Version};
@@ -213,7 +213,7 @@ fn provisional_marker(started: &str) -> String {
 pub(crate) fn apply(
     conn: &mut DbConnection,
     standalone: bool,
-    src: &mut Source,
+    input: &mut Input,
     manifest: &Manifest,
     files: &[PlannedFile],
     known: &Known,
@@ -251,7 +251,11 @@ pub(crate) fn apply(
         let mut counts: BTreeMap<Entity, Counts> = BTreeMap::new();
         for pf in files {
             let t0 = std::time::Instant::now();
-            let reader = src.open_file(&pf.name)?;
+            let mut scratch = Diags::default();
+            let Some((rows, parser)) = FileRows::open(input, pf, manifest.version, &mut scratch)?
+            else {
+                continue;
+            };
             let derive_roles = pf.entity == Entity::Users && manifest.version == Version::V1_1;
             let mut main = Applier::new(conn, pf.entity, pf.mode, &marker)?;
             let mut roles = if derive_roles {
@@ -269,7 +273,7 @@ pub(crate) fn apply(
             // Parsing runs on a second thread, a few batches ahead of the database work.
             std::thread::scope(|scope| -> Result<(), ImportError> {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(4);
-                let producer = scope.spawn(move || parse_batches(reader, pf, manifest.version, tx));
+                let producer = scope.spawn(move || parse_batches(rows, &parser, pf.mode, tx));
                 for batch in rx {
                     for mut parsed in batch {
                         n += 1;
@@ -367,22 +371,15 @@ const ANALYZE_MIN_CHANGES: u64 = 1000;
 /// Read and parse one (already validated) file, sending batches of rows to the applier. Stops
 /// quietly when the receiver is gone (the apply failed).
 fn parse_batches(
-    reader: Box<dyn std::io::Read + Send + '_>,
-    pf: &PlannedFile,
-    version: Version,
+    mut rows: FileRows<'_>,
+    parser: &RowParser,
+    mode: Mode,
     tx: std::sync::mpsc::SyncSender<Vec<Parsed>>,
 ) -> Result<(), ImportError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let headers = rdr.headers()?.clone();
     let mut scratch = Diags::default();
-    let Some(parser) = RowParser::new(pf.entity, version, &pf.name, &headers, &mut scratch) else {
-        return Ok(());
-    };
-    let mut row = csv::StringRecord::new();
     let mut batch = Vec::with_capacity(BATCH);
-    while rdr.read_record(&mut row)? {
-        let line = row.position().map(|p| p.line()).unwrap_or(0);
-        if let Some(parsed) = parser.parse(&row, line, pf.mode, &mut scratch) {
+    while let Some(row) = rows.next(parser, mode, &mut scratch) {
+        if let Row::Parsed(_, parsed) = row {
             batch.push(parsed);
         }
         if batch.len() >= BATCH

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod diag;
+mod input;
 pub mod manifest;
 pub mod rows;
 pub mod source;
@@ -16,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 pub use diag::{Diag, Diags, Severity};
+use input::Input;
 pub use manifest::{Manifest, Mode};
 use source::{Source, SourceError};
 
@@ -87,8 +89,6 @@ pub enum ImportError {
     Csv(#[from] csv::Error),
     #[error("database error during import (nothing was changed): {0}")]
     Db(#[from] diesel::result::Error),
-    #[error("package writing: {0}")]
-    Export(String),
 }
 
 /// A file of the package, resolved against the manifest.
@@ -142,63 +142,33 @@ pub fn import(
     import_source(store, src, path, opts)
 }
 
-/// Import an in-memory package (file name → bytes); `label` is recorded as its source.
-pub fn import_files(
-    store: &Store,
-    files: BTreeMap<String, Vec<u8>>,
-    label: &str,
-    opts: &ImportOptions,
-) -> Result<ImportReport, ImportError> {
-    import_source(store, Source::Memory(files), Path::new(label), opts)
-}
-
-/// [`import_files`] on a connection the caller holds, inside the caller's transaction (the
-/// import commits as a savepoint of it, and needs no second pooled connection): a LIS write
-/// checks what it must and imports in one transaction, on one connection.
-pub fn import_files_on(
-    conn: &mut DbConnection,
-    files: BTreeMap<String, Vec<u8>>,
-    label: &str,
-    opts: &ImportOptions,
-) -> Result<ImportReport, ImportError> {
-    import_on(conn, false, Source::Memory(files), Path::new(label), opts)
-}
-
 /// Import domain `records` (any entities; `tobedeleted` ones become tombstones) as one
 /// OneRoster 1.2 delta on a connection the caller holds, inside the caller's transaction
-/// (see [`import_files_on`]); `label` is recorded as its source. The records meet every rule a
-/// CSV delta meets.
+/// (it commits as a savepoint of that transaction and needs no second pooled connection); `label` is recorded as its source. Each record is checked by the
+/// rules a CSV delta row meets (`input::FileRows`); its `dateLastModified` is the time of the
+/// write.
 pub fn import_records_on(
     conn: &mut DbConnection,
     records: Vec<crate::model::record::Record>,
     label: &str,
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
-    let mut w = crate::export::PackageWriter::memory(Version::V1_2);
     let stamp = time::now();
-    for entity in Entity::ALL {
-        let mut of: Vec<&crate::model::record::Record> =
-            records.iter().filter(|r| r.entity == entity).collect();
-        if of.is_empty() {
-            continue;
-        }
-        of.sort_by(|a, b| a.sourced_id.cmp(&b.sourced_id));
-        let mut keys: Vec<String> = of.iter().flat_map(|r| r.metadata.keys().cloned()).collect();
-        keys.sort();
-        keys.dedup();
-        let export = |e: crate::export::ExportError| ImportError::Export(e.to_string());
-        let mut sink = w.file(entity, Mode::Delta, &keys).map_err(export)?;
-        for r in of {
-            let mut r = r.clone();
-            r.date_last_modified = Some(stamp.clone());
-            sink.write(&r, &[]).map_err(export)?;
-        }
-        sink.finish().map_err(export)?;
+    let mut by_entity: BTreeMap<Entity, Vec<crate::model::record::Record>> = BTreeMap::new();
+    for mut r in records {
+        r.date_last_modified = Some(stamp.clone());
+        by_entity.entry(r.entity).or_default().push(r);
     }
-    let files = w
-        .into_files()
-        .map_err(|e| ImportError::Export(e.to_string()))?;
-    import_files_on(conn, files, label, opts)
+    for of in by_entity.values_mut() {
+        of.sort_by(|a, b| a.sourced_id.cmp(&b.sourced_id));
+    }
+    import_on(
+        conn,
+        false,
+        Input::Records(by_entity),
+        Path::new(label),
+        opts,
+    )
 }
 
 fn import_source(
@@ -208,14 +178,14 @@ fn import_source(
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let mut conn = store.conn()?;
-    import_on(&mut conn, true, src, path, opts)
+    import_on(&mut conn, true, Input::Files(src), path, opts)
 }
 
 /// The import on `conn`; `standalone`: `conn` is in no transaction.
 fn import_on(
     conn: &mut DbConnection,
     standalone: bool,
-    mut src: Source,
+    mut input: Input,
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
@@ -229,11 +199,20 @@ fn import_on(
         rows: BTreeMap::new(),
         stamped_at: None,
     };
-    let plan = plan(&mut src, &mut diags)?;
+    let plan = match &mut input {
+        Input::Files(src) => plan(src, &mut diags)?,
+        Input::Records(by_entity) => Some(records_plan(by_entity)),
+    };
     if let Some((manifest, files)) = plan {
         report.version = Some(manifest.version);
-        let known =
-            validate::validate(conn, &mut src, &manifest, &files, &mut diags, opts.progress)?;
+        let known = validate::validate(
+            conn,
+            &mut input,
+            &manifest,
+            &files,
+            &mut diags,
+            opts.progress,
+        )?;
         report.rows = known.rows.clone();
         if diags.errors == 0 {
             if opts.dry_run {
@@ -242,7 +221,7 @@ fn import_on(
                 let result = apply::apply(
                     conn,
                     standalone,
-                    &mut src,
+                    &mut input,
                     &manifest,
                     &files,
                     &known,
@@ -289,6 +268,28 @@ pub(crate) fn run_row(report: &ImportReport, started: &str, path: &Path) -> Impo
         error_count: report.diags.errors as i64,
         warning_count: report.diags.warnings as i64,
     }
+}
+
+/// The manifest and files of records written as a 1.2 delta: one file per entity present,
+/// in catalogue order (a package's order).
+fn records_plan(
+    by_entity: &BTreeMap<Entity, Vec<crate::model::record::Record>>,
+) -> (Manifest, Vec<PlannedFile>) {
+    let files: Vec<PlannedFile> = Entity::ALL
+        .into_iter()
+        .filter(|e| by_entity.get(e).is_some_and(|r| !r.is_empty()))
+        .map(|entity| PlannedFile {
+            entity,
+            mode: Mode::Delta,
+            name: format!("{}.csv", entity.name()),
+        })
+        .collect();
+    let manifest = Manifest {
+        version: Version::V1_2,
+        files: files.iter().map(|f| (f.entity, f.mode)).collect(),
+        properties: BTreeMap::new(),
+    };
+    (manifest, files)
 }
 
 /// Read the manifest and match its declarations with the files present.

@@ -27,8 +27,6 @@ pub enum SourceError {
 
 pub enum Source {
     Dir(PathBuf),
-    /// A package held in memory (file name → bytes), e.g. the delta a SOAP write builds.
-    Memory(std::collections::BTreeMap<String, Vec<u8>>),
     Zip(PathBuf, zip::ZipArchive<BufReader<File>>),
 }
 
@@ -87,7 +85,6 @@ impl Source {
                         .collect()
                 })
                 .unwrap_or_default(),
-            Source::Memory(files) => files.keys().cloned().collect(),
             Source::Zip(_, z) => z
                 .file_names()
                 .filter(|n| !n.ends_with('/'))
@@ -111,10 +108,6 @@ impl Source {
     /// Read one file (bounded).
     pub fn open_file(&mut self, name: &str) -> Result<Box<dyn Read + Send + '_>, SourceError> {
         match self {
-            Source::Memory(files) => {
-                let bytes = files.get(name).map(Vec::as_slice).unwrap_or(&[]);
-                Ok(Box::new(CrlfToLf::new(bytes)))
-            }
             Source::Dir(p) => {
                 let path = p.join(name);
                 let f = File::open(&path)

@@ -5,9 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::diag::Diags;
+use super::input::{FileRows, Input, Row};
 use super::manifest::{Manifest, Mode};
-use super::rows::RowParser;
-use super::source::Source;
 use super::{bar, ImportError, PlannedFile};
 use crate::model::catalog::{Entity, Target};
 use crate::model::record::{id_hash, IdMap, IdSet, Status, Value};
@@ -59,7 +58,7 @@ const TYPE_RULES: &[(Entity, &str, &str, bool)] = &[
 
 pub(crate) fn validate(
     conn: &mut DbConnection,
-    src: &mut Source,
+    input: &mut Input,
     manifest: &Manifest,
     files: &[PlannedFile],
     diags: &mut Diags,
@@ -87,75 +86,25 @@ pub(crate) fn validate(
         let mut self_refs: Vec<PendingRef> = Vec::new();
         // (user, org) → (primary count, first line), for the roles rule.
         let mut primaries: IdMap<(u32, u64)> = IdMap::default();
-        let reader = src.open_file(&pf.name)?;
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let headers = match rdr.headers() {
-            Ok(h) => h.clone(),
-            Err(e) => {
-                diags.error(&pf.name, 1, "", "csv-syntax", e.to_string());
-                continue;
-            }
-        };
-        let Some(parser) = RowParser::new(pf.entity, manifest.version, &pf.name, &headers, diags)
-        else {
+        let Some((mut rows, parser)) = FileRows::open(input, pf, manifest.version, diags)? else {
             continue;
         };
         let refcols: Vec<_> = parser.reference_columns().collect();
         let pb = bar(progress, 0, format!("validating {}", pf.name));
-        let mut row = csv::StringRecord::new();
         let mut n: u64 = 0;
-        loop {
-            match rdr.read_record(&mut row) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    diags.error(&pf.name, line, "", "csv-syntax", e.to_string());
-                    if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                        continue;
-                    }
-                    break;
-                }
-            }
+        while let Some(row) = rows.next(&parser, pf.mode, diags) {
             n += 1;
             if n % 8192 == 0 {
                 pb.set_position(n);
             }
-            let line = row.position().map(|p| p.line()).unwrap_or(0);
-            // A quote that is not closed where it should be makes the csv reader carry on to
-            // the next quote, lines later (or to the end of the file), reading the rows in
-            // between into one cell; the reader does not report it. A cell holding line breaks
-            // whose row then has the wrong width, or whose swallowed lines look like rows, is
-            // reported as that, not as the follow-on width and reference errors.
-            if row.as_slice().contains('\n') {
-                if let Some((cell, breaks)) = unterminated_quote(&row, parser.width()) {
-                    diags.error(
-                        &pf.name,
-                        line,
-                        &parser.header_of(cell),
-                        "unterminated-quote",
-                        format!(
-                            "a quoted cell opened on line {line} is not closed there: the next {breaks} line(s) were read into it; close the quote (a quote inside a quoted cell is written \"\")"
-                        ),
-                    );
-                    // The swallowed rows' ids too, so their references do not cascade.
-                    let swallowed = row.get(cell).unwrap_or("").split('\n').skip(1);
-                    for id in parser
-                        .raw_id(&row)
-                        .into_iter()
-                        .chain(swallowed.filter_map(|l| l.split(',').next().map(str::trim)))
-                    {
-                        ids.insert(id_hash(id.trim_matches('"')));
+            let (line, parsed) = match row {
+                Row::Parsed(line, parsed) => (line, parsed),
+                Row::Refused(held) => {
+                    for id in held {
+                        ids.insert(id_hash(&id));
                     }
                     continue;
                 }
-            }
-            let Some(parsed) = parser.parse(&row, line, pf.mode, diags) else {
-                // Still register the id: one bad row must not cascade into reference errors.
-                if let Some(id) = parser.raw_id(&row) {
-                    ids.insert(id_hash(id));
-                }
-                continue;
             };
             let rec = &parsed.record;
             if !ids.insert(id_hash(&rec.sourced_id)) {
@@ -628,7 +577,7 @@ fn check_org_cycles(
 /// The cell of `row` a quote left open swallowed rows into, and how many line breaks it holds:
 /// a cell with line breaks, when the row has not the header's `width` or the lines after the
 /// first break carry as many commas as a row would. `None` for a genuine multi-line value.
-fn unterminated_quote(row: &csv::StringRecord, width: usize) -> Option<(usize, usize)> {
+pub(super) fn unterminated_quote(row: &csv::StringRecord, width: usize) -> Option<(usize, usize)> {
     let (cell, text) = row
         .iter()
         .enumerate()
