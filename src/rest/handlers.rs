@@ -6,52 +6,17 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
+use super::auth::{authenticate, Accept, AuthFailure, Credential, Scheme};
 use super::body::Chunks;
 use super::error::{status_info, ApiError, CodeMinor};
 use super::params::ReadParams;
 use super::render::{self, Renderer};
 use super::routes::{Api, Route};
 use super::server::{AppState, ClientId};
-use crate::auth::{self, Bearer};
-use crate::roster::{Caller, Need, ReadError, ReadSpec, Roster};
+use crate::auth;
+use crate::roster::{Need, ReadError, ReadSpec, Roster};
 use crate::store::records;
 use crate::store::views::Where;
-use crate::store::DbConnection;
-
-/// Credentials a request carries.
-#[derive(Debug, Clone)]
-pub enum Credentials {
-    None,
-    Bearer(String),
-    OAuth1(super::oauth1::Signed),
-    /// An `Authorization` header of an unsupported scheme or shape.
-    Malformed(String),
-}
-
-fn credentials(req: &HttpRequest, base_url: &str) -> Credentials {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok());
-    match header {
-        Some(h) => {
-            let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
-            if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
-                Credentials::Bearer(rest.trim().to_string())
-            } else if scheme.eq_ignore_ascii_case("oauth") {
-                super::oauth1::Signed::from_request(req, base_url, Some(rest))
-                    .map_or_else(Credentials::Malformed, Credentials::OAuth1)
-            } else {
-                Credentials::Malformed(format!("unsupported authorization scheme '{scheme}'"))
-            }
-        }
-        None if req.query_string().contains("oauth_signature=") => {
-            super::oauth1::Signed::from_request(req, base_url, None)
-                .map_or_else(Credentials::Malformed, Credentials::OAuth1)
-        }
-        None => Credentials::None,
-    }
-}
 
 /// The external base URL: configured, or from the request (scheme and Host).
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
@@ -66,49 +31,31 @@ pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
 
 const CHALLENGE: &str = "Bearer realm=\"rosterbridge\"";
 
-/// Authenticate on `conn`: a bearer token (any version) or, on 1.1, an OAuth 1.0a signature.
-fn authenticate(
-    conn: &mut DbConnection,
-    state: &AppState,
-    api: Api,
-    cred: &Credentials,
-    peer: Option<&str>,
-) -> Result<Bearer, ApiError> {
-    match cred {
-        Credentials::None => Err(ApiError::unauthorised(
+/// An authentication failure as the REST binding answers it: 401 with the challenge of the
+/// scheme tried, 429 while throttled, 500 for a store failure.
+fn auth_error(f: AuthFailure) -> ApiError {
+    match f {
+        AuthFailure::Missing => ApiError::unauthorised(
             "no credentials: send Authorization: Bearer <token>",
             CHALLENGE,
-        )),
-        Credentials::Malformed(why) => Err(ApiError::unauthorised(why.clone(), CHALLENGE)),
-        Credentials::Bearer(token) => {
-            if let Some(b) = state.bearers.get(token) {
-                return Ok(b);
-            }
-            let b = auth::verify_bearer_on(conn, token)?.ok_or_else(|| {
-                ApiError::unauthorised(
-                    "the access token is unknown or expired",
-                    "Bearer realm=\"rosterbridge\", error=\"invalid_token\"",
-                )
-            })?;
-            state.bearers.put(token, &b);
-            Ok(b)
-        }
-        Credentials::OAuth1(signed) if api == Api::V1p1 => {
-            let key = Some(signed.consumer_key.as_str());
-            state
-                .auth_throttle
-                .check(key, peer)
-                .map_err(ApiError::busy)?;
-            super::oauth1::verify(conn, state, signed).inspect_err(|e| {
-                if e.status == actix_web::http::StatusCode::UNAUTHORIZED {
-                    state.auth_throttle.failed(key, peer);
-                }
-            })
-        }
-        Credentials::OAuth1(_) => Err(ApiError::unauthorised(
+        ),
+        AuthFailure::Unsupported(s) if s == "OAuth" => ApiError::unauthorised(
             "OAuth 1.0a signatures are accepted on OneRoster 1.1 only; use OAuth 2",
             CHALLENGE,
-        )),
+        ),
+        AuthFailure::Unsupported(s) => {
+            ApiError::unauthorised(format!("unsupported authorization scheme '{s}'"), CHALLENGE)
+        }
+        AuthFailure::Refused(r) => {
+            let challenge = match r.scheme {
+                Scheme::OAuth1 => "OAuth realm=\"rosterbridge\"",
+                Scheme::Bearer => "Bearer realm=\"rosterbridge\", error=\"invalid_token\"",
+                _ => CHALLENGE,
+            };
+            ApiError::unauthorised(r.why, challenge)
+        }
+        AuthFailure::Busy(wait) => ApiError::busy(wait),
+        AuthFailure::Internal(e) => ApiError::internal(e),
     }
 }
 
@@ -123,7 +70,7 @@ struct ReadInput {
     api: Api,
     ids: Vec<String>,
     params: Result<ReadParams, ApiError>,
-    cred: Credentials,
+    cred: Credential,
     base_url: String,
     peer: Option<String>,
 }
@@ -133,6 +80,7 @@ struct ReadInput {
 pub async fn dispatch(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cred: Credential,
     api: Api,
 ) -> Result<HttpResponse, ApiError> {
     let tail = req.match_info().get("tail").unwrap_or("");
@@ -145,13 +93,14 @@ pub async fn dispatch(
             api.base(),
             route.path
         )));
-    read(req, state, route, api, ids).await
+    read(req, state, cred, route, api, ids).await
 }
 
 /// One rostering read, any route of the table.
 pub async fn read(
     req: HttpRequest,
     state: web::Data<AppState>,
+    cred: Credential,
     route: &'static Route,
     api: Api,
     ids: Vec<String>,
@@ -173,7 +122,7 @@ pub async fn read(
         api,
         ids,
         params,
-        cred: credentials(&req, &base_url),
+        cred,
         base_url: base_url.clone(),
         peer: peer_ip(&req),
     };
@@ -243,35 +192,26 @@ fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadO
         Ok(c) => c,
         Err(e) => return (None, Err(ApiError::internal(e))),
     };
-    let bearer = match authenticate(
-        &mut conn,
-        state,
-        input.api,
-        &input.cred,
-        input.peer.as_deref(),
-    ) {
-        Ok(b) => b,
-        Err(e) => return (None, Err(e)),
+    let accept = Accept {
+        oauth1: input.api == Api::V1p1,
+        basic: false,
+        ws_security: false,
+        body_hash_of: None,
     };
-    let client = Some(bearer.client_id.clone());
+    let caller = match authenticate(&mut conn, state, &input.cred, accept, input.peer.as_deref()) {
+        Ok(c) => c,
+        Err(f) => return (None, Err(auth_error(f))),
+    };
+    let client = Some(caller.client_id.clone());
     if let Some(limiter) = &state.limiter {
-        if let Err(wait) = limiter.check(&bearer.client_id) {
+        if let Err(wait) = limiter.check(&caller.client_id) {
             return (client, Err(ApiError::busy(wait)));
         }
     }
     let need = input.route.scope_uris(input.api);
-    if !bearer.scopes.iter().any(|s| need.contains(s)) {
+    if !caller.holds(&need) {
         return (client, Err(forbidden(input.route, &need)));
     }
-    let caller = match Caller::new(
-        &mut conn,
-        bearer.client_id,
-        bearer.scopes,
-        bearer.orgs.as_deref(),
-    ) {
-        Ok(c) => c,
-        Err(e) => return (client, Err(ApiError::internal(e))),
-    };
     let mut roster = Roster::new(&mut conn, &caller, Some(&state.caches));
     (client, read_records(&mut roster, input, &need))
 }
@@ -664,7 +604,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(parse_basic);
+        .and_then(super::auth::parse_basic);
     let used_basic = basic.is_some();
     let (id, secret) =
         match (basic, get("client_id"), get("client_secret")) {
@@ -764,27 +704,6 @@ fn server_error(e: &dyn std::fmt::Display) -> HttpResponse {
         "internal error",
         false,
     )
-}
-
-/// `Basic base64(id:secret)` → (id, secret), both form-decoded per RFC 6749 §2.3.1.
-pub fn parse_basic(h: &str) -> Option<(String, String)> {
-    use base64::Engine;
-    let (scheme, rest) = h.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    let dec = |s: &str| {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Some((dec(id), dec(secret)))
 }
 
 /// A JSON body of exactly `bytes` bytes (at least a few), for `GET /bench/fixed`.

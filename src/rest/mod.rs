@@ -3,6 +3,7 @@
 //! extraction ([`oauth1`]), the HTTP server and its handlers ([`server`], [`handlers`]), the
 //! pieced response body ([`body`]), metrics and the rate limiter.
 
+pub mod auth;
 pub mod body;
 pub mod error;
 pub mod handlers;

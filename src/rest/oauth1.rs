@@ -1,17 +1,24 @@
-//! OAuth 1.0a on the 1.1 endpoints: collect the signed parameters of a request (from the
-//! `Authorization: OAuth …` header or the query string), then verify them against the client
-//! registry ([`crate::auth::oauth1`] does the cryptography).
+//! OAuth 1.0a (the REST 1.1 endpoints and LIS): collect the signed parameters of a request
+//! (from the `Authorization: OAuth …` header or the query string), then verify them against the
+//! client registry ([`crate::auth::oauth1`] does the cryptography; `auth` calls [`verify`]).
 
 use actix_web::HttpRequest;
 
-use super::error::ApiError;
 use super::server::AppState;
 use crate::auth::oauth1::{self as sig, Method};
 use crate::auth::Bearer;
 use crate::store::clients;
 use crate::store::DbConnection;
 
-const CHALLENGE: &str = "OAuth realm=\"rosterbridge\"";
+/// Why a signed request was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Refused; the reason can be told to the client.
+    #[error("{0}")]
+    Refused(String),
+    #[error("store error: {0}")]
+    Db(#[from] diesel::result::Error),
+}
 
 /// What a signed request presents.
 #[derive(Debug, Clone)]
@@ -95,13 +102,13 @@ impl Signed {
 }
 
 /// Verify a signed request: known client with a derived secret, fresh timestamp, valid
-/// signature (constant-time), unseen nonce. Any failure is 401 `unauthorisedrequest`.
+/// signature (constant-time), unseen nonce.
 pub fn verify(
     conn: &mut DbConnection,
     state: &AppState,
     signed: &Signed,
-) -> Result<Bearer, ApiError> {
-    let fail = |why: &str| ApiError::unauthorised(format!("OAuth 1.0a: {why}"), CHALLENGE);
+) -> Result<Bearer, VerifyError> {
+    let fail = |why: &str| VerifyError::Refused(format!("OAuth 1.0a: {why}"));
     let Some(key) = &state.settings.server_key else {
         return Err(fail("not configured on this server"));
     };

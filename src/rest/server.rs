@@ -62,45 +62,12 @@ pub struct AppState {
     pub limiter: Option<RateLimiter>,
     /// The constant body of `GET /bench/fixed`, when enabled.
     pub fixed_body: Option<web::Bytes>,
-    /// Recently verified bearer tokens.
-    pub bearers: BearerCache,
+    /// Recently verified bearer tokens and HTTP Basic pairs.
+    pub credentials: super::auth::CredentialCache,
     /// The roster service's caches (counts and page ends, empty tables), per store generation.
     pub caches: crate::roster::Caches,
     /// Failed authentications per client id and peer address.
     pub auth_throttle: super::ratelimit::AuthThrottle,
-}
-
-/// Verified bearer tokens, kept [`BEARER_CACHE_SECS`] seconds (never past the token's own
-/// expiry, which `verify_bearer` checked), keyed by the token's SHA-256. Saves two queries per
-/// request; removing a client therefore takes effect on running servers within that time.
-#[derive(Default)]
-pub struct BearerCache {
-    map: std::sync::Mutex<std::collections::HashMap<[u8; 32], (crate::auth::Bearer, Instant)>>,
-}
-
-pub const BEARER_CACHE_SECS: u64 = 10;
-
-impl BearerCache {
-    fn key(token: &str) -> [u8; 32] {
-        use sha2::Digest;
-        sha2::Sha256::digest(token.as_bytes()).into()
-    }
-
-    pub fn get(&self, token: &str) -> Option<crate::auth::Bearer> {
-        let map = self.map.lock().ok()?;
-        let (b, at) = map.get(&Self::key(token))?;
-        (at.elapsed().as_secs() < BEARER_CACHE_SECS && b.expires_at > crate::model::time::now())
-            .then(|| b.clone())
-    }
-
-    pub fn put(&self, token: &str, bearer: &crate::auth::Bearer) {
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() > 10_000 {
-                map.retain(|_, (_, at)| at.elapsed().as_secs() < BEARER_CACHE_SECS);
-            }
-            map.insert(Self::key(token), (bearer.clone(), Instant::now()));
-        }
-    }
 }
 
 /// The route-table pattern a request matched, for the request log and metrics.
@@ -152,7 +119,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for api in Api::ALL {
         cfg.service(
             web::resource(format!("{}/{{tail:.*}}", api.base()))
-                .route(web::get().to(move |req, state| handlers::dispatch(req, state, api)))
+                .route(
+                    web::get()
+                        .to(move |req, state, cred| handlers::dispatch(req, state, cred, api)),
+                )
                 // 405 for a path of the route table, 404 for any other.
                 .default_service(web::to(handlers::rostering_method_not_allowed)),
         );
@@ -239,7 +209,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         fixed_body,
         caches: Default::default(),
         auth_throttle: Default::default(),
-        bearers: Default::default(),
+        credentials: Default::default(),
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
