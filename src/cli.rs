@@ -11,9 +11,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::auth::oauth1::ServerKey;
 use crate::export::{self, ExportOptions};
 use crate::generate::{self, GenerateOptions};
+use crate::http::server::Settings;
 use crate::ingest::{self, ImportOptions, ImportReport, Outcome};
 use crate::model::catalog::{Entity, Version};
-use crate::rest::server::Settings;
 use crate::store::{imports, records, Store};
 
 /// `println!` to standard output that survives a closed pipe (`import --json | head`): a
@@ -315,10 +315,10 @@ fn start_server(
     store: Store,
     mut settings: Settings,
     key: ServerKey,
-) -> anyhow::Result<crate::rest::server::Running> {
+) -> anyhow::Result<crate::http::server::Running> {
     settings.server_key = Some(key);
     let running =
-        crate::rest::server::start(store, settings).context("starting the HTTP server")?;
+        crate::http::server::start(store, settings).context("starting the HTTP server")?;
     tracing::info!(addr = %running.addr, "serving OneRoster 1.1 and 1.2");
     eprintln!("rosterbridge: listening on http://{}", running.addr);
     Ok(running)

@@ -260,7 +260,7 @@ pub struct Out {
 
 /// Target size of an output piece. Pieces come out a little larger (cut after the element
 /// that reaches this), and must stay under 64 KiB so that the HTTP layer's write buffer, which
-/// holds one piece per flush (`rest::server`), never grows past twice a piece, 128 KiB, the
+/// holds one piece per flush (`http::server`), never grows past twice a piece, 128 KiB, the
 /// capacity actix keeps between flushes.
 pub const PIECE: usize = 60 * 1024;
 
@@ -272,7 +272,7 @@ fn pooled_buffer() -> String {
 
 impl Out {
     /// A writer whose pieces come from the response buffer pool (for responses sent with
-    /// `rest::body::Chunks`, which gives them back).
+    /// `http::body::Chunks`, which gives them back).
     pub fn pooled() -> Out {
         Out {
             buf: pooled_buffer(),

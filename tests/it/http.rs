@@ -1,7 +1,7 @@
 //! A real server on a loopback port over a test database, and a small blocking HTTP client.
 
 use rosterbridge::auth::{self, oauth1::ServerKey};
-use rosterbridge::rest::server::{self, Running, Settings};
+use rosterbridge::http::server::{self, Running, Settings};
 use serde_json::Value as Json;
 
 use crate::common::TestDb;

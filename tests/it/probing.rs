@@ -3,7 +3,7 @@
 //! errors in the binding's own form, literal LIS discover values, and the missing parent a
 //! nested path names.
 
-use rosterbridge::rest::server::Settings;
+use rosterbridge::http::server::Settings;
 
 use crate::both;
 use crate::common::fixture;

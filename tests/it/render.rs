@@ -1,8 +1,8 @@
 //! 1.2 JSON rendering checked against the official OneRoster 1.2 rostering OpenAPI schemas
 //! (read from ../shared): every rendered record of the fixture district validates.
 
+use rosterbridge::http::rest::render::{load_related, Renderer};
 use rosterbridge::model::catalog::Entity;
-use rosterbridge::rest::render::{load_related, Renderer};
 use serde_json::Value;
 
 use crate::both;
@@ -283,7 +283,7 @@ both!(one_one_values_are_served_as_1_2_values_over_rest, |db| {
         report.diags.list
     );
     assert!(validate_store(&db) > 10, "every 1.2 rendering validates");
-    let s = crate::http::Server::start(db, rosterbridge::rest::server::Settings::default());
+    let s = crate::http::Server::start(db, rosterbridge::http::server::Settings::default());
     let token = s.token(&[], &[]);
     let v12 = s
         .get("/ims/oneroster/rostering/v1p2/enrollments/e2", &token)

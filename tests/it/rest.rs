@@ -2,8 +2,8 @@
 //! operation of 1.1 and 1.2, shapes and wrapper keys, paging headers, the query language,
 //! field selection, the error table, OAuth 2 tokens and scopes, org restrictions.
 
-use rosterbridge::rest::routes::{Api, View, ROSTERING};
-use rosterbridge::rest::server::Settings;
+use rosterbridge::http::rest::routes::{Api, View, ROSTERING};
+use rosterbridge::http::server::Settings;
 use serde_json::Value as Json;
 
 use crate::both;

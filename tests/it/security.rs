@@ -4,10 +4,10 @@
 //! a shared record it cannot see. Also the visibility rules the write rule relies on:
 //! enrollments seen through their class's school, and an org tree that cannot be climbed.
 
+use rosterbridge::http::server::Settings;
 use rosterbridge::ingest::Outcome;
 use rosterbridge::model::catalog::Entity;
 use rosterbridge::model::record::Record;
-use rosterbridge::rest::server::Settings;
 
 use crate::both;
 use crate::common::{copy_fixture, TestDb};

@@ -7,7 +7,7 @@
 //! What changes from run to run is masked: the server's address, store timestamps and SOAP
 //! message identifiers.
 
-use rosterbridge::rest::server::Settings;
+use rosterbridge::http::server::Settings;
 
 use crate::both;
 use crate::http::Server;

@@ -4,7 +4,7 @@
 //! the real Banner and Blackboard messages in ../shared.
 
 use base64::Engine as _;
-use rosterbridge::rest::server::Settings;
+use rosterbridge::http::server::Settings;
 use rosterbridge::soap::bind::{self, Node};
 use rosterbridge::soap::xml::Limits;
 use serde_json::Value as Json;

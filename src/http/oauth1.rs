@@ -56,7 +56,7 @@ impl Signed {
     ) -> Result<Signed, String> {
         // `+` is taken as a space, as form decoding does: clients encode spaces in `filter` either
         // way (ONEROSTER.md §6.1, "the filter trap").
-        let mut params = super::params::query_pairs(req.query_string().as_bytes());
+        let mut params = super::rest::params::query_pairs(req.query_string().as_bytes());
         if let Some(h) = header {
             params.extend(
                 header_params(h)

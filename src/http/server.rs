@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use super::handlers;
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
-use super::routes::Api;
+use super::rest::routes::Api;
 use crate::store::Store;
 
 /// Resolved server settings (flags > environment > TOML file > defaults; see the CLI).
@@ -86,7 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let only = |allow: &'static str| web::to(move |req| handlers::method_not_allowed(req, allow));
     cfg.service(
         web::resource("/oauth/token")
-            .route(web::post().to(handlers::token))
+            .route(web::post().to(super::token::token))
             .default_service(only("POST")),
     )
     .service(
@@ -120,11 +120,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.service(
             web::resource(format!("{}/{{tail:.*}}", api.base()))
                 .route(
-                    web::get()
-                        .to(move |req, state, cred| handlers::dispatch(req, state, cred, api)),
+                    web::get().to(move |req, state, cred| {
+                        super::rest::read::dispatch(req, state, cred, api)
+                    }),
                 )
                 // 405 for a path of the route table, 404 for any other.
-                .default_service(web::to(handlers::rostering_method_not_allowed)),
+                .default_service(web::to(super::rest::read::rostering_method_not_allowed)),
         );
     }
 }

@@ -1,33 +1,24 @@
-//! Thin HTTP handlers: pull what the request carries (credentials, path ids, query string),
-//! run the read in one `web::block` closure (authentication, scope and org checks, SQL,
-//! rendering), and shape the response (wrapper key, `X-Total-Count`, `Link`).
+//! The OneRoster REST reads: every GET under a version's base path finds its operation in the
+//! route table, then one `web::block` closure authenticates the caller (`http::auth`), checks
+//! the route's scopes, resolves `fields` and `sort`, reads through the roster service
+//! (`Roster::read`: the route's named conditions, the parents a nested path names, the client's
+//! filter, the caller's org restriction) and renders the records a slice at a time; the
+//! response adds the wrapper key, `X-Total-Count` and, on collections, `Link`.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value as Json};
+use serde_json::Value as Json;
 
-use super::auth::{authenticate, Accept, AuthFailure, Credential, Scheme};
-use super::body::Chunks;
 use super::error::{status_info, ApiError, CodeMinor};
 use super::params::ReadParams;
 use super::render::{self, Renderer};
 use super::routes::{Api, Route};
-use super::server::{AppState, ClientId};
-use crate::auth;
+use crate::http::auth::{authenticate, Accept, AuthFailure, Credential, Scheme};
+use crate::http::body::Chunks;
+use crate::http::handlers::{base_url, method_not_allowed, no_endpoint, not_found, peer_ip};
+use crate::http::server::{AppState, ClientId};
 use crate::roster::{Need, ReadError, ReadSpec, Roster};
-use crate::store::records;
 use crate::store::views::Where;
-
-/// The external base URL: configured, or from the request (scheme and Host).
-pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
-    match &state.settings.public_url {
-        Some(u) => u.trim_end_matches('/').to_string(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    }
-}
 
 const CHALLENGE: &str = "Bearer realm=\"rosterbridge\"";
 
@@ -88,7 +79,7 @@ pub async fn dispatch(
         return Err(no_endpoint(&req));
     };
     req.extensions_mut()
-        .insert(super::server::RoutePattern(format!(
+        .insert(crate::http::server::RoutePattern(format!(
             "{}{}",
             api.base(),
             route.path
@@ -431,45 +422,6 @@ fn envelope(key: &str, warnings: &[Json]) -> serde_json::Result<(Vec<u8>, Vec<u8
     Ok((head, tail))
 }
 
-/// An error in the binding's own form: a SOAP 1.1 Fault (with the imsx status header) on a
-/// LIS service path, else the OneRoster imsx status body.
-pub fn binding_error(req: &HttpRequest, status: StatusCode, why: &str) -> HttpResponse {
-    use actix_web::ResponseError;
-    if let Some(service) = crate::soap::wsdl::SERVICES
-        .iter()
-        .find(|s| s.path == req.path())
-    {
-        let minor = if status == StatusCode::METHOD_NOT_ALLOWED {
-            crate::soap::envelope::Minor::UnsupportedOperation
-        } else {
-            crate::soap::envelope::Minor::InvalidData
-        };
-        return HttpResponse::build(status)
-            .content_type(crate::soap::envelope::SoapVersion::V11.content_type())
-            .body(crate::soap::envelope::fault(
-                &service.def,
-                crate::soap::envelope::SoapVersion::V11,
-                "",
-                &crate::soap::envelope::Status::failure(minor, why),
-                crate::soap::envelope::FaultCode::Client,
-            ));
-    }
-    ApiError::new(status, CodeMinor::InvalidData, why).error_response()
-}
-
-/// 405 with `Allow` for a method a path does not take.
-pub async fn method_not_allowed(req: HttpRequest, allow: &'static str) -> HttpResponse {
-    let mut res = binding_error(
-        &req,
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("{} is not allowed here; use {allow}", req.method()),
-    );
-    if let Ok(v) = header::HeaderValue::from_str(allow) {
-        res.headers_mut().insert(header::ALLOW, v);
-    }
-    res
-}
-
 /// Another method than GET under a version's base path: 405 for a path of the route table,
 /// 404 for any other.
 pub async fn rostering_method_not_allowed(req: HttpRequest) -> HttpResponse {
@@ -479,264 +431,4 @@ pub async fn rostering_method_not_allowed(req: HttpRequest) -> HttpResponse {
     } else {
         not_found(req).await
     }
-}
-
-/// Unknown paths: 404 with the imsx body.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    use actix_web::ResponseError;
-    no_endpoint(&req).error_response()
-}
-
-fn no_endpoint(req: &HttpRequest) -> ApiError {
-    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
-}
-
-pub fn bad_request(msg: String) -> actix_web::Error {
-    ApiError::invalid_data(msg).into()
-}
-
-/// `GET /healthz`: 200 when the store answers a query, 503 otherwise.
-pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let st = state.clone();
-    let ok = web::block(move || -> Result<(), crate::store::StoreError> {
-        let mut conn = st.store.conn()?;
-        records::generation(&mut conn)?;
-        Ok(())
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()));
-    match ok {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
-        Err(e) => {
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "error": e}))
-        }
-    }
-}
-
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.store.pool_state();
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(pool))
-}
-
-/// The official rostering OpenAPI, as published; localised per request.
-const ROSTERING_OPENAPI: &str =
-    include_str!("openapi/onerosterv1p2rostersservice_openapi3_v1p0.json");
-
-/// `GET …/rostering/v1p2/discovery/{file}`: the official OpenAPI with this server's URL and
-/// token URL (both file names of ONEROSTER.md §1 are served).
-pub async fn discovery(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    file: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    if !matches!(
-        file.as_str(),
-        "onerosterv1p2rostersservice_openapi3_v1p0.json" | "imsorv1p2_rostering_openapi3_v1p0.json"
-    ) {
-        return Err(ApiError::not_found(format!("no discovery file '{file}'")));
-    }
-    let base = base_url(&req, &state);
-    let mut doc: Json = serde_json::from_str(ROSTERING_OPENAPI).map_err(ApiError::internal)?;
-    doc["servers"] = json!([{
-        "url": format!("{base}{}", Api::V1p2.base()),
-        "description": "rosterbridge",
-    }]);
-    if let Some(flow) = doc
-        .pointer_mut("/components/securitySchemes/OAuth2CC/flows/clientCredentials")
-        .and_then(Json::as_object_mut)
-    {
-        flow.insert("tokenUrl".into(), json!(format!("{base}/oauth/token")));
-    }
-    Ok(HttpResponse::Ok().json(doc))
-}
-
-/// RFC 6749 §5.2 error response.
-fn oauth_error(status: StatusCode, error: &str, description: &str, basic: bool) -> HttpResponse {
-    let mut res = HttpResponse::build(status);
-    res.insert_header((header::CACHE_CONTROL, "no-store"));
-    if basic && status == StatusCode::UNAUTHORIZED {
-        res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
-    }
-    res.json(json!({"error": error, "error_description": description}))
-}
-
-/// `POST /oauth/token`: OAuth 2 client credentials. The client authenticates with HTTP Basic,
-/// form fields or (a tolerance for Ed-Fi's suite) a JSON body.
-pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
-    let mut fields: Vec<(String, String)> = Vec::new();
-    if is_json {
-        match serde_json::from_slice::<Map<String, Json>>(&body) {
-            Ok(m) => {
-                for (k, v) in m {
-                    if let Some(s) = v.as_str() {
-                        fields.push((k, s.to_string()));
-                    }
-                }
-            }
-            Err(_) => {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "the JSON body is malformed",
-                    false,
-                )
-            }
-        }
-    } else {
-        fields = super::params::query_pairs(&body);
-    }
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let basic = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(super::auth::parse_basic);
-    let used_basic = basic.is_some();
-    let (id, secret) =
-        match (basic, get("client_id"), get("client_secret")) {
-            (Some(b), _, _) => b,
-            (None, Some(id), Some(secret)) => (id, secret),
-            _ => return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication is required (HTTP Basic, or client_id and client_secret)",
-                true,
-            ),
-        };
-    match get("grant_type").as_deref() {
-        Some("client_credentials") => {}
-        Some(other) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                &format!("grant_type '{other}' is not supported; use client_credentials"),
-                false,
-            )
-        }
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required",
-                false,
-            )
-        }
-    }
-    let peer = peer_ip(&req);
-    if let Err(wait) = state.auth_throttle.check(Some(&id), peer.as_deref()) {
-        return throttled(wait);
-    }
-    let scope = get("scope");
-    let st = state.clone();
-    let id2 = id.clone();
-    let issued =
-        web::block(move || auth::issue_token(&st.store, &id2, &secret, scope.as_deref())).await;
-    if matches!(issued, Ok(Ok(Err(auth::OAuthError::InvalidClient)))) {
-        state.auth_throttle.failed(Some(&id), peer.as_deref());
-    }
-    req.extensions_mut().insert(ClientId(id));
-    match issued {
-        Ok(Ok(Ok(t))) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(json!({
-                "access_token": t.access_token,
-                "token_type": "bearer",
-                "expires_in": t.expires_in,
-                "scope": t.scope,
-            })),
-        Ok(Ok(Err(auth::OAuthError::InvalidClient))) => oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client or wrong secret",
-            used_basic,
-        ),
-        Ok(Ok(Err(auth::OAuthError::InvalidScope))) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "none of the requested scopes is allowed for this client",
-            false,
-        ),
-        Ok(Err(e)) => server_error(&e),
-        Err(e) => server_error(&e),
-    }
-}
-
-/// The peer's IP address (the failed-authentication throttle's second key).
-pub fn peer_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
-}
-
-/// 429 for a client or address that failed authentication too often (RFC 6749 has no code
-/// for it; `slow_down` is RFC 8628's word for the same thing).
-fn throttled(wait: u64) -> HttpResponse {
-    let mut res = oauth_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "slow_down",
-        "too many failed authentications; retry later",
-        false,
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
-}
-
-fn server_error(e: &dyn std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %e, "token issue failed");
-    oauth_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "internal error",
-        false,
-    )
-}
-
-/// A JSON body of exactly `bytes` bytes (at least a few), for `GET /bench/fixed`.
-pub fn fixed_body(bytes: usize) -> web::Bytes {
-    let pad = bytes.saturating_sub(12).max(1);
-    web::Bytes::from(format!("{{\"fixed\":\"{}\"}}", "x".repeat(pad)))
-}
-
-/// `GET /bench/fixed`: the benchmark's ceiling (enabled by `--bench-fixed-bytes`).
-pub async fn fixed(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(state.fixed_body.clone().unwrap_or_default())
-}
-
-/// `GET <LIS service URL>?wsdl`: the published WSDL with this server's address in it.
-pub async fn wsdl(
-    req: HttpRequest,
-    service: &'static crate::soap::wsdl::Service,
-) -> Result<HttpResponse, ApiError> {
-    if !req.query_string().eq_ignore_ascii_case("wsdl") {
-        return Err(ApiError::not_found(format!(
-            "{}: GET serves the WSDL only (append ?wsdl)",
-            service.path
-        )));
-    }
-    let state = req.app_data::<web::Data<AppState>>();
-    let base = match state {
-        Some(s) => base_url(&req, s),
-        None => String::new(),
-    };
-    let body = crate::soap::wsdl::localise(service.wsdl, &format!("{base}{}", service.path));
-    Ok(HttpResponse::Ok()
-        .content_type("text/xml; charset=utf-8")
-        .body(body))
 }
