@@ -1,7 +1,10 @@
-//! The Membership Management Service's operations (LIS.md §4): course-section memberships are
-//! enrollments, group memberships a user's role rows at an org.
+//! The Membership Management Service (LIS.md §4) as a [`Kind`] of the common operations
+//! (`ops`): course-section memberships are enrollments, group memberships a user's role rows
+//! at an org.
 
+use super::ops::{ids_reply, record_of, serve, table, Family, Kind, RecordWriter};
 use super::*;
+use crate::soap::bind::{tag, Tag};
 
 // ---------------------------------------------------------------------------------------------
 // Membership Management Service.
@@ -24,12 +27,6 @@ fn memberships_by_ids(
         .map(|r| (r.sourced_id.clone(), r))
         .collect();
     Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
-}
-
-fn mms_set(ids: Vec<String>) -> mms::GuidSet {
-    mms::GuidSet {
-        sourced_id: ids.into_iter().map(Str::from).collect(),
-    }
 }
 
 fn membership_ids(
@@ -86,242 +83,155 @@ fn save_membership(
     write_delta(ctx, op, vec![record])
 }
 
-pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
-    run(ctx, op, |ctx| {
+/// The Membership Management Service's object.
+pub(super) struct Membership;
+
+impl Kind for Membership {
+    const NAME: &'static str = "Membership";
+    const WHAT: &'static str = "membership";
+    const RECORD: &'static Tag<'static> = tag!("membershipRecord");
+    const RECORD_NAME: &'static str = "membershipRecord";
+    const RECORD_SET: &'static Tag<'static> = tag!("membershipRecordSet");
+    const HIGH_WATER: Entity = Entity::Enrollments;
+
+    fn by_ids(ctx: &mut Ctx<'_>, ids: &[String], tombstones: bool) -> Result<Vec<Record>, OpError> {
+        memberships_by_ids(ctx, ids, tombstones)
+    }
+
+    fn all_ids(ctx: &mut Ctx<'_>) -> Result<Vec<String>, OpError> {
+        membership_ids(ctx, vec![Where::Active], vec![Where::Active])
+    }
+
+    fn discover(ctx: &mut Ctx<'_>, query: &str) -> Result<Vec<String>, OpError> {
+        discover(ctx, Entity::Enrollments, query)
+    }
+
+    fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
+        let after = || vec![Where::ChangedAfter(from.to_string())];
+        let mut rows = select(ctx, Entity::Enrollments, after(), true)?;
+        rows.extend(select(ctx, Entity::Roles, after(), true)?);
+        rows.sort_by(|a, b| {
+            (&a.date_last_modified, &a.sourced_id).cmp(&(&b.date_last_modified, &b.sourced_id))
+        });
+        Ok(rows)
+    }
+
+    fn writer(_: &mut Ctx<'_>, _: &[Record]) -> Result<RecordWriter, OpError> {
+        Ok(Box::new(|m, tag, o| {
+            membership::to_lis(m).write_value(tag, o)
+        }))
+    }
+
+    fn save(
+        ctx: &mut Ctx<'_>,
+        op: &str,
+        id: &str,
+        body: &Node,
+        _partial: bool,
+    ) -> Result<(), OpError> {
+        let record: mms::MembershipRecord = record_of::<Membership, _>(body)?;
+        save_membership(ctx, op, id, &record)
+    }
+
+    fn delete(ctx: &mut Ctx<'_>, op: &str, id: &str) -> Result<(), OpError> {
+        let found = memberships_by_ids(ctx, &[id.to_string()], false)?;
+        let Some(rec) = found.first() else {
+            return Err(status(
+                Minor::UnknownObject,
+                format!("no membership with sourcedId '{id}'"),
+            ));
+        };
+        tombstone(ctx, op, rec.entity, id)
+    }
+
+    fn change_id(ctx: &mut Ctx<'_>, op: &str, old: &str, new: &str) -> Result<(), OpError> {
+        let entity = memberships_by_ids(ctx, &[old.to_string()], false)?
+            .first()
+            .map(|r| r.entity)
+            .unwrap_or(Entity::Enrollments);
+        change_identifier(ctx, op, entity, old, new)
+    }
+
+    fn special(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Option<Result<Reply, OpError>> {
         match op {
-            "readMembership" => {
-                let r: mms::ReadMembershipRequest = bind(body)?;
-                let id = r.sourced_id.trim().to_string();
-                match memberships_by_ids(ctx, std::slice::from_ref(&id), false)?.first() {
-                    Some(m) => Ok(Reply::with(
-                        Status::success(format!("membership {id}")),
-                        mms::ReadMembershipResponse {
-                            membership_record: Some(membership::to_lis(m)),
-                        },
-                    )),
-                    None => Err(status(
-                        Minor::UnknownObject,
-                        format!("no membership with sourcedId '{id}'"),
-                    )),
-                }
-            }
-            "readMemberships" => {
-                let r: mms::ReadMembershipsRequest = bind(body)?;
-                let ids = batch_ids(&r.sourced_id_set.sourced_id)?;
-                let found = memberships_by_ids(ctx, &ids, false)?;
-                let st = batch_status(&ids, &found, "membership");
-                let save = high_water(ctx, Entity::Enrollments)?;
-                Ok(Reply::with(
-                    st,
-                    mms::ReadMembershipsResponse {
-                        membership_record_set: Some(mms::MembershipRecordSet {
-                            membership_record: found.iter().map(membership::to_lis).collect(),
-                        }),
-                        save_point: save.map(Str::from),
-                    },
-                ))
-            }
-            "readAllMembershipIds" => {
-                let active = || vec![Where::Active];
-                let ids = membership_ids(ctx, active(), active())?;
-                Ok(Reply::with(
-                    success_for(ids.len(), "memberships"),
-                    mms::ReadAllMembershipIdsResponse {
-                        sourced_id_set: Some(mms_set(ids)),
-                    },
-                ))
-            }
             "readMembershipIdsForPerson" | "readMembershipIdsForPersonWithRole" => {
-                let person = body.child_text("personSourcedId").unwrap_or("").to_string();
-                let role = body
-                    .child_text("role")
-                    .map(str::to_string)
-                    .filter(|r| !r.is_empty());
-                let mut enr = vec![Where::Active, Where::Is("userSourcedId", person.clone())];
-                let mut rol = enr.clone();
-                if let Some(r) = &role {
-                    // LIS role vocabulary or a OneRoster role name.
-                    let name = membership::enrollment_role(r)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| r.clone());
-                    enr.push(Where::Is("role", name));
-                    let org_role = crate::soap::person::oneroster_role(r)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| r.clone());
-                    rol.push(Where::Is("role", org_role));
-                }
-                let ids = membership_ids(ctx, enr, rol)?;
-                let st = success_for(ids.len(), "memberships");
-                // The draft WSDL gives the WithRole variant an empty response (its id set
-                // sits in the request, LIS.md §4.11); output stays schema-valid, so the ids
-                // travel in imsx_description, comma-separated.
-                if op == "readMembershipIdsForPersonWithRole" {
-                    let st = Status {
-                        description: ids.join(","),
-                        ..st
-                    };
-                    return Ok(Reply::with(st, EmptyBody));
-                }
-                Ok(Reply::with(
-                    st,
-                    mms::ReadMembershipIdsForPersonResponse {
-                        sourced_id_set: Some(mms_set(ids)),
-                    },
-                ))
+                Some(ids_for_person(ctx, op, body))
             }
-            "readMembershipIdsForCollection" => {
-                let r: mms::ReadMembershipIdsForCollectionRequest = bind(body)?;
-                let group = r.group_sourced_id.trim().to_string();
-                let ids = match r.collection {
-                    mms::MembershipIdType::CourseSection => ids_of(&select(
-                        ctx,
-                        Entity::Enrollments,
-                        vec![Where::Active, Where::Is("classSourcedId", group)],
-                        false,
-                    )?),
-                    mms::MembershipIdType::Group => ids_of(&select(
-                        ctx,
-                        Entity::Roles,
-                        vec![Where::Active, Where::Is("orgSourcedId", group)],
-                        false,
-                    )?),
-                    _ => Vec::new(),
-                };
-                Ok(Reply::with(
-                    success_for(ids.len(), "memberships"),
-                    mms::ReadMembershipIdsForCollectionResponse {
-                        sourced_id_set: Some(mms_set(ids)),
-                    },
-                ))
-            }
-            "discoverMembershipIds" => {
-                let r: mms::DiscoverMembershipIdsRequest = bind(body)?;
-                let ids = discover(ctx, Entity::Enrollments, &r.query_object)?;
-                Ok(Reply::with(
-                    success_for(ids.len(), "memberships"),
-                    mms::DiscoverMembershipIdsResponse {
-                        sourced_id_set: Some(mms_set(ids)),
-                    },
-                ))
-            }
-            "readMembershipIdsFromSavePoint" | "readMembershipsFromSavePoint" => {
-                let from = savepoint(body.child_text("fromSavePoint").unwrap_or(""))?;
-                let after = || vec![Where::ChangedAfter(from.clone())];
-                let mut rows = select(ctx, Entity::Enrollments, after(), true)?;
-                rows.extend(select(ctx, Entity::Roles, after(), true)?);
-                rows.sort_by(|a, b| {
-                    (&a.date_last_modified, &a.sourced_id)
-                        .cmp(&(&b.date_last_modified, &b.sourced_id))
-                });
-                let save = next_savepoint(&rows, &from);
-                let st = success_for(rows.len(), "memberships changed");
-                if op == "readMembershipIdsFromSavePoint" {
-                    Ok(Reply::with(
-                        st,
-                        mms::ReadMembershipIdsFromSavePointResponse {
-                            sourced_id_set: Some(mms_set(ids_of(&rows))),
-                            save_point: Some(save.into()),
-                        },
-                    ))
-                } else {
-                    Ok(Reply::with(
-                        st,
-                        mms::ReadMembershipsFromSavePointResponse {
-                            membership_record_set: Some(mms::MembershipRecordSet {
-                                membership_record: rows.iter().map(membership::to_lis).collect(),
-                            }),
-                            save_point: Some(save.into()),
-                        },
-                    ))
-                }
-            }
-            "createMembership" | "replaceMembership" | "updateMembership" => {
-                let (id, rec) = match op {
-                    "createMembership" => {
-                        let r: mms::CreateMembershipRequest = bind(body)?;
-                        (r.sourced_id, r.membership_record)
-                    }
-                    "replaceMembership" => {
-                        let r: mms::ReplaceMembershipRequest = bind(body)?;
-                        (r.sourced_id, r.membership_record)
-                    }
-                    _ => {
-                        let r: mms::UpdateMembershipRequest = bind(body)?;
-                        (r.sourced_id, r.membership_record)
-                    }
-                };
-                let id = id.trim().to_string();
-                if id.is_empty() {
-                    return Err(status(Minor::InvalidData, "sourcedId is required"));
-                }
-                let exists =
-                    !memberships_by_ids(&mut unrestricted(ctx), std::slice::from_ref(&id), false)?
-                        .is_empty();
-                if op == "createMembership" && exists {
-                    return Err(status(
-                        Minor::IdAllocInUseFail,
-                        format!("membership {id} already exists"),
-                    ));
-                }
-                if op == "updateMembership" && !exists {
-                    return Err(status(
-                        Minor::UnknownObject,
-                        format!("no membership with sourcedId '{id}'"),
-                    ));
-                }
-                save_membership(ctx, op, &id, &rec)?;
-                Ok(Reply::with(
-                    Status::success(format!("membership {id} stored")),
-                    EmptyBody,
-                ))
-            }
-            "createByProxyMembership" => {
-                let r: mms::CreateByProxyMembershipRequest = bind(body)?;
-                let id = new_id();
-                save_membership(ctx, op, &id, &r.membership_record)?;
-                Ok(Reply::with(
-                    Status::success(format!("membership {id} created")),
-                    mms::CreateByProxyMembershipResponse {
-                        sourced_id: Some(id.into()),
-                    },
-                ))
-            }
-            "deleteMembership" => {
-                let r: mms::DeleteMembershipRequest = bind(body)?;
-                let id = r.sourced_id.trim().to_string();
-                let found = memberships_by_ids(ctx, std::slice::from_ref(&id), false)?;
-                let Some(rec) = found.first() else {
-                    return Err(status(
-                        Minor::UnknownObject,
-                        format!("no membership with sourcedId '{id}'"),
-                    ));
-                };
-                tombstone(ctx, op, rec.entity, &id)?;
-                Ok(Reply::with(
-                    Status::success(format!("membership {id} deleted")),
-                    EmptyBody,
-                ))
-            }
-            "changeMembershipIdentifier" => {
-                let r: mms::ChangeMembershipIdentifierRequest = bind(body)?;
-                let (old, new) = (
-                    r.sourced_id.trim().to_string(),
-                    r.new_sourced_id.trim().to_string(),
-                );
-                let entity = memberships_by_ids(ctx, std::slice::from_ref(&old), false)?
-                    .first()
-                    .map(|r| r.entity)
-                    .unwrap_or(Entity::Enrollments);
-                change_identifier(ctx, op, entity, &old, &new)?;
-                Ok(Reply::with(
-                    Status::success(format!("membership {old} is now {new}")),
-                    EmptyBody,
-                ))
-            }
-            other => Err(status(
-                Minor::UnsupportedOperation,
-                format!("{other} is not a Membership operation"),
-            )),
+            "readMembershipIdsForCollection" => Some(ids_for_collection(ctx, body)),
+            _ => None,
         }
-    })
+    }
+}
+
+#[cfg(test)]
+impl Membership {
+    /// The record writer, without a context (memberships embed nothing).
+    pub(super) fn writer_for_test() -> RecordWriter {
+        Box::new(|m, tag, o| membership::to_lis(m).write_value(tag, o))
+    }
+}
+
+/// `readMembershipIdsForPerson[WithRole]`: a person's enrollments and role rows (of a role).
+fn ids_for_person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Result<Reply, OpError> {
+    let person = body.child_text("personSourcedId").unwrap_or("").to_string();
+    let role = body
+        .child_text("role")
+        .map(str::to_string)
+        .filter(|r| !r.is_empty());
+    let mut enr = vec![Where::Active, Where::Is("userSourcedId", person.clone())];
+    let mut rol = enr.clone();
+    if let Some(r) = &role {
+        // LIS role vocabulary or a OneRoster role name.
+        let name = membership::enrollment_role(r)
+            .map(str::to_string)
+            .unwrap_or_else(|| r.clone());
+        enr.push(Where::Is("role", name));
+        let org_role = crate::soap::person::oneroster_role(r)
+            .map(str::to_string)
+            .unwrap_or_else(|| r.clone());
+        rol.push(Where::Is("role", org_role));
+    }
+    let ids = membership_ids(ctx, enr, rol)?;
+    let st = success_for(ids.len(), "memberships");
+    // The draft WSDL gives the WithRole variant an empty response (its id set sits in the
+    // request, LIS.md §4.11); output stays schema-valid, so the ids travel in
+    // imsx_description, comma-separated.
+    if op == "readMembershipIdsForPersonWithRole" {
+        let st = Status {
+            description: ids.join(","),
+            ..st
+        };
+        return Ok(Reply::with(st, EmptyBody));
+    }
+    Ok(ids_reply(st, ids, None))
+}
+
+/// `readMembershipIdsForCollection`: the enrollments of a class or the role rows at an org.
+fn ids_for_collection(ctx: &mut Ctx<'_>, body: &Node) -> Result<Reply, OpError> {
+    let r: mms::ReadMembershipIdsForCollectionRequest = bind(body)?;
+    let group = r.group_sourced_id.trim().to_string();
+    let ids = match r.collection {
+        mms::MembershipIdType::CourseSection => ids_of(&select(
+            ctx,
+            Entity::Enrollments,
+            vec![Where::Active, Where::Is("classSourcedId", group)],
+            false,
+        )?),
+        mms::MembershipIdType::Group => ids_of(&select(
+            ctx,
+            Entity::Roles,
+            vec![Where::Active, Where::Is("orgSourcedId", group)],
+            false,
+        )?),
+        _ => Vec::new(),
+    };
+    Ok(ids_reply(success_for(ids.len(), "memberships"), ids, None))
+}
+
+/// The Membership service's operations, from the generated list.
+static TABLE: std::sync::LazyLock<Vec<(&'static str, Option<Family>)>> =
+    std::sync::LazyLock::new(|| table::<Membership>(mms::OPERATIONS));
+
+pub fn membership(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
+    serve::<Membership>(ctx, &TABLE, op, body)
 }

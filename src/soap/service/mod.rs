@@ -22,6 +22,7 @@ use crate::roster::{Need, ReadError, ReadSpec, Roster, WriteError};
 use crate::store::views::Where;
 
 mod membership_ops;
+mod ops;
 mod person_ops;
 mod write;
 

@@ -1,7 +1,10 @@
-//! The Person Management Service's operations (LIS.md §4): reads through the shared store
+//! The Person Management Service (LIS.md §4) as a [`Kind`] of the common operations (`ops`):
+//! persons are users with their role rows and demographics; reads through the shared store
 //! access, writes through the write door (`write`).
 
+use super::ops::{record_of, serve, table, Family, Kind, RecordWriter};
 use super::*;
+use crate::soap::bind::{tag, Tag};
 
 // ---------------------------------------------------------------------------------------------
 // Person Management Service.
@@ -38,30 +41,6 @@ impl PersonParts {
             self.demographics.get(&user.sourced_id),
         )
     }
-}
-
-/// The body of a person record-set answer (`readPersons`, `readPersonsFromSavePoint`): the
-/// response element, its `personRecordSet` with one `personRecord` per user, then `savePoint`,
-/// as the generated writers of both responses put them (a test checks the bytes), but each
-/// record is built just before it is written and dropped after, instead of all of them first:
-/// the records of a 100-person answer then stay in cache (-14 % server CPU per `readPersons`).
-fn person_set_body(
-    users: Vec<Record>,
-    person: impl Fn(&Record) -> pms::PersonRecord + 'static,
-    save_point: Option<Str>,
-) -> BodyWriter {
-    use crate::soap::bind::{tag, write_complex, write_opt, TagBuf};
-    Box::new(move |o, n| {
-        let name = TagBuf::new(n);
-        write_complex(&name.tag(), o, |o| {
-            write_complex(tag!("personRecordSet"), o, |o| {
-                for u in &users {
-                    person(u).write_value(tag!("personRecord"), o);
-                }
-            });
-            write_opt(&save_point, tag!("savePoint"), o);
-        });
-    })
 }
 
 /// Write a person: the user, its demographics, and its roles (new set: the old rows not in
@@ -127,182 +106,101 @@ fn save_person(
     write_delta(ctx, op, out)
 }
 
-pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
-    run(ctx, op, |ctx| match op {
-        "readPerson" => {
-            let r: pms::ReadPersonRequest = bind(body)?;
-            let id = r.sourced_id.trim().to_string();
-            let users = by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?;
-            let parts = PersonParts::load(ctx, &users)?;
-            match users.first().map(|u| parts.person(u)) {
-                Some(rec) => Ok(Reply::with(
-                    Status::success(format!("person {id}")),
-                    pms::ReadPersonResponse {
-                        person_record: Some(rec),
-                    },
-                )),
-                None => Err(status(
-                    Minor::UnknownObject,
-                    format!("no person with sourcedId '{id}'"),
-                )),
-            }
+/// The Person Management Service's object.
+pub(super) struct Person;
+
+impl Kind for Person {
+    const NAME: &'static str = "Person";
+    const WHAT: &'static str = "person";
+    const RECORD: &'static Tag<'static> = tag!("personRecord");
+    const RECORD_NAME: &'static str = "personRecord";
+    const RECORD_SET: &'static Tag<'static> = tag!("personRecordSet");
+    const HIGH_WATER: Entity = Entity::Users;
+
+    fn by_ids(ctx: &mut Ctx<'_>, ids: &[String], tombstones: bool) -> Result<Vec<Record>, OpError> {
+        by_ids(ctx, Entity::Users, ids, tombstones)
+    }
+
+    fn all_ids(ctx: &mut Ctx<'_>) -> Result<Vec<String>, OpError> {
+        Ok(ids_of(&select(
+            ctx,
+            Entity::Users,
+            vec![Where::Active],
+            false,
+        )?))
+    }
+
+    fn discover(ctx: &mut Ctx<'_>, query: &str) -> Result<Vec<String>, OpError> {
+        discover(ctx, Entity::Users, query)
+    }
+
+    fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
+        select(
+            ctx,
+            Entity::Users,
+            vec![Where::ChangedAfter(from.to_string())],
+            true,
+        )
+    }
+
+    fn writer(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<RecordWriter, OpError> {
+        let parts = PersonParts::load(ctx, records)?;
+        Ok(Box::new(move |u, tag, o| {
+            parts.person(u).write_value(tag, o)
+        }))
+    }
+
+    fn save(
+        ctx: &mut Ctx<'_>,
+        op: &str,
+        id: &str,
+        body: &Node,
+        partial: bool,
+    ) -> Result<(), OpError> {
+        let record: pms::PersonRecord = record_of::<Person, _>(body)?;
+        save_person(ctx, op, id, &record, partial)
+    }
+
+    fn delete(ctx: &mut Ctx<'_>, op: &str, id: &str) -> Result<(), OpError> {
+        tombstone(ctx, op, Entity::Users, id)
+    }
+
+    fn change_id(ctx: &mut Ctx<'_>, op: &str, old: &str, new: &str) -> Result<(), OpError> {
+        change_identifier(ctx, op, Entity::Users, old, new)
+    }
+
+    fn special(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Option<Result<Reply, OpError>> {
+        match op {
+            "readPersonCore" => Some(read_person_core(ctx, body)),
+            _ => None,
         }
-        "readPersonCore" => {
-            let r: pms::ReadPersonCoreRequest = bind(body)?;
-            let id = r.sourced_id.trim().to_string();
-            match by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?.first() {
-                Some(u) => Ok(Reply::with(
-                    Status::success(format!("person {id}")),
-                    pms::ReadPersonCoreResponse {
-                        person_core: Some(person::core(u)),
-                    },
-                )),
-                None => Err(status(
-                    Minor::UnknownObject,
-                    format!("no person with sourcedId '{id}'"),
-                )),
-            }
-        }
-        "readPersons" => {
-            let r: pms::ReadPersonsRequest = bind(body)?;
-            let ids = batch_ids(&r.sourced_id_set.sourced_id)?;
-            let users = by_ids(ctx, Entity::Users, &ids, false)?;
-            let st = batch_status(&ids, &users, "person");
-            let save = high_water(ctx, Entity::Users)?;
-            let parts = PersonParts::load(ctx, &users)?;
-            Ok(Reply {
-                status: st,
-                body: person_set_body(users, move |u| parts.person(u), save.map(Str::from)),
-            })
-        }
-        "readAllPersonIds" => {
-            let rows = select(ctx, Entity::Users, vec![Where::Active], false)?;
-            let ids = ids_of(&rows);
-            Ok(Reply::with(
-                success_for(ids.len(), "persons"),
-                pms::ReadAllPersonIdsResponse {
-                    sourced_id_set: Some(id_set(ids)),
-                },
-            ))
-        }
-        "discoverPersonIds" => {
-            let r: pms::DiscoverPersonIdsRequest = bind(body)?;
-            let ids = discover(ctx, Entity::Users, &r.query_object)?;
-            Ok(Reply::with(
-                success_for(ids.len(), "persons"),
-                pms::DiscoverPersonIdsResponse {
-                    sourced_id_set: Some(id_set(ids)),
-                },
-            ))
-        }
-        "readPersonIdsFromSavePoint" | "readPersonsFromSavePoint" => {
-            let from = body.child_text("fromSavePoint").unwrap_or("");
-            let from = savepoint(from)?;
-            let rows = select(
-                ctx,
-                Entity::Users,
-                vec![Where::ChangedAfter(from.clone())],
-                true,
-            )?;
-            let save = next_savepoint(&rows, &from);
-            let st = success_for(rows.len(), "persons changed");
-            if op == "readPersonIdsFromSavePoint" {
-                Ok(Reply::with(
-                    st,
-                    pms::ReadPersonIdsFromSavePointResponse {
-                        sourced_id_set: Some(id_set(ids_of(&rows))),
-                        save_point: Some(save.into()),
-                    },
-                ))
-            } else {
-                let parts = PersonParts::load(ctx, &rows)?;
-                Ok(Reply {
-                    status: st,
-                    body: person_set_body(rows, move |u| parts.person(u), Some(save.into())),
-                })
-            }
-        }
-        "createPerson" | "replacePerson" | "updatePerson" => {
-            let (id, rec) = match op {
-                "createPerson" => {
-                    let r: pms::CreatePersonRequest = bind(body)?;
-                    (r.sourced_id, r.person_record)
-                }
-                "replacePerson" => {
-                    let r: pms::ReplacePersonRequest = bind(body)?;
-                    (r.sourced_id, r.person_record)
-                }
-                _ => {
-                    let r: pms::UpdatePersonRequest = bind(body)?;
-                    (r.sourced_id, r.person_record)
-                }
-            };
-            let id = id.trim().to_string();
-            if id.is_empty() {
-                return Err(status(Minor::InvalidData, "sourcedId is required"));
-            }
-            let exists = !by_ids(
-                &mut unrestricted(ctx),
-                Entity::Users,
-                std::slice::from_ref(&id),
-                false,
-            )?
-            .is_empty();
-            if op == "createPerson" && exists {
-                return Err(status(
-                    Minor::IdAllocInUseFail,
-                    format!("person {id} already exists"),
-                ));
-            }
-            if op == "updatePerson" && !exists {
-                return Err(status(
-                    Minor::UnknownObject,
-                    format!("no person with sourcedId '{id}'"),
-                ));
-            }
-            save_person(ctx, op, &id, &rec, op == "updatePerson")?;
-            Ok(Reply::with(
-                Status::success(format!("person {id} stored")),
-                EmptyBody,
-            ))
-        }
-        "createByProxyPerson" => {
-            let r: pms::CreateByProxyPersonRequest = bind(body)?;
-            let id = new_id();
-            save_person(ctx, op, &id, &r.person_record, false)?;
-            Ok(Reply::with(
-                Status::success(format!("person {id} created")),
-                pms::CreateByProxyPersonResponse {
-                    sourced_id: Some(id.into()),
-                },
-            ))
-        }
-        "deletePerson" => {
-            let r: pms::DeletePersonRequest = bind(body)?;
-            let id = r.sourced_id.trim().to_string();
-            tombstone(ctx, op, Entity::Users, &id)?;
-            Ok(Reply::with(
-                Status::success(format!("person {id} deleted")),
-                EmptyBody,
-            ))
-        }
-        "changePersonIdentifier" => {
-            let r: pms::ChangePersonIdentifierRequest = bind(body)?;
-            let (old, new) = (
-                r.sourced_id.trim().to_string(),
-                r.new_sourced_id.trim().to_string(),
-            );
-            change_identifier(ctx, op, Entity::Users, &old, &new)?;
-            Ok(Reply::with(
-                Status::success(format!("person {old} is now {new}")),
-                EmptyBody,
-            ))
-        }
-        other => Err(status(
-            Minor::UnsupportedOperation,
-            format!("{other} is not a Person operation"),
+    }
+}
+
+/// `readPersonCore`: a person's core fields only.
+fn read_person_core(ctx: &mut Ctx<'_>, body: &Node) -> Result<Reply, OpError> {
+    let r: pms::ReadPersonCoreRequest = bind(body)?;
+    let id = r.sourced_id.trim().to_string();
+    match by_ids(ctx, Entity::Users, std::slice::from_ref(&id), false)?.first() {
+        Some(u) => Ok(Reply::with(
+            Status::success(format!("person {id}")),
+            pms::ReadPersonCoreResponse {
+                person_core: Some(person::core(u)),
+            },
         )),
-    })
+        None => Err(status(
+            Minor::UnknownObject,
+            format!("no person with sourcedId '{id}'"),
+        )),
+    }
+}
+
+/// The Person service's operations, from the generated list.
+static TABLE: std::sync::LazyLock<Vec<(&'static str, Option<Family>)>> =
+    std::sync::LazyLock::new(|| table::<Person>(pms::OPERATIONS));
+
+pub fn person(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
+    serve::<Person>(ctx, &TABLE, op, body)
 }
 
 #[cfg(test)]
@@ -340,9 +238,9 @@ mod tests {
                         .collect::<Vec<_>>()
                 };
                 let streamed = || {
-                    person_set_body(
+                    super::super::ops::set_body::<Person>(
                         users.clone(),
-                        |u| person::to_lis(u, &[], None),
+                        Box::new(|u, tag, o| person::to_lis(u, &[], None).write_value(tag, o)),
                         save.clone(),
                     )
                 };
