@@ -201,9 +201,6 @@ pub struct Tag<'a> {
     pub open: &'a str,
     pub close: &'a str,
     pub empty: &'a str,
-    /// The start tag again when the tag is a program constant ([`tag!`]): only such tags
-    /// key the memo of [`write_memo`] (a run-time name's address may be reused).
-    pub constant: Option<&'static str>,
 }
 
 /// `tag!("name")`: the constant [`Tag`] of the element `tns:name`.
@@ -214,7 +211,6 @@ macro_rules! tag {
             open: concat!("<tns:", $name, ">"),
             close: concat!("</tns:", $name, ">"),
             empty: concat!("<tns:", $name, "/>"),
-            constant: Some(concat!("<tns:", $name, ">")),
         }
     };
 }
@@ -241,7 +237,6 @@ impl TagBuf {
             open: &self.open,
             close: &self.close,
             empty: &self.empty,
-            constant: None,
         }
     }
 }
@@ -390,165 +385,6 @@ pub trait XmlValue: Sized + Default {
     fn read_value(node: &Node) -> Result<Self, BindError>;
     /// Write `self` as the element `tag`.
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out);
-    /// Add what identifies `self` to `key` when `self` is made only of this program's
-    /// constants (so its XML under a given tag never changes); `false` when it holds data.
-    fn constant_key(&self, _key: &mut ConstKey) -> bool {
-        false
-    }
-}
-
-/// What identifies a value made of program constants, for [`write_memo`]: the type, the tag
-/// and every constant's address and length (a `'static` string's bytes never change, and two
-/// constants at one address differ in length), or the variant of a constant enum or bool.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ConstKey {
-    words: [usize; ConstKey::WORDS],
-    len: usize,
-}
-
-impl ConstKey {
-    const WORDS: usize = 16;
-
-    /// The key's start: the type and the tag (`None` for a tag named at run time).
-    fn new(type_name: &'static str, tag: &Tag<'_>) -> Option<ConstKey> {
-        let mut key = ConstKey {
-            words: [0; ConstKey::WORDS],
-            len: 0,
-        };
-        (key.push_str(type_name) && key.push_str(tag.constant?)).then_some(key)
-    }
-
-    /// Add one word; `false` when the key is full (the value is then written unmemoised).
-    pub fn push(&mut self, word: usize) -> bool {
-        match self.words.get_mut(self.len) {
-            Some(w) => {
-                *w = word;
-                self.len += 1;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Add a `'static` string: its address and its length in one word (user-space addresses
-    /// fit in 48 bits; longer constants than 64 KiB are not memoised).
-    pub fn push_str(&mut self, s: &'static str) -> bool {
-        let (ptr, len) = (s.as_ptr() as usize, s.len());
-        ptr >> 48 == 0 && len >> 16 == 0 && self.push(ptr | len << 48)
-    }
-}
-
-impl std::hash::Hash for ConstKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        for w in self.words.iter().take(self.len) {
-            state.write_usize(*w);
-        }
-    }
-}
-
-/// A multiply-rotate hasher for [`ConstKey`]s (a handful of machine words; SipHash would
-/// cost more than the writing it saves).
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl std::hash::Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_usize(usize::from(*b));
-        }
-    }
-    fn write_usize(&mut self, w: usize) {
-        self.0 = (self.0.rotate_left(5) ^ w as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-/// Rendered constant subtrees kept per thread at most (the set is bounded by the program's
-/// constants and tags anyway: a few hundred are used).
-const MEMO_MAX: usize = 4096;
-
-type Memo =
-    std::collections::HashMap<ConstKey, Box<str>, std::hash::BuildHasherDefault<WordHasher>>;
-
-thread_local! {
-    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::default();
-}
-
-/// A generated complex type without repeated elements, written field by field: what
-/// [`write_memo`] needs to copy its leading constant fields in one piece.
-pub trait Fields: XmlValue {
-    /// Its fields (child elements), in schema order.
-    const COUNT: usize;
-    /// Add the leading fields that are made only of constants to `key` and say how many
-    /// there are (`COUNT` when the whole value is constant).
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize;
-    /// Write the fields `from..to` (each as its element, in schema order).
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out);
-}
-
-/// Render once, then copy: the memo's entry for `key`, rendered by `render` the first time.
-/// Debug builds render it again on every use and check that the copy is the same bytes.
-fn memoised(key: ConstKey, out: &mut Out, render: impl FnOnce(&mut Out)) {
-    // The memo is not borrowed while rendering: the children use it too.
-    let hit = MEMO.with(|memo| match memo.borrow().get(&key) {
-        Some(xml) if !cfg!(debug_assertions) => {
-            out.buf.push_str(xml);
-            Some(None)
-        }
-        Some(xml) => Some(Some(xml.clone())),
-        None => None,
-    });
-    match hit {
-        Some(None) => {}
-        Some(Some(xml)) => {
-            let mut fresh = Out::default();
-            render(&mut fresh);
-            assert_eq!(fresh.into_string(), &*xml, "memoised constant XML differs");
-            out.buf.push_str(&xml);
-        }
-        None => {
-            let mut fresh = Out::default();
-            render(&mut fresh);
-            let xml = fresh.into_string();
-            out.buf.push_str(&xml);
-            MEMO.with(|memo| {
-                let mut memo = memo.borrow_mut();
-                if memo.len() < MEMO_MAX {
-                    memo.insert(key, xml.into_boxed_str());
-                }
-            });
-        }
-    }
-}
-
-/// Write a complex value like [`write_complex`], copying what is made only of this program's
-/// constants in one piece, rendered the first time, instead of element by element: the whole
-/// element when every field is constant (most of a LIS person's vocabulary tokens:
-/// `formnameType`, `nameType`, the `instanceIdentifier` of every value, ...), else its leading
-/// constant fields (the `language` before a `textString`, the identifier, vocabulary and name
-/// before a `partName`'s value, an extension field's name and type before its value).
-pub fn write_memo<T: Fields>(value: &T, tag: &Tag<'_>, out: &mut Out) {
-    let all = |o: &mut Out| write_complex(tag, o, |o| value.write_fields(0, T::COUNT, o));
-    let Some(mut key) = ConstKey::new(std::any::type_name::<T>(), tag) else {
-        return all(out);
-    };
-    // The count of constant fields ends the key: a whole element and a prefix of the same
-    // fields are different entries.
-    let k = value.constant_prefix(&mut key);
-    if k == 0 || !key.push(k) {
-        return all(out);
-    }
-    if k == T::COUNT {
-        memoised(key, out, all);
-        out.maybe_cut();
-    } else {
-        write_complex(tag, out, |o| {
-            memoised(key, o, |o| value.write_fields(0, k, o));
-            value.write_fields(k, T::COUNT, o);
-        });
-    }
 }
 
 /// The generated types' string: borrowed for the constant vocabulary, language and identifier
@@ -567,12 +403,6 @@ impl XmlValue for Str {
             Str::Owned(s) => out.text(tag, s),
         }
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        match self {
-            Str::Borrowed(s) => key.push_str(s),
-            Str::Owned(_) => false,
-        }
-    }
 }
 
 impl XmlValue for bool {
@@ -588,17 +418,6 @@ impl XmlValue for bool {
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, if *self { "true" } else { "false" });
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push(usize::from(*self))
-    }
-}
-
-/// [`XmlValue::constant_key`] of an optional element: `None` and `Some` keyed apart.
-pub fn opt_key<T: XmlValue>(value: &Option<T>, key: &mut ConstKey) -> bool {
-    match value {
-        None => key.push(0),
-        Some(v) => key.push(1) && v.constant_key(key),
     }
 }
 
@@ -657,12 +476,6 @@ pub fn write_complex(tag: &Tag<'_>, out: &mut Out, children: impl FnOnce(&mut Ou
         out.close(tag);
         out.maybe_cut();
     }
-}
-
-/// Entries in this thread's memo (tests).
-#[cfg(test)]
-fn memo_len() -> usize {
-    MEMO.with(|m| m.borrow().len())
 }
 
 #[cfg(test)]
@@ -730,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn constant_subtrees_are_memoised_by_type_tag_and_constant_and_data_never_is() {
+    fn generated_writers_write_constants_and_data_alike() {
         use crate::soap::gen::pms::{BaseValueToken, Text};
         let text = |lang: Str, s: Str| Text {
             language: lang,
@@ -741,22 +554,17 @@ mod tests {
             v(&mut out);
             out.into_string()
         };
-        let before = memo_len();
         let full = text(Str::Borrowed("en-US"), Str::Borrowed("Full"));
         let first = render(&|o| full.write_value(tag!("formattedName"), o));
-        assert_eq!(memo_len(), before + 1);
         let again = render(&|o| full.write_value(tag!("formattedName"), o));
-        assert_eq!(memo_len(), before + 1, "the second write is a hit");
         let expected = "<tns:formattedName><tns:language>en-US</tns:language>\
             <tns:textString>Full</tns:textString></tns:formattedName>";
         assert_eq!(first, expected);
         assert_eq!(again, expected);
-        // The same constants under another tag are another entry.
+        // The same constants under another tag.
         let other = render(&|o| full.write_value(tag!("agentDomain"), o));
         assert!(other.starts_with("<tns:agentDomain>") && other.ends_with("</tns:agentDomain>"));
-        assert_eq!(memo_len(), before + 2);
-        // Data is never memoised: two owned values under one tag each come out whole and as
-        // themselves; only their constant `language` before them is one (shared) entry.
+        // Data: two owned values under one tag each come out whole and as themselves.
         for v in ["Ann", "Bob"] {
             let t = text(Str::Borrowed("en-US"), Str::Owned(v.to_string()));
             let xml = render(&|o| t.write_value(tag!("formattedName"), o));
@@ -768,13 +576,11 @@ mod tests {
                 )
             );
         }
-        assert_eq!(memo_len(), before + 3);
-        // A value whose first field is data has no constant prefix: nothing is kept.
+        // Data first, then a constant.
         let data_first = text(Str::Owned("xx".into()), Str::Borrowed("Full"));
         let xml = render(&|o| data_first.write_value(tag!("formattedName"), o));
         assert!(xml.contains("<tns:language>xx</tns:language>"), "{xml}");
-        assert_eq!(memo_len(), before + 3);
-        // A constant prefix that writes nothing (an absent optional element) before data.
+        // An absent optional element before data writes nothing.
         let guid = crate::soap::gen::pms::SourcedGuid {
             ref_agent_instance_id: None,
             sourced_id: Str::Owned("u1".into()),
@@ -791,27 +597,24 @@ mod tests {
             render(&|o| none.write_value(tag!("sourcedGUID"), o)),
             "<tns:sourcedGUID><tns:sourcedId></tns:sourcedId></tns:sourcedGUID>"
         );
-        // Two constants at one address that differ in length are different keys.
+        // Two constants at one address that differ in length.
         const MEMBER2: &str = "Member2";
         let short = text(Str::Borrowed("en-US"), Str::Borrowed(&MEMBER2[..6]));
         let long = text(Str::Borrowed("en-US"), Str::Borrowed(MEMBER2));
         let s = render(&|o| short.write_value(tag!("formattedName"), o));
         let l = render(&|o| long.write_value(tag!("formattedName"), o));
         assert!(s.contains(">Member<") && l.contains(">Member2<"), "{s} {l}");
-        // A tag named at run time never keys the memo (its address may be reused).
+        // A tag named at run time.
         let name = TagBuf::new("runTime");
-        let before_run_time = memo_len();
         let r = render(&|o| full.write_value(&name.tag(), o));
         assert!(r.starts_with("<tns:runTime><tns:language>"), "{r}");
-        assert_eq!(memo_len(), before_run_time);
-        // A nested constant token: one entry for the token (and its own Texts), byte-equal to
-        // writing it element by element.
+        // A nested constant token, byte-equal to writing it element by element.
         let token = BaseValueToken {
             instance_identifier: text(Str::Borrowed("en-US"), Str::Borrowed("1")),
             instance_vocabulary: Str::Borrowed("urn:v"),
             instance_value: text(Str::Borrowed("en-US"), Str::Borrowed("Full")),
         };
-        let memoised = render(&|o| token.write_value(tag!("nameType"), o));
+        let generated = render(&|o| token.write_value(tag!("nameType"), o));
         let plain = render(&|o| {
             write_complex(tag!("nameType"), o, |o| {
                 for (t, v) in [("instanceIdentifier", "1"), ("instanceValue", "Full")] {
@@ -826,7 +629,7 @@ mod tests {
                 }
             })
         });
-        assert_eq!(memoised, plain);
+        assert_eq!(generated, plain);
         assert_eq!(render(&|o| token.write_value(tag!("nameType"), o)), plain);
     }
 }

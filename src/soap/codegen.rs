@@ -377,51 +377,6 @@ fn emit_struct(
         out,
         "    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {{"
     );
-    // A type without repeated elements is written through the memo of constant XML
-    // (`write_memo`), field by field.
-    let fixed = !seq.is_empty()
-        && seq
-            .iter()
-            .all(|p| !matches!(occurs(owner, p), Occurs::Many));
-    if fixed {
-        let _ = writeln!(out, "        write_memo(self, tag, out);\n    }}");
-        let _ = writeln!(
-            out,
-            "    fn constant_key(&self, key: &mut ConstKey) -> bool {{\n        \
-             self.constant_prefix(key) == Self::COUNT\n    }}\n}}\n"
-        );
-        let _ = writeln!(out, "impl Fields for {ident} {{");
-        let _ = writeln!(out, "    const COUNT: usize = {};", seq.len());
-        let _ = writeln!(
-            out,
-            "    fn constant_prefix(&self, key: &mut ConstKey) -> usize {{"
-        );
-        for (i, p) in seq.iter().enumerate() {
-            let test = match occurs(owner, p) {
-                Occurs::Optional => format!("opt_key(&self.{}, key)", field_ident(&p.name)),
-                _ => format!("self.{}.constant_key(key)", field_ident(&p.name)),
-            };
-            let _ = writeln!(
-                out,
-                "        if !{test} {{\n            return {i};\n        }}"
-            );
-        }
-        let _ = writeln!(out, "        {}\n    }}", seq.len());
-        let _ = writeln!(
-            out,
-            "    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {{"
-        );
-        let _ = writeln!(out, "        let fields = from..to;");
-        for (i, p) in seq.iter().enumerate() {
-            let call = write_call(owner, p);
-            let _ = writeln!(
-                out,
-                "        if fields.contains(&{i}) {{\n            {call}\n        }}"
-            );
-        }
-        let _ = writeln!(out, "    }}\n}}\n");
-        return;
-    }
     if seq.is_empty() {
         let _ = writeln!(out, "        write_complex(tag, out, |_| {{}});");
     } else {
@@ -489,11 +444,7 @@ fn emit_enum(out: &mut String, name: &str, values: &[String]) {
     );
     let _ = writeln!(
         out,
-        "        out.constant_text(tag, self.as_str());\n    }}"
-    );
-    let _ = writeln!(
-        out,
-        "    fn constant_key(&self, key: &mut ConstKey) -> bool {{\n        key.push_str(self.as_str())\n    }}\n}}\n"
+        "        out.constant_text(tag, self.as_str());\n    }}\n}}\n"
     );
 }
 

@@ -100,9 +100,6 @@ impl XmlValue for FieldType {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
-    }
 }
 
 /// `LanguageSet.Type`.
@@ -146,9 +143,6 @@ impl XmlValue for LanguageSet {
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
     }
 }
 
@@ -202,9 +196,6 @@ impl XmlValue for MembershipIdType {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
-    }
 }
 
 /// `Status.Type`.
@@ -245,9 +236,6 @@ impl XmlValue for Status {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
-    }
 }
 
 /// `ExtensionField.Type`.
@@ -267,38 +255,11 @@ impl XmlValue for ExtensionField {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ExtensionField {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.field_name.constant_key(key) {
-            return 0;
-        }
-        if !self.field_type.constant_key(key) {
-            return 1;
-        }
-        if !self.field_value.constant_key(key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.field_name, tag!("fieldName"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.field_type, tag!("fieldType"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.field_value, tag!("fieldValue"), out);
-        }
+        });
     }
 }
 
@@ -387,44 +348,12 @@ impl XmlValue for Membership {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Membership {
-    const COUNT: usize = 4;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.collection_sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.membership_id_type.constant_key(key) {
-            return 1;
-        }
-        if !self.member.constant_key(key) {
-            return 2;
-        }
-        if !opt_key(&self.data_source, key) {
-            return 3;
-        }
-        4
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.collection_sourced_id, tag!("collectionSourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.membership_id_type, tag!("membershipIdType"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.member, tag!("member"), out);
-        }
-        if fields.contains(&3) {
             write_opt(&self.data_source, tag!("dataSource"), out);
-        }
+        });
     }
 }
 
@@ -443,32 +372,10 @@ impl XmlValue for MembershipRecord {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for MembershipRecord {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_guid.constant_key(key) {
-            return 0;
-        }
-        if !self.membership.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_guid, tag!("sourcedGUID"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.membership, tag!("membership"), out);
-        }
+        });
     }
 }
 
@@ -545,74 +452,17 @@ impl XmlValue for Role {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Role {
-    const COUNT: usize = 9;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.role_type.constant_key(key) {
-            return 0;
-        }
-        if !opt_key(&self.sub_role, key) {
-            return 1;
-        }
-        if !opt_key(&self.time_frame, key) {
-            return 2;
-        }
-        if !opt_key(&self.status, key) {
-            return 3;
-        }
-        if !opt_key(&self.date_time, key) {
-            return 4;
-        }
-        if !opt_key(&self.credit_hours, key) {
-            return 5;
-        }
-        if !opt_key(&self.data_source, key) {
-            return 6;
-        }
-        if !opt_key(&self.record_info, key) {
-            return 7;
-        }
-        if !opt_key(&self.extension, key) {
-            return 8;
-        }
-        9
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.role_type, tag!("roleType"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.sub_role, tag!("subRole"), out);
-        }
-        if fields.contains(&2) {
             write_opt(&self.time_frame, tag!("timeFrame"), out);
-        }
-        if fields.contains(&3) {
             write_opt(&self.status, tag!("status"), out);
-        }
-        if fields.contains(&4) {
             write_opt(&self.date_time, tag!("dateTime"), out);
-        }
-        if fields.contains(&5) {
             write_opt(&self.credit_hours, tag!("creditHours"), out);
-        }
-        if fields.contains(&6) {
             write_opt(&self.data_source, tag!("dataSource"), out);
-        }
-        if fields.contains(&7) {
             write_opt(&self.record_info, tag!("recordInfo"), out);
-        }
-        if fields.contains(&8) {
             write_opt(&self.extension, tag!("extension"), out);
-        }
+        });
     }
 }
 
@@ -631,32 +481,10 @@ impl XmlValue for SourcedGuid {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for SourcedGuid {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.ref_agent_instance_id, key) {
-            return 0;
-        }
-        if !self.sourced_id.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.ref_agent_instance_id, tag!("refAgentInstanceID"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -675,32 +503,10 @@ impl XmlValue for Text {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Text {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.language.constant_key(key) {
-            return 0;
-        }
-        if !self.text_string.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.language, tag!("language"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.text_string, tag!("textString"), out);
-        }
+        });
     }
 }
 
@@ -723,44 +529,12 @@ impl XmlValue for TimeFrame {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for TimeFrame {
-    const COUNT: usize = 4;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.begin, key) {
-            return 0;
-        }
-        if !opt_key(&self.end, key) {
-            return 1;
-        }
-        if !opt_key(&self.restrict, key) {
-            return 2;
-        }
-        if !opt_key(&self.admin_period, key) {
-            return 3;
-        }
-        4
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.begin, tag!("begin"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.end, tag!("end"), out);
-        }
-        if fields.contains(&2) {
             write_opt(&self.restrict, tag!("restrict"), out);
-        }
-        if fields.contains(&3) {
             write_opt(&self.admin_period, tag!("adminPeriod"), out);
-        }
+        });
     }
 }
 
@@ -779,32 +553,10 @@ impl XmlValue for CreateMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for CreateMembershipRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.membership_record.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.membership_record, tag!("membershipRecord"), out);
-        }
+        });
     }
 }
 
@@ -835,26 +587,9 @@ impl XmlValue for CreateByProxyMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for CreateByProxyMembershipRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.membership_record.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.membership_record, tag!("membershipRecord"), out);
-        }
+        });
     }
 }
 
@@ -871,26 +606,9 @@ impl XmlValue for CreateByProxyMembershipResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for CreateByProxyMembershipResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -907,26 +625,9 @@ impl XmlValue for DeleteMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for DeleteMembershipRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -957,26 +658,9 @@ impl XmlValue for ReadMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -993,26 +677,9 @@ impl XmlValue for ReadMembershipResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.membership_record, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.membership_record, tag!("membershipRecord"), out);
-        }
+        });
     }
 }
 
@@ -1043,26 +710,9 @@ impl XmlValue for ReadAllMembershipIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadAllMembershipIdsResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1079,26 +729,9 @@ impl XmlValue for ReadMembershipIdsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsFromSavePointRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.from_save_point.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
-        }
+        });
     }
 }
 
@@ -1117,32 +750,10 @@ impl XmlValue for ReadMembershipIdsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsFromSavePointResponse {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        if !opt_key(&self.save_point, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.save_point, tag!("savePoint"), out);
-        }
+        });
     }
 }
 
@@ -1159,26 +770,9 @@ impl XmlValue for ReadMembershipIdsForPersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsForPersonRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.person_sourced_id.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
-        }
+        });
     }
 }
 
@@ -1195,26 +789,9 @@ impl XmlValue for ReadMembershipIdsForPersonResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsForPersonResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1235,38 +812,11 @@ impl XmlValue for ReadMembershipIdsForPersonWithRoleRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsForPersonWithRoleRequest {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.person_sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.role.constant_key(key) {
-            return 1;
-        }
-        if !self.sourced_id_set.constant_key(key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.person_sourced_id, tag!("personSourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.role, tag!("role"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1299,32 +849,10 @@ impl XmlValue for ReadMembershipIdsForCollectionRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsForCollectionRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.group_sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.collection.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.group_sourced_id, tag!("groupSourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.collection, tag!("collection"), out);
-        }
+        });
     }
 }
 
@@ -1341,26 +869,9 @@ impl XmlValue for ReadMembershipIdsForCollectionResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipIdsForCollectionResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1377,26 +888,9 @@ impl XmlValue for ReadMembershipsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipsRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id_set.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1415,32 +909,10 @@ impl XmlValue for ReadMembershipsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipsResponse {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.membership_record_set, key) {
-            return 0;
-        }
-        if !opt_key(&self.save_point, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.membership_record_set, tag!("membershipRecordSet"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.save_point, tag!("savePoint"), out);
-        }
+        });
     }
 }
 
@@ -1457,26 +929,9 @@ impl XmlValue for ReadMembershipsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipsFromSavePointRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.from_save_point.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
-        }
+        });
     }
 }
 
@@ -1495,32 +950,10 @@ impl XmlValue for ReadMembershipsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadMembershipsFromSavePointResponse {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.membership_record_set, key) {
-            return 0;
-        }
-        if !opt_key(&self.save_point, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.membership_record_set, tag!("membershipRecordSet"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.save_point, tag!("savePoint"), out);
-        }
+        });
     }
 }
 
@@ -1539,32 +972,10 @@ impl XmlValue for UpdateMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for UpdateMembershipRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.membership_record.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.membership_record, tag!("membershipRecord"), out);
-        }
+        });
     }
 }
 
@@ -1597,32 +1008,10 @@ impl XmlValue for ReplaceMembershipRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReplaceMembershipRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.membership_record.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.membership_record, tag!("membershipRecord"), out);
-        }
+        });
     }
 }
 
@@ -1653,26 +1042,9 @@ impl XmlValue for DiscoverMembershipIdsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for DiscoverMembershipIdsRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.query_object.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.query_object, tag!("queryObject"), out);
-        }
+        });
     }
 }
 
@@ -1689,26 +1061,9 @@ impl XmlValue for DiscoverMembershipIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for DiscoverMembershipIdsResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1727,32 +1082,10 @@ impl XmlValue for ChangeMembershipIdentifierRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ChangeMembershipIdentifierRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.new_sourced_id.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.new_sourced_id, tag!("newSourcedId"), out);
-        }
+        });
     }
 }
 

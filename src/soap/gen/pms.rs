@@ -101,9 +101,6 @@ impl XmlValue for ContentRefType {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
-    }
 }
 
 /// `Gender.Type`.
@@ -152,9 +149,6 @@ impl XmlValue for Gender {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
-    }
 }
 
 /// `MediaMode.Type`.
@@ -199,9 +193,6 @@ impl XmlValue for MediaMode {
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
         out.constant_text(tag, self.as_str());
     }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        key.push_str(self.as_str())
-    }
 }
 
 /// `Address.Type`.
@@ -245,44 +236,12 @@ impl XmlValue for Agent {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Agent {
-    const COUNT: usize = 4;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.agent_type.constant_key(key) {
-            return 0;
-        }
-        if !self.agent_id.constant_key(key) {
-            return 1;
-        }
-        if !self.agent_domain.constant_key(key) {
-            return 2;
-        }
-        if !opt_key(&self.description, key) {
-            return 3;
-        }
-        4
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.agent_type, tag!("agentType"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.agent_id, tag!("agentId"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.agent_domain, tag!("agentDomain"), out);
-        }
-        if fields.contains(&3) {
             write_opt(&self.description, tag!("description"), out);
-        }
+        });
     }
 }
 
@@ -305,44 +264,12 @@ impl XmlValue for BaseValueSingle {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for BaseValueSingle {
-    const COUNT: usize = 4;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.instance_identifier.constant_key(key) {
-            return 0;
-        }
-        if !self.instance_vocabulary.constant_key(key) {
-            return 1;
-        }
-        if !self.instance_name.constant_key(key) {
-            return 2;
-        }
-        if !self.instance_value.constant_key(key) {
-            return 3;
-        }
-        4
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.instance_identifier, tag!("instanceIdentifier"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.instance_vocabulary, tag!("instanceVocabulary"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.instance_name, tag!("instanceName"), out);
-        }
-        if fields.contains(&3) {
             write_one(&self.instance_value, tag!("instanceValue"), out);
-        }
+        });
     }
 }
 
@@ -363,38 +290,11 @@ impl XmlValue for BaseValueToken {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for BaseValueToken {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.instance_identifier.constant_key(key) {
-            return 0;
-        }
-        if !self.instance_vocabulary.constant_key(key) {
-            return 1;
-        }
-        if !self.instance_value.constant_key(key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.instance_identifier, tag!("instanceIdentifier"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.instance_vocabulary, tag!("instanceVocabulary"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.instance_value, tag!("instanceValue"), out);
-        }
+        });
     }
 }
 
@@ -413,32 +313,10 @@ impl XmlValue for ContactInfo {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ContactInfo {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.contactinfo_type.constant_key(key) {
-            return 0;
-        }
-        if !self.contactinfo_value.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.contactinfo_type, tag!("contactinfoType"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.contactinfo_value, tag!("contactinfoValue"), out);
-        }
+        });
     }
 }
 
@@ -490,38 +368,11 @@ impl XmlValue for Description {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Description {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.short_description.constant_key(key) {
-            return 0;
-        }
-        if !opt_key(&self.long_description, key) {
-            return 1;
-        }
-        if !opt_key(&self.full_description, key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.short_description, tag!("shortDescription"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.long_description, tag!("longDescription"), out);
-        }
-        if fields.contains(&2) {
             write_opt(&self.full_description, tag!("fullDescription"), out);
-        }
+        });
     }
 }
 
@@ -570,38 +421,11 @@ impl XmlValue for ExtensionField {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ExtensionField {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.field_name.constant_key(key) {
-            return 0;
-        }
-        if !self.field_type.constant_key(key) {
-            return 1;
-        }
-        if !self.field_value.constant_key(key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.field_name, tag!("fieldName"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.field_type, tag!("fieldType"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.field_value, tag!("fieldValue"), out);
-        }
+        });
     }
 }
 
@@ -620,32 +444,10 @@ impl XmlValue for FormName {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for FormName {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.formname_type.constant_key(key) {
-            return 0;
-        }
-        if !self.formatted_name.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.formname_type, tag!("formnameType"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.formatted_name, tag!("formattedName"), out);
-        }
+        });
     }
 }
 
@@ -668,44 +470,12 @@ impl XmlValue for FullDescription {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for FullDescription {
-    const COUNT: usize = 4;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.mediamode.constant_key(key) {
-            return 0;
-        }
-        if !self.content_ref_type.constant_key(key) {
-            return 1;
-        }
-        if !self.mime_type.constant_key(key) {
-            return 2;
-        }
-        if !self.description_text.constant_key(key) {
-            return 3;
-        }
-        4
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.mediamode, tag!("mediamode"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.content_ref_type, tag!("contentRefType"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.mime_type, tag!("mimeType"), out);
-        }
-        if fields.contains(&3) {
             write_one(&self.description_text, tag!("descriptionText"), out);
-        }
+        });
     }
 }
 
@@ -768,32 +538,10 @@ impl XmlValue for InstitutionRole {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for InstitutionRole {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.institutionroletype.constant_key(key) {
-            return 0;
-        }
-        if !self.primaryroletype.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.institutionroletype, tag!("institutionroletype"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.primaryroletype, tag!("primaryroletype"), out);
-        }
+        });
     }
 }
 
@@ -876,38 +624,11 @@ impl XmlValue for PersonCore {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for PersonCore {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.formname.constant_key(key) {
-            return 1;
-        }
-        if !self.user_id.constant_key(key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.formname, tag!("formname"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.user_id, tag!("userId"), out);
-        }
+        });
     }
 }
 
@@ -926,32 +647,10 @@ impl XmlValue for PersonRecord {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for PersonRecord {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_guid.constant_key(key) {
-            return 0;
-        }
-        if !opt_key(&self.person, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_guid, tag!("sourcedGUID"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.person, tag!("person"), out);
-        }
+        });
     }
 }
 
@@ -991,38 +690,11 @@ impl XmlValue for Representation {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Representation {
-    const COUNT: usize = 3;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.representation_type.constant_key(key) {
-            return 0;
-        }
-        if !self.date.constant_key(key) {
-            return 1;
-        }
-        if !self.description.constant_key(key) {
-            return 2;
-        }
-        3
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.representation_type, tag!("representationType"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.date, tag!("date"), out);
-        }
-        if fields.contains(&2) {
             write_one(&self.description, tag!("description"), out);
-        }
+        });
     }
 }
 
@@ -1041,32 +713,10 @@ impl XmlValue for SourcedGuid {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for SourcedGuid {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.ref_agent_instance_id, key) {
-            return 0;
-        }
-        if !self.sourced_id.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.ref_agent_instance_id, tag!("refAgentInstanceID"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -1085,32 +735,10 @@ impl XmlValue for Text {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for Text {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.language.constant_key(key) {
-            return 0;
-        }
-        if !self.text_string.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.language, tag!("language"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.text_string, tag!("textString"), out);
-        }
+        });
     }
 }
 
@@ -1135,50 +763,13 @@ impl XmlValue for UserId {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for UserId {
-    const COUNT: usize = 5;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.user_id_value.constant_key(key) {
-            return 0;
-        }
-        if !opt_key(&self.user_id_type, key) {
-            return 1;
-        }
-        if !opt_key(&self.password, key) {
-            return 2;
-        }
-        if !opt_key(&self.pw_encryption_type, key) {
-            return 3;
-        }
-        if !opt_key(&self.authentication_type, key) {
-            return 4;
-        }
-        5
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.user_id_value, tag!("userIdValue"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.user_id_type, tag!("userIdType"), out);
-        }
-        if fields.contains(&2) {
             write_opt(&self.password, tag!("password"), out);
-        }
-        if fields.contains(&3) {
             write_opt(&self.pw_encryption_type, tag!("pwEncryptionType"), out);
-        }
-        if fields.contains(&4) {
             write_opt(&self.authentication_type, tag!("authenticationType"), out);
-        }
+        });
     }
 }
 
@@ -1197,32 +788,10 @@ impl XmlValue for CreatePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for CreatePersonRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.person_record.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.person_record, tag!("personRecord"), out);
-        }
+        });
     }
 }
 
@@ -1253,26 +822,9 @@ impl XmlValue for CreateByProxyPersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for CreateByProxyPersonRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.person_record.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.person_record, tag!("personRecord"), out);
-        }
+        });
     }
 }
 
@@ -1289,26 +841,9 @@ impl XmlValue for CreateByProxyPersonResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for CreateByProxyPersonResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -1325,26 +860,9 @@ impl XmlValue for DeletePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for DeletePersonRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -1375,26 +893,9 @@ impl XmlValue for ReadPersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -1411,26 +912,9 @@ impl XmlValue for ReadPersonResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.person_record, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.person_record, tag!("personRecord"), out);
-        }
+        });
     }
 }
 
@@ -1447,26 +931,9 @@ impl XmlValue for ReadPersonCoreRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonCoreRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
+        });
     }
 }
 
@@ -1483,26 +950,9 @@ impl XmlValue for ReadPersonCoreResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonCoreResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.person_core, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.person_core, tag!("personCore"), out);
-        }
+        });
     }
 }
 
@@ -1533,26 +983,9 @@ impl XmlValue for ReadAllPersonIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadAllPersonIdsResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1569,26 +1002,9 @@ impl XmlValue for ReadPersonIdsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonIdsFromSavePointRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.from_save_point.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
-        }
+        });
     }
 }
 
@@ -1607,32 +1023,10 @@ impl XmlValue for ReadPersonIdsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonIdsFromSavePointResponse {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        if !opt_key(&self.save_point, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.save_point, tag!("savePoint"), out);
-        }
+        });
     }
 }
 
@@ -1649,26 +1043,9 @@ impl XmlValue for ReadPersonsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonsRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id_set.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1687,32 +1064,10 @@ impl XmlValue for ReadPersonsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonsResponse {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.person_record_set, key) {
-            return 0;
-        }
-        if !opt_key(&self.save_point, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.person_record_set, tag!("personRecordSet"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.save_point, tag!("savePoint"), out);
-        }
+        });
     }
 }
 
@@ -1729,26 +1084,9 @@ impl XmlValue for ReadPersonsFromSavePointRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonsFromSavePointRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.from_save_point.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.from_save_point, tag!("fromSavePoint"), out);
-        }
+        });
     }
 }
 
@@ -1767,32 +1105,10 @@ impl XmlValue for ReadPersonsFromSavePointResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReadPersonsFromSavePointResponse {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.person_record_set, key) {
-            return 0;
-        }
-        if !opt_key(&self.save_point, key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.person_record_set, tag!("personRecordSet"), out);
-        }
-        if fields.contains(&1) {
             write_opt(&self.save_point, tag!("savePoint"), out);
-        }
+        });
     }
 }
 
@@ -1811,32 +1127,10 @@ impl XmlValue for UpdatePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for UpdatePersonRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.person_record.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.person_record, tag!("personRecord"), out);
-        }
+        });
     }
 }
 
@@ -1869,32 +1163,10 @@ impl XmlValue for ReplacePersonRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ReplacePersonRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.person_record.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.person_record, tag!("personRecord"), out);
-        }
+        });
     }
 }
 
@@ -1925,26 +1197,9 @@ impl XmlValue for DiscoverPersonIdsRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for DiscoverPersonIdsRequest {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.query_object.constant_key(key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.query_object, tag!("queryObject"), out);
-        }
+        });
     }
 }
 
@@ -1961,26 +1216,9 @@ impl XmlValue for DiscoverPersonIdsResponse {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for DiscoverPersonIdsResponse {
-    const COUNT: usize = 1;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !opt_key(&self.sourced_id_set, key) {
-            return 0;
-        }
-        1
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_opt(&self.sourced_id_set, tag!("sourcedIdSet"), out);
-        }
+        });
     }
 }
 
@@ -1999,32 +1237,10 @@ impl XmlValue for ChangePersonIdentifierRequest {
         })
     }
     fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        write_memo(self, tag, out);
-    }
-    fn constant_key(&self, key: &mut ConstKey) -> bool {
-        self.constant_prefix(key) == Self::COUNT
-    }
-}
-
-impl Fields for ChangePersonIdentifierRequest {
-    const COUNT: usize = 2;
-    fn constant_prefix(&self, key: &mut ConstKey) -> usize {
-        if !self.sourced_id.constant_key(key) {
-            return 0;
-        }
-        if !self.new_sourced_id.constant_key(key) {
-            return 1;
-        }
-        2
-    }
-    fn write_fields(&self, from: usize, to: usize, out: &mut Out) {
-        let fields = from..to;
-        if fields.contains(&0) {
+        write_complex(tag, out, |out| {
             write_one(&self.sourced_id, tag!("sourcedId"), out);
-        }
-        if fields.contains(&1) {
             write_one(&self.new_sourced_id, tag!("newSourcedId"), out);
-        }
+        });
     }
 }
 
