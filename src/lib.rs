@@ -1,9 +1,10 @@
 //! rosterbridge: a OneRoster (CSV, REST 1.1/1.2) and LIS 2.0 roster gateway over one store.
 //!
-//! Layers (docs/ARCHITECTURE.md): `model` (domain, no I/O) ← `store` (Diesel) ← `ingest`
-//! (CSV packages in), `export` (CSV packages out), `generate` (synthetic districts), `query`
-//! (filters → SQL), `auth` (clients, tokens, visibility), `rest` (the OneRoster HTTP server),
-//! `soap` (LIS 2.0 Person and Membership services); `cli` wires them to the `rosterbridge` binary.
+//! Layers (docs/ARCHITECTURE.md): `model` (domain, no I/O) ← `query` (filters → plans) ←
+//! `store` (Diesel, all SQL) ← `ingest` (packages and records in), `export`, `generate` ←
+//! `roster` (the one door: `Caller`, `read(spec)`, `write(batch)`) ← `soap` (LIS 2.0 bindings)
+//! ← `http` (actix-web: authentication, REST encoding, the SOAP endpoint); `auth` holds clients
+//! and credentials without HTTP; `cli` wires them to the `rosterbridge` binary.
 
 pub mod auth;
 pub mod buffers;

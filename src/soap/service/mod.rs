@@ -1,15 +1,14 @@
-//! The Person and Membership operations over the roster store: one function per service that
-//! matches the operation, binds the request to its generated type, runs the same store reads
-//! the REST API runs (the same visibility conditions, the same records), and answers with the
-//! generated response type and an `imsx` status. Writes become a small OneRoster delta package
-//! handed to the CSV importer, so they validate, stamp `dateLastModified` and tombstone exactly
-//! as a CSV delta does (LIS.md §4, §10; docs/LIS-MAPPING.md).
+//! The Person and Membership operations over the roster service: `ops` answers the operation
+//! families every object service has, from a table built on the generated operation lists,
+//! for a `Kind` (`person_ops::Person`, `membership_ops::Membership`, each with its own extra
+//! operations); reads go through `Roster::read` (the same visibility, scopes and records as
+//! REST), writes through `Roster::write` (the write rule, then the importer's validation and
+//! apply as one delta, so they stamp `dateLastModified` and tombstone exactly as a CSV delta
+//! does; LIS.md §4, §10; docs/LIS-MAPPING.md).
 //!
-//! This module holds what both services share: the operation context, replies and errors,
-//! authorisation and the write transaction (`run`), and the store reads every operation uses.
-//! `person_ops` and `membership_ops` hold the two services' operations; `write` is the write
-//! door (the write rule for restricted clients, the delta import, tombstones, identifier
-//! changes).
+//! This module holds what every operation shares: the context (`Ctx`: a `Roster` and the
+//! caller's read rights), replies and errors, authorisation and the write transaction (`run`),
+//! and the store reads; `write` holds tombstones and identifier changes.
 
 use super::bind::{Node, Out, Str, XmlValue};
 use super::envelope::{Minor, Status};

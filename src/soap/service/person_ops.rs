@@ -62,7 +62,7 @@ fn save_person(
         .into_iter()
         .next();
     // The role rows this client may change: for a restricted client, those at its orgs; a
-    // shared user's roles elsewhere are neither reused nor tombstoned (guard_write refuses
+    // shared user's roles elsewhere are neither reused nor tombstoned (`roster::write::guard` refuses
     // the write if the user is not visible at all).
     let roles = visible_active(ctx, Entity::Roles, id)?;
     let defaults: Vec<String> = match &ctx.roster.caller().client_orgs {
