@@ -20,12 +20,14 @@ use crate::model::catalog::Entity;
 use crate::model::record::Record;
 use crate::query::{Filter, FilterError};
 use crate::store::records::{self, CountCache, EmptyCache, Query};
-use crate::store::related::{self, Related};
-use crate::store::views::{self, Where};
+use crate::store::related;
+use crate::store::views;
 use crate::store::DbConnection;
 
 mod write;
 
+pub use crate::store::related::Related;
+pub use crate::store::views::Where;
 pub use write::WriteError;
 
 /// Who is asking: an authenticated client, what it was granted, and what it may see.

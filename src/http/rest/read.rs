@@ -17,8 +17,8 @@ use crate::http::auth::{authenticate, Accept, AuthFailure, Credential, Scheme};
 use crate::http::body::Chunks;
 use crate::http::handlers::{base_url, method_not_allowed, no_endpoint, not_found, peer_ip};
 use crate::http::server::{AppState, ClientId};
+use crate::roster::Where;
 use crate::roster::{Need, ReadError, ReadSpec, Roster};
-use crate::store::views::Where;
 
 const CHALLENGE: &str = "Bearer realm=\"rosterbridge\"";
 

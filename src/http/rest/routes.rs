@@ -6,7 +6,7 @@
 //! parameter names differ), so one table serves both versions under their base paths.
 
 use crate::model::catalog::Entity;
-use crate::store::views::Where;
+use crate::roster::Where;
 
 /// A OneRoster REST version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

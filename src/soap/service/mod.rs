@@ -17,8 +17,8 @@ use super::{membership, person};
 use crate::model::catalog::Entity;
 use crate::model::record::{Record, Status as RecStatus};
 use crate::model::time;
+use crate::roster::Where;
 use crate::roster::{Need, ReadError, ReadSpec, Roster, WriteError};
-use crate::store::views::Where;
 
 mod membership_ops;
 mod ops;

@@ -12,7 +12,7 @@ use crate::soap::bind::{tag, Tag};
 /// What building the LIS records of `users` needs besides them: their role rows and, when the
 /// client may see them, their demographics (by user id).
 struct PersonParts {
-    related: crate::store::related::Related,
+    related: crate::roster::Related,
     demographics: std::collections::HashMap<String, Record>,
 }
 
