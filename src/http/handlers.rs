@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value as Json};
 
 use super::rest::error::{ApiError, CodeMinor};
-use super::rest::routes::Api;
+use super::rest::routes::{Api, Service};
 use super::server::AppState;
 use crate::store::records;
 
@@ -99,27 +99,43 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render(pool))
 }
 
-/// The official rostering OpenAPI, as published; localised per request.
-const ROSTERING_OPENAPI: &str =
-    include_str!("rest/openapi/onerosterv1p2rostersservice_openapi3_v1p0.json");
+/// The official 1.2 OpenAPI of each service, as published (kept unchanged in
+/// `src/http/rest/openapi/`), and the two names each is served under (ONEROSTER.md §1).
+fn openapi(service: Service) -> (&'static str, [&'static str; 2]) {
+    match service {
+        Service::Rostering => (
+            include_str!("rest/openapi/onerosterv1p2rostersservice_openapi3_v1p0.json"),
+            [
+                "onerosterv1p2rostersservice_openapi3_v1p0.json",
+                "imsorv1p2_rostering_openapi3_v1p0.json",
+            ],
+        ),
+        Service::Resources => (
+            include_str!("rest/openapi/onerosterv1p2resourcesservice_openapi3_v1p0.json"),
+            [
+                "onerosterv1p2resourcesservice_openapi3_v1p0.json",
+                "imsorv1p2_resources_openapi3_v1p0.json",
+            ],
+        ),
+    }
+}
 
-/// `GET …/rostering/v1p2/discovery/{file}`: the official OpenAPI with this server's URL and
-/// token URL (both file names of ONEROSTER.md §1 are served).
+/// `GET <1.2 service base>/discovery/{file}`: the service's official OpenAPI with this
+/// server's URL and token URL, localised per request (both file names are served).
 pub async fn discovery(
     req: HttpRequest,
     state: web::Data<AppState>,
     file: web::Path<String>,
+    service: Service,
 ) -> Result<HttpResponse, ApiError> {
-    if !matches!(
-        file.as_str(),
-        "onerosterv1p2rostersservice_openapi3_v1p0.json" | "imsorv1p2_rostering_openapi3_v1p0.json"
-    ) {
+    let (text, names) = openapi(service);
+    if !names.contains(&file.as_str()) {
         return Err(ApiError::not_found(format!("no discovery file '{file}'")));
     }
     let base = base_url(&req, &state);
-    let mut doc: Json = serde_json::from_str(ROSTERING_OPENAPI).map_err(ApiError::internal)?;
+    let mut doc: Json = serde_json::from_str(text).map_err(ApiError::internal)?;
     doc["servers"] = json!([{
-        "url": format!("{base}{}", Api::V1p2.base()),
+        "url": format!("{base}{}", Api::V1p2.base_of(service)),
         "description": "rosterbridge",
     }]);
     if let Some(flow) = doc

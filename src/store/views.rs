@@ -11,10 +11,11 @@
 //! - classes whose school is in O*, and the enrollments of those classes;
 //! - courses owned by an org in O* or taught by a class of O*;
 //! - academic sessions used as a term by a class of O*, their parents (school years) and
-//!   children (grading periods), and the school years of O*'s courses.
+//!   children (grading periods), and the school years of O*'s courses;
+//! - resources linked to a class, a course or a user it can see that way.
 //!
-//! Other entities (gradebook, resources) see nothing: no endpoint serves them to restricted
-//! clients yet (the gradebook and resources issue gives them their rules).
+//! Other entities (the gradebook) see nothing: no endpoint serves them to restricted clients
+//! yet (the gradebook issue gives them their rules).
 
 use std::sync::Arc;
 
@@ -48,6 +49,9 @@ pub enum Where {
     ClassesInTerm(String),
     /// Sessions some class of `school` names as a term.
     TermsOfSchool(String),
+    /// Resources named by an active row of `link` (class, course or user resources) whose
+    /// owner (the class, course or user) is `owner`.
+    ResourcesOf { link: Entity, owner: String },
     /// What a client restricted to these orgs (already expanded, [`expand_orgs`]) may see.
     VisibleTo(Arc<Vec<String>>),
 }
@@ -84,6 +88,15 @@ impl Where {
             } => Cond::new(CLASS_OF_USER_AS, vec![one(user), one(role)]),
             Where::ClassesInTerm(term) => Cond::new(CLASS_IN_TERM, vec![one(term)]),
             Where::TermsOfSchool(school) => Cond::new(TERM_OF_SCHOOL, vec![one(school)]),
+            Where::ResourcesOf { link, owner } => {
+                let template = match link {
+                    Entity::ClassResources => RESOURCES_OF_CLASS,
+                    Entity::CourseResources => RESOURCES_OF_COURSE,
+                    Entity::UserResources => RESOURCES_OF_USER,
+                    _ => "1 = 0",
+                };
+                Cond::new(template, vec![one(owner)])
+            }
             Where::VisibleTo(orgs) => condition(entity, orgs),
         }
     }
@@ -115,6 +128,12 @@ const CLASS_OF_USER_AS: &str = "t.sourced_id IN (SELECT e.class_sourced_id FROM 
      WHERE e.user_sourced_id = ? AND e.role = ? AND e.status = 'active')";
 const CLASS_IN_TERM: &str = "t.sourced_id IN (SELECT lv.owner FROM list_values lv \
      WHERE lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.value = ?)";
+const RESOURCES_OF_CLASS: &str = "t.sourced_id IN (SELECT l.resource_sourced_id \
+     FROM class_resources l WHERE l.class_sourced_id = ? AND l.status = 'active')";
+const RESOURCES_OF_COURSE: &str = "t.sourced_id IN (SELECT l.resource_sourced_id \
+     FROM course_resources l WHERE l.course_sourced_id = ? AND l.status = 'active')";
+const RESOURCES_OF_USER: &str = "t.sourced_id IN (SELECT l.resource_sourced_id \
+     FROM user_resources l WHERE l.user_sourced_id = ? AND l.status = 'active')";
 const TERM_OF_SCHOOL: &str = "t.sourced_id IN (SELECT lv.value FROM classes c JOIN list_values lv \
      ON lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.owner = c.sourced_id \
      WHERE c.school_sourced_id = ?)";
@@ -161,6 +180,19 @@ const SESSION_AT: &str = "EXISTS (SELECT 1 FROM list_values vl JOIN classes vc O
      OR EXISTS (SELECT 1 FROM courses vo WHERE vo.school_year_sourced_id = t.sourced_id \
      AND vo.org_sourced_id IN (?))";
 
+/// Resources linked (actively) to a class of their schools, a course owned by or taught at
+/// them, or a user holding a role at them.
+const RESOURCE_AT: &str = "t.sourced_id IN (SELECT l.resource_sourced_id FROM class_resources l \
+     JOIN classes c ON c.sourced_id = l.class_sourced_id WHERE l.status = 'active' \
+     AND c.school_sourced_id IN (?)) \
+     OR t.sourced_id IN (SELECT l.resource_sourced_id FROM course_resources l \
+     WHERE l.status = 'active' AND (l.course_sourced_id IN (SELECT o.sourced_id FROM courses o \
+     WHERE o.org_sourced_id IN (?)) OR l.course_sourced_id IN (SELECT c.course_sourced_id \
+     FROM classes c WHERE c.school_sourced_id IN (?)))) \
+     OR t.sourced_id IN (SELECT l.resource_sourced_id FROM user_resources l \
+     JOIN user_roles r ON r.user_sourced_id = l.user_sourced_id WHERE l.status = 'active' \
+     AND r.org_sourced_id IN (?))";
+
 /// The condition limiting `entity` to what a client restricted to `orgs` (already expanded)
 /// may see.
 fn condition(entity: Entity, orgs: &[String]) -> Cond {
@@ -176,6 +208,7 @@ fn condition(entity: Entity, orgs: &[String]) -> Cond {
         Entity::Enrollments => Cond::new(ENROLLMENT_AT, vec![set()]),
         Entity::Courses => Cond::new(COURSE_AT, vec![set(), set()]),
         Entity::AcademicSessions => Cond::new(SESSION_AT, vec![set(), set()]),
+        Entity::Resources => Cond::new(RESOURCE_AT, vec![set(), set(), set(), set()]),
         _ => Cond::new("1 = 0", Vec::new()),
     }
 }

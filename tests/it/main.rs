@@ -16,6 +16,7 @@ mod invalid;
 mod probing;
 mod query;
 mod render;
+mod resources;
 mod rest;
 mod schema;
 mod security;

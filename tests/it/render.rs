@@ -9,9 +9,14 @@ use crate::both;
 use crate::common::fixture;
 
 fn openapi() -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-        "../shared/spec/oneroster/v1p2/openapi/onerosterv1p2rostersservice_openapi3_v1p0.json",
-    );
+    official("onerosterv1p2rostersservice_openapi3_v1p0.json")
+}
+
+/// One of the official 1.2 OpenAPI files in ../shared.
+pub(crate) fn official(file: &str) -> Value {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/spec/oneroster/v1p2/openapi")
+        .join(file);
     let text =
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{} is required: {e}", p.display()));
     serde_json::from_str(&text).unwrap()
@@ -19,7 +24,7 @@ fn openapi() -> Value {
 
 /// A small JSON Schema (OpenAPI 3.0 subset) checker: $ref, type, enum, required, properties,
 /// additionalProperties: false, items, and anyOf/oneOf/allOf.
-fn check(doc: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+pub(crate) fn check(doc: &Value, schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         let name = r.trim_start_matches("#/components/schemas/");
         return check(doc, &doc["components"]["schemas"][name], v, path, errors);

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use super::error::{status_info, ApiError, CodeMinor};
 use super::params::ReadParams;
 use super::render::{self, Renderer};
-use super::routes::{Api, Route};
+use super::routes::{Api, Route, Service};
 use crate::http::auth::{authenticate, Accept, AuthFailure, Credential, Scheme};
 use crate::http::body::Chunks;
 use crate::http::handlers::{base_url, method_not_allowed, no_endpoint, not_found, peer_ip};
@@ -73,15 +73,16 @@ pub async fn dispatch(
     state: web::Data<AppState>,
     cred: Credential,
     api: Api,
+    service: Service,
 ) -> Result<HttpResponse, ApiError> {
     let tail = req.match_info().get("tail").unwrap_or("");
-    let Some((route, ids)) = super::routes::find(tail) else {
+    let Some((route, ids)) = super::routes::find_in(api, service, tail) else {
         return Err(no_endpoint(&req));
     };
     req.extensions_mut()
         .insert(crate::http::server::RoutePattern(format!(
             "{}{}",
-            api.base(),
+            api.base_of(service),
             route.path
         )));
     read(req, state, cred, route, api, ids).await
@@ -422,11 +423,15 @@ fn envelope(key: &str, warnings: &[Json]) -> serde_json::Result<(Vec<u8>, Vec<u8
     Ok((head, tail))
 }
 
-/// Another method than GET under a version's base path: 405 for a path of the route table,
+/// Another method than GET under a service's base path: 405 for a path of its route table,
 /// 404 for any other.
-pub async fn rostering_method_not_allowed(req: HttpRequest) -> HttpResponse {
+pub async fn method_not_allowed_under(
+    req: HttpRequest,
+    api: Api,
+    service: Service,
+) -> HttpResponse {
     let tail = req.match_info().get("tail").unwrap_or("");
-    if super::routes::find(tail).is_some() {
+    if super::routes::find_in(api, service, tail).is_some() {
         method_not_allowed(req, "GET").await
     } else {
         not_found(req).await

@@ -14,6 +14,8 @@ pub use crate::store::related::{embedded, load_related, load_related_skipping, R
 
 /// Base path of the 1.2 rostering service.
 pub const V1P2_ROSTERING: &str = "/ims/oneroster/rostering/v1p2";
+/// Base path of the 1.2 resources service.
+pub const V1P2_RESOURCES: &str = "/ims/oneroster/resources/v1p2";
 /// Base path of every 1.1 service.
 pub const V1P1: &str = "/ims/oneroster/v1p1";
 
@@ -263,8 +265,14 @@ impl Renderer<'_> {
         o.close();
     }
 
-    /// A GUIDRef: `{"href": <this server><base>/<collection>/<id>, "sourcedId", "type"}`.
+    /// A GUIDRef: `{"href": <this server><base>/<collection>/<id>, "sourcedId", "type"}`; on
+    /// 1.2 the base is the service that serves `e` (a resource's href is under resources).
     fn write_ref(&self, out: &mut Vec<u8>, base: &str, e: Entity, id: &str) {
+        let base = match (base, e) {
+            (V1P1, _) => V1P1,
+            (_, Entity::Resources) => V1P2_RESOURCES,
+            _ => base,
+        };
         let (path, ty) = target(e);
         out.extend_from_slice(b"{\"href\":\"");
         escape_contents(out, self.base_url);

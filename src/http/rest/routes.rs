@@ -1,9 +1,12 @@
-//! The one route table of the OneRoster rostering service: every operation of 1.1 and 1.2 as
-//! data (operation id, path, entity, wrapper key, scopes, and which records it reads). The
-//! server registers one generic handler per row and version; nothing here knows HTTP.
+//! The route tables of the OneRoster REST services: every read of 1.1 and 1.2 as data
+//! (operation id, path, entity, wrapper key, scopes, and which records it reads), one table
+//! per service ([`ROSTERING`], [`RESOURCES`]). The server registers one generic handler per
+//! service base path and version; nothing here knows HTTP.
 //!
 //! 1.1 and 1.2 rostering have the same 41 operations on the same paths (only the path
-//! parameter names differ), so one table serves both versions under their base paths.
+//! parameter names differ), so one table serves both versions under their base paths. 1.1
+//! puts every service under one base path; 1.2 gives each its own. A row may exist in one
+//! version only (`/users/{id}/resources` is new in 1.2).
 
 use crate::model::catalog::Entity;
 use crate::roster::Where;
@@ -20,9 +23,15 @@ impl Api {
 
     /// Base path of the rostering service.
     pub fn base(self) -> &'static str {
-        match self {
-            Api::V1p1 => super::render::V1P1,
-            Api::V1p2 => super::render::V1P2_ROSTERING,
+        self.base_of(Service::Rostering)
+    }
+
+    /// Base path of `service` in this version (1.1: one for all).
+    pub fn base_of(self, service: Service) -> &'static str {
+        match (self, service) {
+            (Api::V1p1, _) => super::render::V1P1,
+            (Api::V1p2, Service::Rostering) => super::render::V1P2_ROSTERING,
+            (Api::V1p2, Service::Resources) => super::render::V1P2_RESOURCES,
         }
     }
 
@@ -31,6 +40,34 @@ impl Api {
         match self {
             Api::V1p1 => crate::auth::scopes::V1P1,
             Api::V1p2 => crate::auth::scopes::V1P2,
+        }
+    }
+}
+
+/// A OneRoster REST service (1.2 serves each under its own base path; 1.1 all under one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Rostering,
+    Resources,
+}
+
+impl Service {
+    pub const ALL: [Service; 2] = [Service::Rostering, Service::Resources];
+
+    /// The service's route table.
+    pub fn routes(self) -> &'static [Route] {
+        match self {
+            Service::Rostering => ROSTERING,
+            Service::Resources => RESOURCES,
+        }
+    }
+
+    /// The services served under `api`'s base path `base` (1.1: every service).
+    pub fn under(api: Api, service: Service) -> &'static [Service] {
+        match (api, service) {
+            (Api::V1p1, _) => &Service::ALL,
+            (Api::V1p2, Service::Rostering) => &[Service::Rostering],
+            (Api::V1p2, Service::Resources) => &[Service::Resources],
         }
     }
 }
@@ -74,12 +111,19 @@ pub enum Nested {
     CourseClasses,
     /// `/users/{u}/classes` (any role), `/students/{u}/classes`, `/teachers/{u}/classes`
     UserClasses(Option<&'static str>),
+    /// `/classes/{c}/resources`, `/courses/{c}/resources`, `/users/{u}/resources`: the
+    /// resources its active link rows (this association entity) name.
+    ResourcesOf(Entity),
 }
 
 /// Scopes (short names; the version's prefix is added) of the core top-level reads.
 const CORE: &[&str] = &["roster-core.readonly", "roster.readonly"];
 const ROSTER: &[&str] = &["roster.readonly"];
 const DEMOGRAPHICS: &[&str] = &["roster-demographics.readonly"];
+/// Resources: the top-level reads (1.1 has no `resource-core` scope; its clients hold
+/// `resource.readonly`), and the nested ones.
+const RESOURCE_CORE: &[&str] = &["resource-core.readonly", "resource.readonly"];
+const RESOURCE: &[&str] = &["resource.readonly"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -93,6 +137,8 @@ pub struct Route {
     pub single: bool,
     pub scopes: &'static [&'static str],
     pub view: View,
+    /// The only version that has this operation (`None`: both).
+    pub only: Option<Api>,
 }
 
 const fn route(
@@ -112,6 +158,7 @@ const fn route(
         single,
         scopes,
         view,
+        only: None,
     }
 }
 
@@ -189,11 +236,39 @@ pub const ROSTERING: &[Route] = &[
     coll("getClassesForUser", "/users/{userSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::UserClasses(None))),
 ];
 
-/// The route matching `tail` (the path after the version's base, without its leading `/`)
-/// and the path's ids in order. Ids are percent-decoded.
+/// A 1.2-only operation.
+const fn v1p2(r: Route) -> Route {
+    Route {
+        only: Some(Api::V1p2),
+        ..r
+    }
+}
+
+/// Every resources operation: 1.2's five (ONEROSTER.md §2.5), of which 1.1 has all but
+/// `/users/{id}/resources`.
+#[rustfmt::skip]
+pub const RESOURCES: &[Route] = &[
+    coll("getAllResources", "/resources", E::Resources, "resources", RESOURCE_CORE, V::All),
+    one("getResource", "/resources/{sourcedId}", E::Resources, "resource", RESOURCE_CORE, V::All),
+    coll("getResourcesForClass", "/classes/{classSourcedId}/resources", E::Resources, "resources", RESOURCE, V::Nested(N::ResourcesOf(E::ClassResources))),
+    coll("getResourcesForCourse", "/courses/{courseSourcedId}/resources", E::Resources, "resources", RESOURCE, V::Nested(N::ResourcesOf(E::CourseResources))),
+    v1p2(coll("getResourcesForUser", "/users/{userSourcedId}/resources", E::Resources, "resources", RESOURCE, V::Nested(N::ResourcesOf(E::UserResources)))),
+];
+
+/// The rostering route matching `tail` (see [`find_in`]).
 pub fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
+    find_in(Api::V1p2, Service::Rostering, tail)
+}
+
+/// The route of `api` under `service`'s base path matching `tail` (the path after the base,
+/// without its leading `/`) and the path's ids in order. Ids are percent-decoded.
+pub fn find_in(api: Api, service: Service, tail: &str) -> Option<(&'static Route, Vec<String>)> {
     let segs: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
-    'routes: for route in ROSTERING {
+    let routes = Service::under(api, service)
+        .iter()
+        .flat_map(|s| s.routes())
+        .filter(|r| r.only.is_none_or(|v| v == api));
+    'routes: for route in routes {
         let pattern = route.path.trim_start_matches('/').split('/');
         if pattern.clone().count() != segs.len() {
             continue;
@@ -262,6 +337,7 @@ impl Route {
                     user: id(0),
                     role: r.map(role),
                 }],
+                N::ResourcesOf(link) => vec![Where::ResourcesOf { link, owner: id(0) }],
             },
         }
     }
@@ -292,6 +368,9 @@ impl Route {
             N::TermClasses | N::TermGradingPeriods => vec![by_id(E::AcademicSessions, 0)],
             N::CourseClasses => vec![by_id(E::Courses, 0)],
             N::UserClasses(_) => vec![by_id(E::Users, 0)],
+            N::ResourcesOf(E::ClassResources) => vec![by_id(E::Classes, 0)],
+            N::ResourcesOf(E::CourseResources) => vec![by_id(E::Courses, 0)],
+            N::ResourcesOf(_) => vec![by_id(E::Users, 0)],
         }
     }
 
