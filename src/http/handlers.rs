@@ -110,6 +110,13 @@ fn openapi(service: Service) -> (&'static str, [&'static str; 2]) {
                 "imsorv1p2_rostering_openapi3_v1p0.json",
             ],
         ),
+        Service::Gradebook => (
+            include_str!("rest/openapi/onerosterv1p2gradebookservice_openapi3_v1p0.json"),
+            [
+                "onerosterv1p2gradebookservice_openapi3_v1p0.json",
+                "imsorv1p2_gradebook_openapi3_v1p0.json",
+            ],
+        ),
         Service::Resources => (
             include_str!("rest/openapi/onerosterv1p2resourcesservice_openapi3_v1p0.json"),
             [

@@ -85,6 +85,14 @@ pub fn embedded(entity: Entity) -> &'static [(Entity, &'static str)] {
         Entity::Courses => &[(Entity::CourseResources, "course_sourced_id")],
         Entity::Orgs => &[(Entity::Orgs, "parent_sourced_id")],
         Entity::AcademicSessions => &[(Entity::AcademicSessions, "parent_sourced_id")],
+        Entity::LineItems => &[
+            (Entity::LineItemLearningObjectiveIds, "line_item_sourced_id"),
+            (Entity::LineItemScoreScales, "line_item_sourced_id"),
+        ],
+        Entity::Results => &[
+            (Entity::ResultLearningObjectiveIds, "result_sourced_id"),
+            (Entity::ResultScoreScales, "result_sourced_id"),
+        ],
         _ => &[],
     }
 }

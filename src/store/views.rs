@@ -12,10 +12,11 @@
 //! - courses owned by an org in O* or taught by a class of O*;
 //! - academic sessions used as a term by a class of O*, their parents (school years) and
 //!   children (grading periods), and the school years of O*'s courses;
-//! - resources linked to a class, a course or a user it can see that way.
+//! - resources linked to a class, a course or a user it can see that way;
+//! - line items of classes of O*, their results and categories, and the score scales of O*
+//!   or of those classes.
 //!
-//! Other entities (the gradebook) see nothing: no endpoint serves them to restricted clients
-//! yet (the gradebook issue gives them their rules).
+//! Other entities (association rows) see nothing on their own.
 
 use std::sync::Arc;
 
@@ -52,6 +53,12 @@ pub enum Where {
     /// Resources named by an active row of `link` (class, course or user resources) whose
     /// owner (the class, course or user) is `owner`.
     ResourcesOf { link: Entity, owner: String },
+    /// Categories of the active line items of this class.
+    CategoriesOfClass(String),
+    /// Results whose line item belongs to this class.
+    ResultsOfClass(String),
+    /// Score scales of this school (their org) or of its classes.
+    ScoreScalesOfSchool(String),
     /// What a client restricted to these orgs (already expanded, [`expand_orgs`]) may see.
     VisibleTo(Arc<Vec<String>>),
 }
@@ -97,6 +104,11 @@ impl Where {
                 };
                 Cond::new(template, vec![one(owner)])
             }
+            Where::CategoriesOfClass(class) => Cond::new(CATEGORIES_OF_CLASS, vec![one(class)]),
+            Where::ResultsOfClass(class) => Cond::new(RESULTS_OF_CLASS, vec![one(class)]),
+            Where::ScoreScalesOfSchool(school) => {
+                Cond::new(SCALES_OF_SCHOOL, vec![one(school), one(school)])
+            }
             Where::VisibleTo(orgs) => condition(entity, orgs),
         }
     }
@@ -134,6 +146,12 @@ const RESOURCES_OF_COURSE: &str = "t.sourced_id IN (SELECT l.resource_sourced_id
      FROM course_resources l WHERE l.course_sourced_id = ? AND l.status = 'active')";
 const RESOURCES_OF_USER: &str = "t.sourced_id IN (SELECT l.resource_sourced_id \
      FROM user_resources l WHERE l.user_sourced_id = ? AND l.status = 'active')";
+const CATEGORIES_OF_CLASS: &str = "t.sourced_id IN (SELECT li.category_sourced_id \
+     FROM line_items li WHERE li.class_sourced_id = ? AND li.status = 'active')";
+const RESULTS_OF_CLASS: &str = "t.line_item_sourced_id IN (SELECT li.sourced_id \
+     FROM line_items li WHERE li.class_sourced_id = ?)";
+const SCALES_OF_SCHOOL: &str = "t.org_sourced_id = ? OR t.class_sourced_id IN \
+     (SELECT c.sourced_id FROM classes c WHERE c.school_sourced_id = ?)";
 const TERM_OF_SCHOOL: &str = "t.sourced_id IN (SELECT lv.value FROM classes c JOIN list_values lv \
      ON lv.entity = 'classes' AND lv.field = 'termSourcedIds' AND lv.owner = c.sourced_id \
      WHERE c.school_sourced_id = ?)";
@@ -193,6 +211,17 @@ const RESOURCE_AT: &str = "t.sourced_id IN (SELECT l.resource_sourced_id FROM cl
      JOIN user_roles r ON r.user_sourced_id = l.user_sourced_id WHERE l.status = 'active' \
      AND r.org_sourced_id IN (?))";
 
+/// Gradebook: line items of classes at their schools, those line items' results and
+/// categories, score scales of their orgs or of those classes.
+const LINE_ITEM_AT: &str = "t.class_sourced_id IN (SELECT c.sourced_id FROM classes c \
+     WHERE c.school_sourced_id IN (?))";
+const RESULT_AT: &str = "t.line_item_sourced_id IN (SELECT li.sourced_id FROM line_items li \
+     JOIN classes c ON c.sourced_id = li.class_sourced_id WHERE c.school_sourced_id IN (?))";
+const CATEGORY_AT: &str = "t.sourced_id IN (SELECT li.category_sourced_id FROM line_items li \
+     JOIN classes c ON c.sourced_id = li.class_sourced_id WHERE c.school_sourced_id IN (?))";
+const SCALE_AT: &str = "t.org_sourced_id IN (?) OR t.class_sourced_id IN (SELECT c.sourced_id \
+     FROM classes c WHERE c.school_sourced_id IN (?))";
+
 /// The condition limiting `entity` to what a client restricted to `orgs` (already expanded)
 /// may see.
 fn condition(entity: Entity, orgs: &[String]) -> Cond {
@@ -209,6 +238,10 @@ fn condition(entity: Entity, orgs: &[String]) -> Cond {
         Entity::Courses => Cond::new(COURSE_AT, vec![set(), set()]),
         Entity::AcademicSessions => Cond::new(SESSION_AT, vec![set(), set()]),
         Entity::Resources => Cond::new(RESOURCE_AT, vec![set(), set(), set(), set()]),
+        Entity::LineItems => Cond::new(LINE_ITEM_AT, vec![set()]),
+        Entity::Results => Cond::new(RESULT_AT, vec![set()]),
+        Entity::Categories => Cond::new(CATEGORY_AT, vec![set()]),
+        Entity::ScoreScales => Cond::new(SCALE_AT, vec![set(), set()]),
         _ => Cond::new("1 = 0", Vec::new()),
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod export_roundtrip;
 mod fixtures;
 mod generate;
+mod gradebook;
 mod http;
 mod import;
 mod invalid;

@@ -14,6 +14,8 @@ pub use crate::store::related::{embedded, load_related, load_related_skipping, R
 
 /// Base path of the 1.2 rostering service.
 pub const V1P2_ROSTERING: &str = "/ims/oneroster/rostering/v1p2";
+/// Base path of the 1.2 gradebook service.
+pub const V1P2_GRADEBOOK: &str = "/ims/oneroster/gradebook/v1p2";
 /// Base path of the 1.2 resources service.
 pub const V1P2_RESOURCES: &str = "/ims/oneroster/resources/v1p2";
 /// Base path of every 1.1 service.
@@ -43,13 +45,19 @@ pub fn json_keys(entity: Entity, v1p1: bool) -> Vec<String> {
             .fields()
             .iter()
             .filter(|f| entity.parent().map(|(_, col)| col) != Some(f.column))
-            .map(json_name),
+            .filter_map(|f| match field_json(entity, f.name, v1p1) {
+                Some(renamed) => renamed.map(str::to_string),
+                None => Some(json_name(f)),
+            }),
     );
     keys.extend(
         match entity {
             Entity::Users => &["roles", "userProfiles", "resources"][..],
             Entity::Classes | Entity::Courses => &["resources"][..],
             Entity::Orgs | Entity::AcademicSessions => &["children"][..],
+            Entity::LineItems | Entity::Results if !v1p1 => {
+                &["scoreScale", "learningObjectiveSet"][..]
+            }
             _ => &[][..],
         }
         .iter()
@@ -92,6 +100,36 @@ fn target(e: Entity) -> (&'static str, &'static str) {
         Entity::Results => ("results", "result"),
         Entity::UserProfiles => ("userProfiles", "userProfile"),
         other => (other.name(), other.name()),
+    }
+}
+
+/// Where a stored field's JSON differs from its catalogue name (`json_name`): `Some(None)` when
+/// the version's JSON has no such field, `Some(Some(name))` when it has another name, `None`
+/// when it is the usual one (ONEROSTER.md §3.3, §3.5).
+fn field_json(e: Entity, field: &str, v1p1: bool) -> Option<Option<&'static str>> {
+    match (e, field, v1p1) {
+        // A score scale's org is a CSV column only.
+        (Entity::ScoreScales, "orgSourcedId", _) => Some(None),
+        (Entity::Categories, "weight", true) => Some(None),
+        (Entity::LineItems, "academicSessionSourcedId", true) => Some(Some("gradingPeriod")),
+        (Entity::LineItems, "schoolSourcedId", true) => Some(None),
+        (
+            Entity::Results,
+            "classSourcedId" | "textScore" | "inProgress" | "incomplete" | "late" | "missing",
+            true,
+        ) => Some(None),
+        _ => None,
+    }
+}
+
+/// The 1.2 base path of the service serving `e`.
+fn v12_base(e: Entity) -> &'static str {
+    match e {
+        Entity::Resources => V1P2_RESOURCES,
+        Entity::Categories | Entity::LineItems | Entity::Results | Entity::ScoreScales => {
+            V1P2_GRADEBOOK
+        }
+        _ => V1P2_ROSTERING,
     }
 }
 
@@ -174,6 +212,11 @@ impl Renderer<'_> {
             if user11 && V11_USER_DROPPED.contains(&name) {
                 continue;
             }
+            let name = match field_json(rec.entity, f.name, v1p1) {
+                Some(Some(renamed)) => renamed,
+                Some(None) => continue,
+                None => name,
+            };
             let text = match v {
                 // Optional in CSV, required in 1.2 JSON (ONEROSTER.md §3.2).
                 Value::Null if required_in_json(rec.entity, f.name) => "",
@@ -207,6 +250,22 @@ impl Renderer<'_> {
                 Kind::Enum(values, ext) if !v1p1 => {
                     write_str(o.out, &v12_enum_value(values, ext, text))
                 }
+                // A line item's dates are date-times in JSON (dates in CSV).
+                Kind::Date if rec.entity == Entity::LineItems && text.len() == 10 => {
+                    write_str(o.out, &format!("{text}T00:00:00.000Z"))
+                }
+                Kind::ScoreScaleValue => write_array(
+                    o.out,
+                    list_items(text).filter_map(|item| {
+                        item.strip_prefix('{')?.strip_suffix('}')?.split_once(':')
+                    }),
+                    |out, (lhs, rhs)| {
+                        let mut v = Obj::open(out, None);
+                        v.str("itemValueLHS", lhs);
+                        v.str("itemValueRHS", rhs);
+                        v.close();
+                    },
+                ),
                 Kind::UserIds => write_array(
                     o.out,
                     list_items(text).filter_map(|item| {
@@ -252,6 +311,9 @@ impl Renderer<'_> {
                     });
                 }
             }
+            Entity::LineItems | Entity::Results if !v1p1 => {
+                self.gradebook_associations(&mut o, rec, related)
+            }
             Entity::Orgs | Entity::AcademicSessions => {
                 let children = related.of(rec.entity, &rec.sourced_id);
                 if !children.is_empty() && o.key("children") {
@@ -268,10 +330,9 @@ impl Renderer<'_> {
     /// A GUIDRef: `{"href": <this server><base>/<collection>/<id>, "sourcedId", "type"}`; on
     /// 1.2 the base is the service that serves `e` (a resource's href is under resources).
     fn write_ref(&self, out: &mut Vec<u8>, base: &str, e: Entity, id: &str) {
-        let base = match (base, e) {
-            (V1P1, _) => V1P1,
-            (_, Entity::Resources) => V1P2_RESOURCES,
-            _ => base,
+        let base = match base {
+            V1P1 => V1P1,
+            _ => v12_base(e),
         };
         let (path, ty) = target(e);
         out.extend_from_slice(b"{\"href\":\"");
@@ -286,6 +347,75 @@ impl Renderer<'_> {
         out.extend_from_slice(b",\"type\":");
         write_str(out, ty);
         out.push(b'}');
+    }
+
+    /// A 1.2 line item's or result's `scoreScale` (its first active score-scale link) and
+    /// `learningObjectiveSet` (its learning-objective rows grouped by source; a result's with
+    /// their scores), when it has them.
+    fn gradebook_associations(&self, o: &mut Obj<'_>, rec: &Record, related: &Related) {
+        let (scales, objectives) = if rec.entity == Entity::LineItems {
+            (
+                Entity::LineItemScoreScales,
+                Entity::LineItemLearningObjectiveIds,
+            )
+        } else {
+            (
+                Entity::ResultScoreScales,
+                Entity::ResultLearningObjectiveIds,
+            )
+        };
+        let active = |e| {
+            related
+                .of(e, &rec.sourced_id)
+                .iter()
+                .filter(|r| r.status == Status::Active)
+        };
+        if let Some(scale) = active(scales).find_map(|r| r.get("scoreScaleSourcedId")) {
+            if o.key("scoreScale") {
+                self.write_ref(o.out, V1P2_GRADEBOOK, Entity::ScoreScales, scale);
+            }
+        }
+        let mut sources: Vec<&str> = active(objectives).filter_map(|r| r.get("source")).collect();
+        sources.dedup();
+        sources.sort_unstable();
+        sources.dedup();
+        if sources.is_empty() || !o.key("learningObjectiveSet") {
+            return;
+        }
+        let result = rec.entity == Entity::Results;
+        write_array(o.out, sources.iter(), |out, source| {
+            let mut set = Obj::open(out, None);
+            set.str("source", source);
+            let rows = active(objectives).filter(|r| r.get("source") == Some(*source));
+            if result {
+                set.key("learningObjectiveResults");
+                write_array(set.out, rows, |out, r| {
+                    let mut lo = Obj::open(out, None);
+                    lo.str(
+                        "learningObjectiveId",
+                        r.get("learningObjectiveId").unwrap_or(""),
+                    );
+                    if let Some(Value::Float(x)) =
+                        r.entity.field_index("score").and_then(|i| r.values.get(i))
+                    {
+                        lo.key("score");
+                        write_number(lo.out, *x);
+                    }
+                    if let Some(t) = r.get("textScore") {
+                        lo.str("textScore", t);
+                    }
+                    lo.close();
+                });
+            } else {
+                set.key("learningObjectiveIds");
+                write_array(
+                    set.out,
+                    rows.filter_map(|r| r.get("learningObjectiveId")),
+                    write_str,
+                );
+            }
+            set.close();
+        });
     }
 
     /// A 1.2 user's `roles[]` (always), `userProfiles[]` and `resources[]` (when not empty).

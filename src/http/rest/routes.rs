@@ -31,6 +31,7 @@ impl Api {
         match (self, service) {
             (Api::V1p1, _) => super::render::V1P1,
             (Api::V1p2, Service::Rostering) => super::render::V1P2_ROSTERING,
+            (Api::V1p2, Service::Gradebook) => super::render::V1P2_GRADEBOOK,
             (Api::V1p2, Service::Resources) => super::render::V1P2_RESOURCES,
         }
     }
@@ -48,16 +49,18 @@ impl Api {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     Rostering,
+    Gradebook,
     Resources,
 }
 
 impl Service {
-    pub const ALL: [Service; 2] = [Service::Rostering, Service::Resources];
+    pub const ALL: [Service; 3] = [Service::Rostering, Service::Gradebook, Service::Resources];
 
     /// The service's route table.
     pub fn routes(self) -> &'static [Route] {
         match self {
             Service::Rostering => ROSTERING,
+            Service::Gradebook => GRADEBOOK,
             Service::Resources => RESOURCES,
         }
     }
@@ -67,6 +70,7 @@ impl Service {
         match (api, service) {
             (Api::V1p1, _) => &Service::ALL,
             (Api::V1p2, Service::Rostering) => &[Service::Rostering],
+            (Api::V1p2, Service::Gradebook) => &[Service::Gradebook],
             (Api::V1p2, Service::Resources) => &[Service::Resources],
         }
     }
@@ -114,6 +118,18 @@ pub enum Nested {
     /// `/classes/{c}/resources`, `/courses/{c}/resources`, `/users/{u}/resources`: the
     /// resources its active link rows (this association entity) name.
     ResourcesOf(Entity),
+    /// `/classes/{c}/categories`: the categories of the class's line items.
+    ClassCategories,
+    /// `/classes/{c}/lineItems`, `/classes/{c}/scoreScales`: the records whose class is c.
+    OfClass,
+    /// `/classes/{c}/results`: the results of the class's line items.
+    ClassResults,
+    /// `/classes/{c}/lineItems/{l}/results`: the results of line item l (of class c).
+    ClassLineItemResults,
+    /// `/classes/{c}/students/{s}/results`: student s's results in class c's line items.
+    ClassStudentResults,
+    /// `/schools/{s}/scoreScales`: the score scales of the school or of its classes.
+    SchoolScoreScales,
 }
 
 /// Scopes (short names; the version's prefix is added) of the core top-level reads.
@@ -124,6 +140,9 @@ const DEMOGRAPHICS: &[&str] = &["roster-demographics.readonly"];
 /// `resource.readonly`), and the nested ones.
 const RESOURCE_CORE: &[&str] = &["resource-core.readonly", "resource.readonly"];
 const RESOURCE: &[&str] = &["resource.readonly"];
+/// Gradebook reads: the top-level ones (1.1 has no `gradebook-core`), and the nested ones.
+const GRADEBOOK_CORE: &[&str] = &["gradebook-core.readonly", "gradebook.readonly"];
+const GRADEBOOK_READ: &[&str] = &["gradebook.readonly"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -255,6 +274,27 @@ pub const RESOURCES: &[Route] = &[
     v1p2(coll("getResourcesForUser", "/users/{userSourcedId}/resources", E::Resources, "resources", RESOURCE, V::Nested(N::ResourcesOf(E::UserResources)))),
 ];
 
+/// Every gradebook read: 1.2's 22 (ONEROSTER.md §2.4; the assessment results profile is not
+/// stored yet), of which 1.1 has the categories, line items and results and four nested reads.
+#[rustfmt::skip]
+pub const GRADEBOOK: &[Route] = &[
+    coll("getAllCategories", "/categories", E::Categories, "categories", GRADEBOOK_CORE, V::All),
+    one("getCategory", "/categories/{sourcedId}", E::Categories, "category", GRADEBOOK_CORE, V::All),
+    coll("getAllLineItems", "/lineItems", E::LineItems, "lineItems", GRADEBOOK_CORE, V::All),
+    one("getLineItem", "/lineItems/{sourcedId}", E::LineItems, "lineItem", GRADEBOOK_CORE, V::All),
+    coll("getAllResults", "/results", E::Results, "results", GRADEBOOK_CORE, V::All),
+    one("getResult", "/results/{sourcedId}", E::Results, "result", GRADEBOOK_CORE, V::All),
+    v1p2(coll("getAllScoreScales", "/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_CORE, V::All)),
+    v1p2(one("getScoreScale", "/scoreScales/{sourcedId}", E::ScoreScales, "scoreScale", GRADEBOOK_CORE, V::All)),
+    v1p2(coll("getCategoriesForClass", "/classes/{classSourcedId}/categories", E::Categories, "categories", GRADEBOOK_READ, V::Nested(N::ClassCategories))),
+    coll("getLineItemsForClass", "/classes/{classSourcedId}/lineItems", E::LineItems, "lineItems", GRADEBOOK_READ, V::Nested(N::OfClass)),
+    coll("getResultsForLineItemForClass", "/classes/{classSourcedId}/lineItems/{lineItemSourcedId}/results", E::Results, "results", GRADEBOOK_READ, V::Nested(N::ClassLineItemResults)),
+    coll("getResultsForClass", "/classes/{classSourcedId}/results", E::Results, "results", GRADEBOOK_READ, V::Nested(N::ClassResults)),
+    v1p2(coll("getScoreScalesForClass", "/classes/{classSourcedId}/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_READ, V::Nested(N::OfClass))),
+    coll("getResultsForStudentForClass", "/classes/{classSourcedId}/students/{studentSourcedId}/results", E::Results, "results", GRADEBOOK_READ, V::Nested(N::ClassStudentResults)),
+    v1p2(coll("getScoreScalesForSchool", "/schools/{schoolSourcedId}/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_READ, V::Nested(N::SchoolScoreScales))),
+];
+
 /// The rostering route matching `tail` (see [`find_in`]).
 pub fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
     find_in(Api::V1p2, Service::Rostering, tail)
@@ -338,6 +378,18 @@ impl Route {
                     role: r.map(role),
                 }],
                 N::ResourcesOf(link) => vec![Where::ResourcesOf { link, owner: id(0) }],
+                N::ClassCategories => vec![Where::CategoriesOfClass(id(0))],
+                N::OfClass => vec![Where::Is("classSourcedId", id(0))],
+                N::ClassResults => vec![Where::ResultsOfClass(id(0))],
+                N::ClassLineItemResults => vec![
+                    Where::Is("lineItemSourcedId", id(1)),
+                    Where::ResultsOfClass(id(0)),
+                ],
+                N::ClassStudentResults => vec![
+                    Where::Is("studentSourcedId", id(1)),
+                    Where::ResultsOfClass(id(0)),
+                ],
+                N::SchoolScoreScales => vec![Where::ScoreScalesOfSchool(id(0))],
             },
         }
     }
@@ -371,6 +423,21 @@ impl Route {
             N::ResourcesOf(E::ClassResources) => vec![by_id(E::Classes, 0)],
             N::ResourcesOf(E::CourseResources) => vec![by_id(E::Courses, 0)],
             N::ResourcesOf(_) => vec![by_id(E::Users, 0)],
+            N::ClassCategories | N::OfClass | N::ClassResults => vec![by_id(E::Classes, 0)],
+            N::ClassLineItemResults => vec![
+                by_id(E::Classes, 0),
+                (
+                    E::LineItems,
+                    1,
+                    vec![Where::id(id(1)), Where::Is("classSourcedId", id(0))],
+                ),
+            ],
+            N::ClassStudentResults => vec![by_id(E::Classes, 0), by_id(E::Users, 1)],
+            N::SchoolScoreScales => vec![(
+                E::Orgs,
+                0,
+                vec![Where::id(id(0)), Where::Is("type", "school".into())],
+            )],
         }
     }
 
