@@ -132,11 +132,11 @@ fn openapi(service: Service) -> (&'static str, [&'static str; 2]) {
 pub async fn discovery(
     req: HttpRequest,
     state: web::Data<AppState>,
-    file: web::Path<String>,
+    file: &str,
     service: Service,
 ) -> Result<HttpResponse, ApiError> {
     let (text, names) = openapi(service);
-    if !names.contains(&file.as_str()) {
+    if !names.contains(&file) {
         return Err(ApiError::not_found(format!("no discovery file '{file}'")));
     }
     let base = base_url(&req, &state);

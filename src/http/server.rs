@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use super::handlers;
 use super::metrics::Metrics;
 use super::ratelimit::RateLimiter;
-use super::rest::routes::{Api, Service as RestService};
+
 use crate::store::Store;
 
 /// Resolved server settings (flags > environment > TOML file > defaults; see the CLI).
@@ -99,17 +99,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(handlers::metrics))
             .default_service(only("GET")),
     );
-    // The 1.2 discovery documents (before each service's catch-all path).
-    for service in RestService::ALL {
-        cfg.service(
-            web::resource(format!("{}/discovery/{{file}}", Api::V1p2.base_of(service)))
-                .route(
-                    web::get()
-                        .to(move |req, state, file| handlers::discovery(req, state, file, service)),
-                )
-                .default_service(only("GET")),
-        );
-    }
     for service in crate::soap::wsdl::SERVICES {
         cfg.service(
             web::resource(service.path)
@@ -122,24 +111,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(only("GET, POST")),
         );
     }
-    // One handler per version and service base path (1.1: one base for every service).
-    for api in Api::ALL {
-        for service in RestService::ALL {
-            if api == Api::V1p1 && service != RestService::Rostering {
-                continue;
-            }
-            cfg.service(
-                web::resource(format!("{}/{{tail:.*}}", api.base_of(service)))
-                    .route(web::get().to(move |req, state, cred| {
-                        super::rest::read::dispatch(req, state, cred, api, service)
-                    }))
-                    // 405 for a path of the route table, 404 for any other.
-                    .default_service(web::to(move |req| {
-                        super::rest::read::method_not_allowed_under(req, api, service)
-                    })),
-            );
-        }
-    }
+    // Every REST service of both versions, and the 1.2 discovery documents: one resource,
+    // dispatched by base-path prefix in code (actix would otherwise try a regex per service).
+    cfg.service(
+        web::resource("/ims/oneroster/{tail:.*}")
+            .route(web::get().to(super::rest::read::get))
+            .default_service(web::to(super::rest::read::other_method)),
+    );
 }
 
 /// Errors actix answers by itself (a body over the size limit, 413; an unreadable body, 400)

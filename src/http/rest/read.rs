@@ -66,16 +66,72 @@ struct ReadInput {
     peer: Option<String>,
 }
 
-/// Every GET under a version's base path: find the operation in the route table (plain
-/// segment comparison; no regex per route), then [`read`].
+/// Which version and service base path `path` is under, and the rest of it (after the base
+/// and its `/`): plain prefix comparison, so one actix resource serves every REST service.
+pub fn locate(path: &str) -> Option<(Api, Service, &str)> {
+    for api in Api::ALL {
+        for service in Service::ALL {
+            if api == Api::V1p1 && service != Service::Rostering {
+                continue;
+            }
+            if let Some(rest) = path
+                .strip_prefix(api.base_of(service))
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                return Some((api, service, rest));
+            }
+        }
+    }
+    None
+}
+
+/// Every GET under `/ims/oneroster/`: the version and service from the path's base
+/// ([`locate`]), then a 1.2 discovery document or [`dispatch`]; anything else is 404.
+pub async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    cred: Credential,
+) -> Result<HttpResponse, ApiError> {
+    let Some((api, service, tail)) = locate(req.path()) else {
+        return Err(no_endpoint(&req));
+    };
+    if let (Api::V1p2, Some(file)) = (api, tail.strip_prefix("discovery/")) {
+        if !file.contains('/') {
+            let file = file.to_string();
+            return crate::http::handlers::discovery(req, state, &file, service).await;
+        }
+    }
+    let tail = tail.to_string();
+    dispatch(req, state, cred, api, service, &tail).await
+}
+
+/// Another method than GET under `/ims/oneroster/`: 405 with `Allow` for a path of a route
+/// table (or a discovery document), 404 for any other.
+pub async fn other_method(req: HttpRequest) -> HttpResponse {
+    let known = locate(req.path()).is_some_and(|(api, service, tail)| {
+        super::routes::find_in(api, service, tail).is_some()
+            || (api == Api::V1p2
+                && tail
+                    .strip_prefix("discovery/")
+                    .is_some_and(|f| !f.is_empty() && !f.contains('/')))
+    });
+    if known {
+        method_not_allowed(req, "GET").await
+    } else {
+        not_found(req).await
+    }
+}
+
+/// A GET under a version's base path: find the operation in the route table (plain segment
+/// comparison; no regex per route), then [`read`].
 pub async fn dispatch(
     req: HttpRequest,
     state: web::Data<AppState>,
     cred: Credential,
     api: Api,
     service: Service,
+    tail: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let tail = req.match_info().get("tail").unwrap_or("");
     let Some((route, ids)) = super::routes::find_in(api, service, tail) else {
         return Err(no_endpoint(&req));
     };
@@ -421,19 +477,4 @@ fn envelope(key: &str, warnings: &[Json]) -> serde_json::Result<(Vec<u8>, Vec<u8
     }
     tail.push(b'}');
     Ok((head, tail))
-}
-
-/// Another method than GET under a service's base path: 405 for a path of its route table,
-/// 404 for any other.
-pub async fn method_not_allowed_under(
-    req: HttpRequest,
-    api: Api,
-    service: Service,
-) -> HttpResponse {
-    let tail = req.match_info().get("tail").unwrap_or("");
-    if super::routes::find_in(api, service, tail).is_some() {
-        method_not_allowed(req, "GET").await
-    } else {
-        not_found(req).await
-    }
 }
