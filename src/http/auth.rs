@@ -55,8 +55,12 @@ pub struct UsernameToken {
 impl Credential {
     /// The credential of `req`'s `Authorization` header, or, with `query_oauth`, an OAuth 1.0a
     /// signature in the query string (`base_url`: the external scheme and host, which the
-    /// signature covers).
-    pub fn from_request(req: &HttpRequest, base_url: &str, query_oauth: bool) -> Credential {
+    /// signature covers; asked for only when there is a signature).
+    pub fn from_request(
+        req: &HttpRequest,
+        base_url: impl Fn() -> String,
+        query_oauth: bool,
+    ) -> Credential {
         let h = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -72,13 +76,13 @@ impl Credential {
                         pair: parse_basic(h),
                     }
                 } else if scheme.eq_ignore_ascii_case("oauth") {
-                    Credential::OAuth1(Signed::from_request(req, base_url, Some(rest)))
+                    Credential::OAuth1(Signed::from_request(req, &base_url(), Some(rest)))
                 } else {
                     Credential::Unsupported(scheme.to_string())
                 }
             }
             None if query_oauth && req.query_string().contains("oauth_signature=") => {
-                Credential::OAuth1(Signed::from_request(req, base_url, None))
+                Credential::OAuth1(Signed::from_request(req, &base_url(), None))
             }
             None => Credential::None,
         }
@@ -122,11 +126,11 @@ impl FromRequest for Credential {
     type Future = std::future::Ready<Result<Credential, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let base = match req.app_data::<web::Data<AppState>>() {
+        let base = || match req.app_data::<web::Data<AppState>>() {
             Some(state) => super::handlers::base_url(req, state),
             None => String::new(),
         };
-        std::future::ready(Ok(Credential::from_request(req, &base, true)))
+        std::future::ready(Ok(Credential::from_request(req, base, true)))
     }
 }
 

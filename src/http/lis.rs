@@ -35,9 +35,8 @@ pub async fn post(
     body: web::Bytes,
     service: &'static Service,
 ) -> HttpResponse {
-    let base = super::handlers::base_url(&req, &state);
     let incoming = Incoming {
-        cred: Credential::from_request(&req, &base, false),
+        cred: Credential::from_request(&req, || super::handlers::base_url(&req, &state), false),
         soap_action: req
             .headers()
             .get("SOAPAction")

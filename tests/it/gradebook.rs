@@ -3,11 +3,9 @@
 //! every record checked against the official gradebook OpenAPI, the 1.1 shapes, nested reads
 //! and their parents, scopes, per-app org restriction and discovery.
 
-use serde_json::Value;
-
 use crate::both;
 use crate::common::fixture;
-use crate::http::Server;
+use crate::http::{ids_of as ids, Server};
 use crate::render::{check, official};
 use rosterbridge::http::server::Settings;
 
@@ -15,15 +13,6 @@ const V12: &str = "/ims/oneroster/gradebook/v1p2";
 const V11: &str = "/ims/oneroster/v1p1";
 const S12: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/";
 const S11: &str = "https://purl.imsglobal.org/spec/or/v1p1/scope/";
-
-fn ids(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {key} in {v}"))
-        .iter()
-        .map(|r| r["sourcedId"].as_str().unwrap().to_string())
-        .collect()
-}
 
 both!(
     gradebook_reads_serve_schema_valid_records_on_both_versions,

@@ -43,14 +43,18 @@ impl Resp {
 
     /// sourcedIds of the collection under `key`.
     pub fn ids(&self, key: &str) -> Vec<String> {
-        let j = self.json();
-        let arr = j[key]
-            .as_array()
-            .unwrap_or_else(|| panic!("no array '{key}' in {j}"));
-        arr.iter()
-            .map(|o| o["sourcedId"].as_str().unwrap().to_string())
-            .collect()
+        ids_of(&self.json(), key)
     }
+}
+
+/// sourcedIds of the collection under `key` of a response body.
+pub fn ids_of(j: &Json, key: &str) -> Vec<String> {
+    let arr = j[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array '{key}' in {j}"));
+    arr.iter()
+        .map(|o| o["sourcedId"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn to_resp(r: ureq::Response) -> Resp {

@@ -4,11 +4,9 @@
 //! OpenAPI, nested reads and their parents, scopes, per-app org restriction, discovery, and
 //! GUIDRef hrefs that point where the resource is served.
 
-use serde_json::Value;
-
 use crate::both;
 use crate::common::fixture;
-use crate::http::Server;
+use crate::http::{ids_of as ids, Server};
 use crate::render::{check, official};
 use rosterbridge::http::server::Settings;
 
@@ -16,15 +14,6 @@ const V12: &str = "/ims/oneroster/resources/v1p2";
 const V11: &str = "/ims/oneroster/v1p1";
 const S12: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/";
 const S11: &str = "https://purl.imsglobal.org/spec/or/v1p1/scope/";
-
-fn ids(v: &Value, key: &str) -> Vec<String> {
-    v[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {key} in {v}"))
-        .iter()
-        .map(|r| r["sourcedId"].as_str().unwrap().to_string())
-        .collect()
-}
 
 both!(resources_are_served_on_both_versions, |db| {
     db.import(&fixture("valid-1.2"));

@@ -95,25 +95,25 @@ pub async fn get(
     let Some((api, service, tail)) = locate(req.path()) else {
         return Err(no_endpoint(&req));
     };
-    if let (Api::V1p2, Some(file)) = (api, tail.strip_prefix("discovery/")) {
-        if !file.contains('/') {
-            let file = file.to_string();
-            return crate::http::handlers::discovery(req, state, &file, service).await;
-        }
+    if let Some(file) = discovery_file(api, tail) {
+        let file = file.to_string();
+        return crate::http::handlers::discovery(req, state, &file, service).await;
     }
     let tail = tail.to_string();
     dispatch(req, state, cred, api, service, &tail).await
+}
+
+/// The file a 1.2 `discovery/{file}` path names (one non-empty segment).
+fn discovery_file(api: Api, tail: &str) -> Option<&str> {
+    let file = tail.strip_prefix("discovery/")?;
+    (api == Api::V1p2 && !file.is_empty() && !file.contains('/')).then_some(file)
 }
 
 /// Another method than GET under `/ims/oneroster/`: 405 with `Allow` for a path of a route
 /// table (or a discovery document), 404 for any other.
 pub async fn other_method(req: HttpRequest) -> HttpResponse {
     let known = locate(req.path()).is_some_and(|(api, service, tail)| {
-        super::routes::find_in(api, service, tail).is_some()
-            || (api == Api::V1p2
-                && tail
-                    .strip_prefix("discovery/")
-                    .is_some_and(|f| !f.is_empty() && !f.contains('/')))
+        super::routes::find_in(api, service, tail).is_some() || discovery_file(api, tail).is_some()
     });
     if known {
         method_not_allowed(req, "GET").await

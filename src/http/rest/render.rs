@@ -254,30 +254,27 @@ impl Renderer<'_> {
                 Kind::Date if rec.entity == Entity::LineItems && text.len() == 10 => {
                     write_str(o.out, &format!("{text}T00:00:00.000Z"))
                 }
-                Kind::ScoreScaleValue => write_array(
-                    o.out,
-                    list_items(text).filter_map(|item| {
-                        item.strip_prefix('{')?.strip_suffix('}')?.split_once(':')
-                    }),
-                    |out, (lhs, rhs)| {
-                        let mut v = Obj::open(out, None);
-                        v.str("itemValueLHS", lhs);
-                        v.str("itemValueRHS", rhs);
-                        v.close();
-                    },
-                ),
-                Kind::UserIds => write_array(
-                    o.out,
-                    list_items(text).filter_map(|item| {
-                        item.strip_prefix('{')?.strip_suffix('}')?.split_once(':')
-                    }),
-                    |out, (t, id)| {
-                        let mut u = Obj::open(out, None);
-                        u.str("type", t);
-                        u.str("identifier", id);
-                        u.close();
-                    },
-                ),
+                // `{a:b}` items as objects: a user's `{type:identifier}`, a score scale's
+                // `{itemValueLHS:itemValueRHS}`.
+                Kind::UserIds | Kind::ScoreScaleValue => {
+                    let (left, right) = if f.kind == Kind::UserIds {
+                        ("type", "identifier")
+                    } else {
+                        ("itemValueLHS", "itemValueRHS")
+                    };
+                    write_array(
+                        o.out,
+                        list_items(text).filter_map(|item| {
+                            item.strip_prefix('{')?.strip_suffix('}')?.split_once(':')
+                        }),
+                        |out, (a, b)| {
+                            let mut pair = Obj::open(out, None);
+                            pair.str(left, a);
+                            pair.str(right, b);
+                            pair.close();
+                        },
+                    )
+                }
                 _ => write_str(o.out, text),
             }
         }
@@ -376,7 +373,6 @@ impl Renderer<'_> {
             }
         }
         let mut sources: Vec<&str> = active(objectives).filter_map(|r| r.get("source")).collect();
-        sources.dedup();
         sources.sort_unstable();
         sources.dedup();
         if sources.is_empty() || !o.key("learningObjectiveSet") {

@@ -295,11 +295,6 @@ pub const GRADEBOOK: &[Route] = &[
     v1p2(coll("getScoreScalesForSchool", "/schools/{schoolSourcedId}/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_READ, V::Nested(N::SchoolScoreScales))),
 ];
 
-/// The rostering route matching `tail` (see [`find_in`]).
-pub fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
-    find_in(Api::V1p2, Service::Rostering, tail)
-}
-
 /// The route of `api` under `service`'s base path matching `tail` (the path after the base,
 /// without its leading `/`) and the path's ids in order. Ids are percent-decoded.
 pub fn find_in(api: Api, service: Service, tail: &str) -> Option<(&'static Route, Vec<String>)> {
@@ -449,16 +444,18 @@ impl Route {
 
     /// Whether `granted` (scope URIs) allows this route in `api`.
     pub fn allowed(&self, api: Api, granted: &[String]) -> bool {
-        let prefix = api.scope_prefix();
-        self.scopes
-            .iter()
-            .any(|s| granted.iter().any(|g| g.strip_prefix(prefix) == Some(*s)))
+        self.scope_uris(api).iter().any(|s| granted.contains(s))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rostering route on 1.2.
+    fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
+        find_in(Api::V1p2, Service::Rostering, tail)
+    }
 
     #[test]
     fn forty_one_operations_with_unique_ids_and_paths() {
