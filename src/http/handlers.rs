@@ -50,7 +50,7 @@ pub fn binding_error(req: &HttpRequest, status: StatusCode, why: &str) -> HttpRe
 }
 
 /// 405 with `Allow` for a method a path does not take.
-pub async fn method_not_allowed(req: HttpRequest, allow: &'static str) -> HttpResponse {
+pub async fn method_not_allowed(req: HttpRequest, allow: &str) -> HttpResponse {
     let mut res = binding_error(
         &req,
         StatusCode::METHOD_NOT_ALLOWED,

@@ -115,6 +115,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // dispatched by base-path prefix in code (actix would otherwise try a regex per service).
     cfg.service(
         web::resource("/ims/oneroster/{tail:.*}")
+            .app_data(web::PayloadConfig::new(super::rest::write::MAX_BODY))
             .route(web::get().to(super::rest::read::get))
             .default_service(web::to(super::rest::read::other_method)),
     );

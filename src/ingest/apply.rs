@@ -71,10 +71,12 @@ impl Applier {
     }
 
     fn flush(&mut self, conn: &mut DbConnection) -> QueryResult<()> {
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
         if batch.is_empty() {
             return Ok(());
         }
+        // A 1.1 line item has no school column: its class's (applied before it) is taken.
+        super::derive::fill(conn, &mut batch)?;
         let looked_up: HashMap<String, Existing> = match &self.existing {
             Some(_) => HashMap::new(),
             None => {

@@ -92,7 +92,13 @@ impl<'s> FileRows<'s> {
                 (rows, headers)
             }
         };
-        Ok(RowParser::new(pf.entity, version, &pf.name, &headers, diags).map(|p| (rows, p)))
+        let records = matches!(rows, FileRows::Records { .. });
+        Ok(
+            RowParser::new(pf.entity, version, &pf.name, &headers, diags).map(|mut p| {
+                p.records = records;
+                (rows, p)
+            }),
+        )
     }
 
     /// The next row, its problems reported to `diags`; `None` at the end (or where a CSV

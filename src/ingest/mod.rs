@@ -3,6 +3,7 @@
 //! one transaction with bulk/delta semantics and change detection, and records the run.
 
 pub mod apply;
+mod derive;
 pub mod diag;
 mod input;
 pub mod manifest;
@@ -153,6 +154,8 @@ pub fn import_records_on(
     label: &str,
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    let mut records = records;
+    derive::fill(conn, &mut records)?;
     let stamp = time::now();
     let mut by_entity: BTreeMap<Entity, Vec<crate::model::record::Record>> = BTreeMap::new();
     for mut r in records {

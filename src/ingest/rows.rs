@@ -29,6 +29,10 @@ pub struct RowParser {
     meta: Vec<(usize, String)>,
     width: usize,
     subjects: Option<(usize, usize)>,
+    /// Rows are domain records (a REST or LIS write), not CSV: text is kept exactly as sent
+    /// (no trimming), and the references `derive` fills from a class are not required (when
+    /// it could not, the class reference is the error to report).
+    pub(crate) records: bool,
 }
 
 /// Headers real exports misspell, read as the standard name (with a warning).
@@ -67,6 +71,7 @@ impl RowParser {
             meta: Vec::new(),
             width: headers.len(),
             subjects: None,
+            records: false,
         };
         let mut order: Vec<&str> = Vec::new();
         for (pos, raw) in headers.iter().enumerate() {
@@ -369,9 +374,11 @@ impl RowParser {
         };
         for (pos, col) in &self.cols {
             let raw = row.get(*pos).unwrap_or("");
-            let v = raw.trim();
+            let exact = self.records && col.kind == Kind::Text && !raw.trim().is_empty();
+            let v = if exact { raw } else { raw.trim() };
             if v.is_empty() {
-                if col.required && !deleting {
+                let derived = self.records && super::derive::is_derived(self.entity, col.header);
+                if col.required && !deleting && !derived {
                     diags.error(
                         file,
                         line,

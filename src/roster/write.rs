@@ -40,21 +40,51 @@ impl Roster<'_> {
     /// Write `records` (any entities, `tobedeleted` ones tombstoned) as one delta labelled
     /// `label` in the import log. Run it inside a transaction holding the import lock when
     /// the write's own checks must see the store as it leaves it (the LIS operations do).
-    pub fn write(&mut self, label: &str, records: Vec<Record>) -> Result<(), WriteError> {
-        if !self.caller.may_write() {
+    ///
+    /// `need`: the scopes the write needs ([`Need::Write`]: rosterbridge's write scope; a
+    /// binding's own write scopes with [`Need::OneOf`]). The records other than the rostering
+    /// ones `guard` rules on are checked after they are applied, in a savepoint: each must be
+    /// visible to the caller then, and so must every record it references; otherwise the
+    /// savepoint is rolled back and the write is [`WriteError::Forbidden`].
+    pub fn write(
+        &mut self,
+        label: &str,
+        need: Need<'_>,
+        records: Vec<Record>,
+    ) -> Result<(), WriteError> {
+        let allowed = match need {
+            Need::OneOf(scopes) => self.caller.holds(scopes),
+            Need::Write => self.caller.may_write(),
+        };
+        if !allowed {
+            let scopes = match need {
+                Need::OneOf(s) => s.join(" "),
+                Need::Write => crate::auth::scopes::ROSTER_WRITE.to_string(),
+            };
             return Err(WriteError::Forbidden(format!(
-                "writing needs the scope {}",
-                crate::auth::scopes::ROSTER_WRITE
+                "writing needs one of the scopes: {scopes}"
             )));
         }
         if records.is_empty() {
             return Ok(());
         }
-        guard(self, &records)?;
+        guard(self, need, &records)?;
         self.generation = None;
         let label = format!("{label}:{}", self.caller.client_id);
-        let report =
-            ingest::import_records_on(self.conn, records, &label, &ImportOptions::default())?;
+        let after: Vec<(Entity, String)> = match self.caller.orgs {
+            Some(_) => checked_after(&records),
+            None => Vec::new(),
+        };
+        let caller = &*self.caller;
+        let report = diesel::Connection::transaction(&mut *self.conn, |conn| {
+            let report =
+                ingest::import_records_on(conn, records, &label, &ImportOptions::default())?;
+            if report.outcome == ingest::Outcome::Committed && !after.is_empty() {
+                let mut roster = Roster::new(conn, caller, None);
+                visible_after(&mut roster, need, &after)?;
+            }
+            Ok::<_, WriteError>(report)
+        })?;
         if report.outcome != ingest::Outcome::Committed {
             let problems: Vec<String> = report
                 .diags
@@ -68,6 +98,74 @@ impl Roster<'_> {
     }
 }
 
+/// The rostering entities [`guard`] rules on by itself; every other record is checked after
+/// it is applied ([`visible_after`]).
+fn ruled_before(entity: Entity) -> bool {
+    matches!(
+        entity,
+        Entity::Orgs | Entity::Roles | Entity::Users | Entity::Demographics | Entity::Enrollments
+    )
+}
+
+/// The records (entity, id) a restricted caller's write must see once applied: each record
+/// `guard` does not rule on (for an association row, the record it belongs to) and every
+/// record it references.
+fn checked_after(records: &[Record]) -> Vec<(Entity, String)> {
+    let mut out: Vec<(Entity, String)> = Vec::new();
+    for r in records.iter().filter(|r| !ruled_before(r.entity)) {
+        match r.entity.parent() {
+            Some((parent, column)) => {
+                let field = r.entity.fields().iter().find(|f| f.column == column);
+                if let Some(id) = field.and_then(|f| r.get(f.name)) {
+                    out.push((parent, id.to_string()));
+                }
+            }
+            None => out.push((r.entity, r.sourced_id.clone())),
+        }
+        for (f, v) in r.entity.fields().iter().zip(&r.values) {
+            let (Some(target), Some(text)) = (f.kind.target(), v.as_str()) else {
+                continue;
+            };
+            for id in crate::model::record::list_items(text) {
+                out.push((target, id.to_string()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every record of `wanted` is visible to the caller (any status).
+fn visible_after(
+    roster: &mut Roster<'_>,
+    need: Need<'_>,
+    wanted: &[(Entity, String)],
+) -> Result<(), WriteError> {
+    for entity in Entity::ALL {
+        let ids: Vec<String> = wanted
+            .iter()
+            .filter(|(e, _)| *e == entity)
+            .map(|(_, id)| id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let seen: HashSet<String> = roster
+            .by_ids(need, entity, &ids, true)?
+            .into_iter()
+            .map(|r| r.sourced_id)
+            .collect();
+        if let Some(hidden) = ids.iter().find(|id| !seen.contains(*id)) {
+            return Err(WriteError::Forbidden(format!(
+                "{} '{hidden}' is outside the orgs this client may change",
+                entity.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The write rule for a client restricted to orgs (docs/ARCHITECTURE.md, "Writes and org
 /// restrictions"): every record a write stores must be visible to the client before the write,
 /// when it exists (any status), and after it. After the write, a record is visible when:
@@ -77,12 +175,14 @@ impl Roster<'_> {
 ///   written here;
 /// - an enrollment: its class is at one of the client's schools, its `schoolSourcedId` is that
 ///   class's school, and its user was visible before;
-/// - anything else: never (restricted clients do not write other entities).
+/// - anything else (gradebook, resources): checked after it is applied, by the read
+///   visibility rules ([`visible_after`]): the record (or the record an association row
+///   belongs to) and everything it references must be visible.
 ///
 /// The operations keep the parts of a record the client cannot see out of what they write (a
 /// shared user's roles and enrollments at other orgs), so this check refuses a write only when
 /// the operation itself reaches outside the client's orgs.
-fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> {
+fn guard(roster: &mut Roster<'_>, need: Need<'_>, records: &[Record]) -> Result<(), WriteError> {
     let Some(mine) = roster.caller.orgs.clone() else {
         return Ok(());
     };
@@ -101,7 +201,7 @@ fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> 
             .filter(|r| r.entity == entity)
             .map(|r| r.sourced_id.clone())
             .collect();
-        let (stored, seen) = stored_and_seen(roster, entity, &ids)?;
+        let (stored, seen) = stored_and_seen(roster, need, entity, &ids)?;
         if let Some(hidden) = stored.iter().find(|r| !seen.contains(&r.sourced_id)) {
             return Err(deny(hidden));
         }
@@ -115,7 +215,7 @@ fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> 
     let mut users: Vec<String> = records.iter().filter_map(user_of).collect();
     users.sort();
     users.dedup();
-    let (stored_users, seen_users) = stored_and_seen(roster, Entity::Users, &users)?;
+    let (stored_users, seen_users) = stored_and_seen(roster, need, Entity::Users, &users)?;
     let stored_users: HashSet<String> = stored_users.into_iter().map(|r| r.sourced_id).collect();
     let mut classes: Vec<String> = records
         .iter()
@@ -126,7 +226,7 @@ fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> 
     classes.dedup();
     let school_of: HashMap<String, String> = roster
         .unrestricted()
-        .by_ids(Need::Write, Entity::Classes, &classes, true)?
+        .by_ids(need, Entity::Classes, &classes, true)?
         .into_iter()
         .filter_map(|c| {
             let school = c.get("schoolSourcedId")?.to_string();
@@ -164,7 +264,7 @@ fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> 
                     .map(String::as_str);
                 at_mine(school) && r.get("schoolSourcedId") == school && user_ok
             }
-            _ => false,
+            _ => true,
         };
         if !ok {
             return Err(deny(r));
@@ -176,15 +276,14 @@ fn guard(roster: &mut Roster<'_>, records: &[Record]) -> Result<(), WriteError> 
 /// Those of `ids` stored in `entity` (any status), and the ids of those the caller sees.
 fn stored_and_seen(
     roster: &mut Roster<'_>,
+    need: Need<'_>,
     entity: Entity,
     ids: &[String],
 ) -> Result<(Vec<Record>, HashSet<String>), WriteError> {
-    let stored = roster
-        .unrestricted()
-        .by_ids(Need::Write, entity, ids, true)?;
+    let stored = roster.unrestricted().by_ids(need, entity, ids, true)?;
     let seen = if roster.caller.orgs.is_some() {
         roster
-            .by_ids(Need::Write, entity, ids, true)?
+            .by_ids(need, entity, ids, true)?
             .into_iter()
             .map(|r| r.sourced_id)
             .collect()

@@ -143,6 +143,31 @@ impl Server {
         )
     }
 
+    /// `method` (PUT, POST, DELETE) on `path` with a bearer token and a JSON body (or none).
+    pub fn send(&self, method: &str, path: &str, token: &str, body: Option<&Json>) -> Resp {
+        let req = ureq::request(method, &format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {token}"));
+        match body {
+            Some(b) => send(
+                req.set("Content-Type", "application/json"),
+                Some(&b.to_string()),
+            ),
+            None => send(req, None),
+        }
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: &Json) -> Resp {
+        self.send("PUT", path, token, Some(body))
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Json) -> Resp {
+        self.send("POST", path, token, Some(body))
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        self.send("DELETE", path, token, None)
+    }
+
     pub fn get_anon(&self, path: &str) -> Resp {
         send(ureq::get(&format!("{}{path}", self.base)), None)
     }

@@ -11,6 +11,7 @@ mod export_roundtrip;
 mod fixtures;
 mod generate;
 mod gradebook;
+mod gradebook_write;
 mod http;
 mod import;
 mod invalid;

@@ -70,6 +70,14 @@ pub fn json_keys(entity: Entity, v1p1: bool) -> Vec<String> {
     keys
 }
 
+/// The JSON key of `entity`'s field `f` in a version (`None`: that version has no such key).
+pub fn wire_name(entity: Entity, f: &crate::model::catalog::Field, v1p1: bool) -> Option<String> {
+    match field_json(entity, f.name, v1p1) {
+        Some(renamed) => renamed.map(str::to_string),
+        None => Some(json_name(f)),
+    }
+}
+
 /// The JSON names of `entity`'s fields, in catalogue order (computed once).
 fn json_names(entity: Entity) -> &'static [String] {
     static NAMES: std::sync::OnceLock<HashMap<Entity, Vec<String>>> = std::sync::OnceLock::new();
@@ -106,7 +114,7 @@ fn target(e: Entity) -> (&'static str, &'static str) {
 /// Where a stored field's JSON differs from its catalogue name (`json_name`): `Some(None)` when
 /// the version's JSON has no such field, `Some(Some(name))` when it has another name, `None`
 /// when it is the usual one (ONEROSTER.md §3.3, §3.5).
-fn field_json(e: Entity, field: &str, v1p1: bool) -> Option<Option<&'static str>> {
+pub(super) fn field_json(e: Entity, field: &str, v1p1: bool) -> Option<Option<&'static str>> {
     match (e, field, v1p1) {
         // A score scale's org is a CSV column only.
         (Entity::ScoreScales, "orgSourcedId", _) => Some(None),

@@ -130,6 +130,13 @@ pub enum Nested {
     ClassStudentResults,
     /// `/schools/{s}/scoreScales`: the score scales of the school or of its classes.
     SchoolScoreScales,
+    /// POST `/schools/{s}/lineItems`: line items whose school is s.
+    SchoolLineItems,
+    /// POST `/lineItems/{l}/results`: results of line item l.
+    LineItemResults,
+    /// POST `/classes/{c}/academicSessions/{a}/results`: results in class c of line items of
+    /// session a.
+    ClassSessionResults,
 }
 
 /// Scopes (short names; the version's prefix is added) of the core top-level reads.
@@ -143,16 +150,51 @@ const RESOURCE: &[&str] = &["resource.readonly"];
 /// Gradebook reads: the top-level ones (1.1 has no `gradebook-core`), and the nested ones.
 const GRADEBOOK_CORE: &[&str] = &["gradebook-core.readonly", "gradebook.readonly"];
 const GRADEBOOK_READ: &[&str] = &["gradebook.readonly"];
+/// Gradebook writes (1.1 has no POST).
+const CREATEPUT: &[&str] = &["gradebook.createput"];
+const CREATEPOST: &[&str] = &["gradebook.createpost"];
+const DELETE: &[&str] = &["gradebook.delete"];
+
+/// The HTTP method of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    /// Create or replace one record (the path's `sourcedId`).
+    Put,
+    /// Tombstone one record.
+    Delete,
+    /// Create a batch of records under the path's parent, with ids the server allocates.
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Post => "POST",
+        }
+    }
+
+    pub fn parse(m: &str) -> Option<Method> {
+        [Method::Get, Method::Put, Method::Delete, Method::Post]
+            .into_iter()
+            .find(|x| x.as_str() == m)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
+    pub method: Method,
     pub operation: &'static str,
     /// Path under the version's base, with `{…}` parameters (1.2 names).
     pub path: &'static str,
     pub entity: Entity,
     /// Response wrapper key.
     pub key: &'static str,
-    /// A single read (`{key: {…}}`) rather than a collection.
+    /// A single record (`{key: {…}}`, the path's last id) rather than a collection; for a
+    /// write, a PUT or DELETE of the path's record.
     pub single: bool,
     pub scopes: &'static [&'static str],
     pub view: View,
@@ -170,6 +212,7 @@ const fn route(
     view: View,
 ) -> Route {
     Route {
+        method: Method::Get,
         operation,
         path,
         entity,
@@ -255,6 +298,48 @@ pub const ROSTERING: &[Route] = &[
     coll("getClassesForUser", "/users/{userSourcedId}/classes", E::Classes, "classes", ROSTER, V::Nested(N::UserClasses(None))),
 ];
 
+/// A PUT (create or replace) of one record.
+const fn put(
+    operation: &'static str,
+    path: &'static str,
+    entity: Entity,
+    key: &'static str,
+    scopes: &'static [&'static str],
+) -> Route {
+    Route {
+        method: Method::Put,
+        ..one(operation, path, entity, key, scopes, V::All)
+    }
+}
+
+/// A DELETE of one record.
+const fn delete(
+    operation: &'static str,
+    path: &'static str,
+    entity: Entity,
+    scopes: &'static [&'static str],
+) -> Route {
+    Route {
+        method: Method::Delete,
+        ..one(operation, path, entity, "", scopes, V::All)
+    }
+}
+
+/// A POST of a batch (`{key: [...]}`) under the parent `view` names.
+const fn post(
+    operation: &'static str,
+    path: &'static str,
+    entity: Entity,
+    key: &'static str,
+    scopes: &'static [&'static str],
+    view: View,
+) -> Route {
+    Route {
+        method: Method::Post,
+        ..coll(operation, path, entity, key, scopes, view)
+    }
+}
+
 /// A 1.2-only operation.
 const fn v1p2(r: Route) -> Route {
     Route {
@@ -293,35 +378,74 @@ pub const GRADEBOOK: &[Route] = &[
     v1p2(coll("getScoreScalesForClass", "/classes/{classSourcedId}/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_READ, V::Nested(N::OfClass))),
     coll("getResultsForStudentForClass", "/classes/{classSourcedId}/students/{studentSourcedId}/results", E::Results, "results", GRADEBOOK_READ, V::Nested(N::ClassStudentResults)),
     v1p2(coll("getScoreScalesForSchool", "/schools/{schoolSourcedId}/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_READ, V::Nested(N::SchoolScoreScales))),
+    put("putCategory", "/categories/{sourcedId}", E::Categories, "category", CREATEPUT),
+    delete("deleteCategory", "/categories/{sourcedId}", E::Categories, DELETE),
+    put("putLineItem", "/lineItems/{sourcedId}", E::LineItems, "lineItem", CREATEPUT),
+    delete("deleteLineItem", "/lineItems/{sourcedId}", E::LineItems, DELETE),
+    put("putResult", "/results/{sourcedId}", E::Results, "result", CREATEPUT),
+    delete("deleteResult", "/results/{sourcedId}", E::Results, DELETE),
+    v1p2(put("putScoreScale", "/scoreScales/{sourcedId}", E::ScoreScales, "scoreScale", CREATEPUT)),
+    v1p2(delete("deleteScoreScale", "/scoreScales/{sourcedId}", E::ScoreScales, DELETE)),
+    v1p2(post("postLineItemsForClass", "/classes/{classSourcedId}/lineItems", E::LineItems, "lineItems", CREATEPOST, V::Nested(N::OfClass))),
+    v1p2(post("postLineItemsForSchool", "/schools/{schoolSourcedId}/lineItems", E::LineItems, "lineItems", CREATEPOST, V::Nested(N::SchoolLineItems))),
+    v1p2(post("postResultsForLineItem", "/lineItems/{lineItemSourcedId}/results", E::Results, "results", CREATEPOST, V::Nested(N::LineItemResults))),
+    v1p2(post("postResultsForAcademicSessionForClass", "/classes/{classSourcedId}/academicSessions/{academicSessionSourcedId}/results", E::Results, "results", CREATEPOST, V::Nested(N::ClassSessionResults))),
 ];
 
 /// The route of `api` under `service`'s base path matching `tail` (the path after the base,
 /// without its leading `/`) and the path's ids in order. Ids are percent-decoded.
-pub fn find_in(api: Api, service: Service, tail: &str) -> Option<(&'static Route, Vec<String>)> {
+pub fn find_in(
+    api: Api,
+    service: Service,
+    method: Method,
+    tail: &str,
+) -> Option<(&'static Route, Vec<String>)> {
+    matching(api, service, tail).find(|(r, _)| r.method == method)
+}
+
+/// The methods `tail` answers to under `service`'s base path in `api` (for `Allow`).
+pub fn methods_at(api: Api, service: Service, tail: &str) -> Vec<Method> {
+    let mut methods: Vec<Method> = Vec::new();
+    for (r, _) in matching(api, service, tail) {
+        if !methods.contains(&r.method) {
+            methods.push(r.method);
+        }
+    }
+    methods
+}
+
+/// Every route of `api` under `service`'s base path matching `tail`, with the path's ids.
+fn matching(
+    api: Api,
+    service: Service,
+    tail: &str,
+) -> impl Iterator<Item = (&'static Route, Vec<String>)> + '_ {
     let segs: Vec<&str> = tail.trim_start_matches('/').split('/').collect();
-    let routes = Service::under(api, service)
+    Service::under(api, service)
         .iter()
         .flat_map(|s| s.routes())
-        .filter(|r| r.only.is_none_or(|v| v == api));
-    'routes: for route in routes {
-        let pattern = route.path.trim_start_matches('/').split('/');
-        if pattern.clone().count() != segs.len() {
-            continue;
-        }
-        let mut ids = Vec::new();
-        for (p, s) in pattern.zip(&segs) {
-            if p.starts_with('{') {
-                if s.is_empty() {
-                    continue 'routes;
-                }
-                ids.push(crate::auth::oauth1::decode(s));
-            } else if p != *s {
-                continue 'routes;
-            }
-        }
-        return Some((route, ids));
+        .filter(move |r| r.only.is_none_or(|v| v == api))
+        .filter_map(move |route| route_ids(route, &segs).map(|ids| (route, ids)))
+}
+
+/// The path's ids when `segs` match `route`'s path.
+fn route_ids(route: &Route, segs: &[&str]) -> Option<Vec<String>> {
+    let pattern = route.path.trim_start_matches('/').split('/');
+    if pattern.clone().count() != segs.len() {
+        return None;
     }
-    None
+    let mut ids = Vec::new();
+    for (p, s) in pattern.zip(segs) {
+        if p.starts_with('{') {
+            if s.is_empty() {
+                return None;
+            }
+            ids.push(crate::auth::oauth1::decode(s));
+        } else if p != *s {
+            return None;
+        }
+    }
+    Some(ids)
 }
 
 /// The path parameter names of a route, in order.
@@ -385,6 +509,9 @@ impl Route {
                     Where::ResultsOfClass(id(0)),
                 ],
                 N::SchoolScoreScales => vec![Where::ScoreScalesOfSchool(id(0))],
+                N::SchoolLineItems => vec![Where::Is("schoolSourcedId", id(0))],
+                N::LineItemResults => vec![Where::Is("lineItemSourcedId", id(0))],
+                N::ClassSessionResults => vec![Where::ResultsOfClass(id(0))],
             },
         }
     }
@@ -428,11 +555,29 @@ impl Route {
                 ),
             ],
             N::ClassStudentResults => vec![by_id(E::Classes, 0), by_id(E::Users, 1)],
+            N::SchoolLineItems => vec![(
+                E::Orgs,
+                0,
+                vec![Where::id(id(0)), Where::Is("type", "school".into())],
+            )],
+            N::LineItemResults => vec![by_id(E::LineItems, 0)],
+            N::ClassSessionResults => vec![by_id(E::Classes, 0), by_id(E::AcademicSessions, 1)],
             N::SchoolScoreScales => vec![(
                 E::Orgs,
                 0,
                 vec![Where::id(id(0)), Where::Is("type", "school".into())],
             )],
+        }
+    }
+
+    /// The fields a POST's records take from its path (the parent it creates them under).
+    pub fn sets(&self, ids: &[String]) -> Vec<(&'static str, String)> {
+        let id = |i: usize| ids.get(i).cloned().unwrap_or_default();
+        match self.view {
+            V::Nested(N::OfClass | N::ClassSessionResults) => vec![("classSourcedId", id(0))],
+            V::Nested(N::SchoolLineItems) => vec![("schoolSourcedId", id(0))],
+            V::Nested(N::LineItemResults) => vec![("lineItemSourcedId", id(0))],
+            _ => Vec::new(),
         }
     }
 
@@ -454,7 +599,7 @@ mod tests {
 
     /// A rostering route on 1.2.
     fn find(tail: &str) -> Option<(&'static Route, Vec<String>)> {
-        find_in(Api::V1p2, Service::Rostering, tail)
+        find_in(Api::V1p2, Service::Rostering, Method::Get, tail)
     }
 
     #[test]

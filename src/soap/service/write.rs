@@ -13,7 +13,9 @@ pub(super) fn write_delta(
     op: &str,
     records: Vec<Record>,
 ) -> Result<(), OpError> {
-    Ok(ctx.roster.write(&format!("soap:{op}"), records)?)
+    Ok(ctx
+        .roster
+        .write(&format!("soap:{op}"), crate::roster::Need::Write, records)?)
 }
 
 /// Tombstone a visible, active record of `entity` (for a person: with its roles and

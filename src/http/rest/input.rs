@@ -1,0 +1,146 @@
+//! Request bodies → domain records: the JSON object of a PUT or of a POST's list read into a
+//! [`Record`] of the 1.2 layout, driven by the catalogue (the inverse of `render`). Lenient the
+//! way real clients need (GUIDRefs with only `sourcedId`, no `status`, `dateLastModified` or
+//! `metadata`, booleans as strings or JSON booleans, a line item's dates as date-times); the
+//! values themselves are checked afterwards by the importer's rules (enums, dates, numbers,
+//! required fields, references), which name the field and the rule.
+
+use serde_json::{Map, Value as Json};
+
+use crate::model::catalog::{Entity, Kind};
+use crate::model::record::{format_float, Record, Status};
+
+/// A body that is not what the operation takes (its wire shape, not its values).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+/// The record `obj` describes, as `entity` in `version` (1.1's names where they differ; keys
+/// the version does not have are ignored, as are unknown keys). `sourcedId` is the body's
+/// (empty when it has none); the caller decides the id.
+pub fn record(entity: Entity, obj: &Map<String, Json>, v1p1: bool) -> Result<Record, Malformed> {
+    let mut rec = Record::new(entity, text_of(obj, "sourcedId")?.unwrap_or_default());
+    if let Some(s) = text_of(obj, "status")? {
+        rec.status = Status::parse(&s)
+            .ok_or_else(|| Malformed(format!("status: '{s}' is not active or tobedeleted")))?;
+    }
+    match obj.get("metadata") {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(m)) => {
+            for (k, v) in m {
+                let v = match v {
+                    Json::String(s) => s.clone(),
+                    Json::Null => continue,
+                    other => other.to_string(),
+                };
+                rec.metadata.insert(k.clone(), v);
+            }
+        }
+        Some(_) => return Err(Malformed("metadata: not an object".into())),
+    }
+    for f in entity.fields() {
+        // A link file's parent column is not a JSON field.
+        if entity.parent().map(|(_, c)| c) == Some(f.column) {
+            continue;
+        }
+        let Some(key) = super::render::wire_name(entity, f, v1p1) else {
+            continue;
+        };
+        let mut value = obj.get(&key);
+        // 1.2 line items: `gradingPeriod` is the older name of `academicSession`.
+        if value.is_none() && entity == Entity::LineItems && key == "academicSession" {
+            value = obj.get("gradingPeriod");
+        }
+        let Some(value) = value else { continue };
+        if let Some(text) = cell(entity, f.kind, &key, value)? {
+            rec.set(f.name, text);
+        }
+    }
+    Ok(rec)
+}
+
+/// A string field of `obj`, if present and not null.
+fn text_of(obj: &Map<String, Json>, key: &str) -> Result<Option<String>, Malformed> {
+    match obj.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Malformed(format!("{key}: not a string"))),
+    }
+}
+
+/// The CSV cell text of one JSON value of a field of `kind` (`None`: null).
+fn cell(entity: Entity, kind: Kind, key: &str, v: &Json) -> Result<Option<String>, Malformed> {
+    let bad = |what: &str| Malformed(format!("{key}: {what}"));
+    if v.is_null() {
+        return Ok(None);
+    }
+    let text = match kind {
+        Kind::Ref(_) => guid_ref(v).ok_or_else(|| bad("not a GUIDRef with a sourcedId"))?,
+        Kind::RefList(_) => items(v, key, guid_ref)?,
+        Kind::List | Kind::EnumList(..) => items(v, key, |x| x.as_str().map(str::to_string))?,
+        Kind::UserIds | Kind::ScoreScaleValue => {
+            let (l, r) = if kind == Kind::UserIds {
+                ("type", "identifier")
+            } else {
+                ("itemValueLHS", "itemValueRHS")
+            };
+            items(v, key, |x| {
+                let a = x.get(l)?.as_str()?;
+                let b = x.get(r)?.as_str()?;
+                Some(format!("{{{a}:{b}}}"))
+            })?
+        }
+        Kind::Float => match v {
+            Json::Number(n) => n
+                .as_f64()
+                .map(format_float)
+                .ok_or_else(|| bad("not a number"))?,
+            Json::String(s) => s.clone(),
+            _ => return Err(bad("not a number")),
+        },
+        Kind::Bool => match v {
+            Json::Bool(b) => b.to_string(),
+            Json::String(s) => s.clone(),
+            _ => return Err(bad("not true or false")),
+        },
+        // A line item's dates are date-times in JSON: the date is kept.
+        Kind::Date if entity == Entity::LineItems => {
+            let s = v.as_str().ok_or_else(|| bad("not a string"))?;
+            match s.split_once('T') {
+                Some((date, _)) if crate::model::time::parse_datetime(s).is_some() => {
+                    date.to_string()
+                }
+                _ => s.to_string(),
+            }
+        }
+        _ => v.as_str().ok_or_else(|| bad("not a string"))?.to_string(),
+    };
+    Ok((!text.is_empty()).then_some(text))
+}
+
+/// A GUIDRef's `sourcedId` (a bare string is taken as the id too; `href` is never trusted).
+fn guid_ref(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Object(o) => o.get("sourcedId")?.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// An array's items as one list cell (`a,b`); an item holding a comma cannot be listed.
+fn items(v: &Json, key: &str, item: impl Fn(&Json) -> Option<String>) -> Result<String, Malformed> {
+    let arr = v
+        .as_array()
+        .ok_or_else(|| Malformed(format!("{key}: not an array")))?;
+    let mut out = Vec::with_capacity(arr.len());
+    for x in arr {
+        let s = item(x).ok_or_else(|| Malformed(format!("{key}: an item has the wrong form")))?;
+        if s.contains(',') || s.is_empty() {
+            return Err(Malformed(format!(
+                "{key}: '{s}' cannot be stored as a list item (empty, or holds a comma)"
+            )));
+        }
+        out.push(s);
+    }
+    Ok(out.join(","))
+}

@@ -1,0 +1,667 @@
+//! Gradebook writes over HTTP (issue #15): PUT, DELETE and 1.2's POSTs on both versions and
+//! both backends, through the roster service: real clients' flows (Google Classroom's 1.2
+//! acceptance walk, Microsoft Teams / SDS Grade Sync's 1.1 PUTs), every error answered in the
+//! imsx form with the store unchanged, the write rule for restricted clients, deletions seen
+//! by delta readers and `export --since`, concurrent writes.
+
+use serde_json::{json, Value as Json};
+
+use crate::both;
+use crate::common::fixture;
+use crate::http::{enc, ids_of as ids, Server};
+use crate::render::{check, official};
+use rosterbridge::http::server::Settings;
+
+const V12: &str = "/ims/oneroster/gradebook/v1p2";
+const V11: &str = "/ims/oneroster/v1p1";
+const S12: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/";
+const S11: &str = "https://purl.imsglobal.org/spec/or/v1p1/scope/";
+
+/// A token holding `short` scopes (names without the prefix) of both versions.
+fn token(s: &Server, short: &[&str], orgs: &[&str]) -> String {
+    let scopes: Vec<String> = short
+        .iter()
+        .flat_map(|x| {
+            // 1.1 has no POST, so no createpost scope.
+            let v11 = (*x != "gradebook.createpost").then(|| format!("{S11}{x}"));
+            std::iter::once(format!("{S12}{x}")).chain(v11)
+        })
+        .collect();
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    s.token(&scopes, orgs)
+}
+
+const ALL: &[&str] = &[
+    "gradebook.readonly",
+    "gradebook.createput",
+    "gradebook.createpost",
+    "gradebook.delete",
+];
+
+/// Everything the gradebook serves, as the JSON bodies of its collections (for "unchanged").
+fn state(s: &Server, t: &str) -> Vec<Json> {
+    ["categories", "lineItems", "results", "scoreScales"]
+        .iter()
+        .map(|c| {
+            s.get(
+                &format!(
+                    "{V12}/{c}?filter={}",
+                    enc("dateLastModified>'2000-01-01T00:00:00Z'")
+                ),
+                t,
+            )
+            .json()
+        })
+        .collect()
+}
+
+/// Validate `body` against the official gradebook schema `schema`.
+fn valid(body: &Json, schema: &str) {
+    let doc = official("onerosterv1p2gradebookservice_openapi3_v1p0.json");
+    let mut errors = Vec::new();
+    check(
+        &doc,
+        &doc["components"]["schemas"][schema],
+        body,
+        schema,
+        &mut errors,
+    );
+    assert!(errors.is_empty(), "{errors:#?}\n{body}");
+}
+
+both!(google_classroom_flow_round_trips_lean_writes, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let t = token(&s, ALL, &[]);
+    let cats = s.get(&format!("{V12}/classes/k1/categories"), &t);
+    assert_eq!(cats.ids("categories"), ["cat1"]);
+
+    // A lean line item: GUIDRefs with only sourcedId, no status, no school, date-times, and
+    // a title of several thousand characters.
+    let li = "6f1c2d3e-0000-4000-8000-000000000001";
+    let title: String = "Long title ".repeat(500);
+    let body = json!({"lineItem": {
+        "sourcedId": li,
+        "title": title,
+        "assignDate": "2026-01-05T08:00:00.000Z",
+        "dueDate": "2026-01-12T23:59:59Z",
+        "class": {"sourcedId": "k1"},
+        "category": {"sourcedId": "cat1"},
+        "academicSession": {"sourcedId": "gp1"},
+        "resultValueMin": 0,
+        "resultValueMax": 100
+    }});
+    let r = s.put(&format!("{V12}/lineItems/{li}"), &t, &body);
+    assert_eq!(r.status, 201, "{}", r.text);
+    let got = s.get(&format!("{V12}/lineItems/{li}"), &t).json();
+    valid(&got, "SingleLineItemDType");
+    let item = &got["lineItem"];
+    assert_eq!(item["title"].as_str().unwrap().len(), title.len());
+    assert_eq!(item["status"], "active");
+    assert_eq!(item["school"]["sourcedId"], "s1", "the class's school");
+    assert_eq!(item["assignDate"], "2026-01-05T00:00:00.000Z");
+    let first_stamp = item["dateLastModified"].as_str().unwrap().to_string();
+    // Replace: 200, and the change is stamped.
+    let mut body2 = body.clone();
+    body2["lineItem"]["title"] = json!("Essay 1");
+    let r = s.put(&format!("{V12}/lineItems/{li}"), &t, &body2);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = s.get(&format!("{V12}/lineItems/{li}"), &t).json();
+    assert_eq!(got["lineItem"]["title"], "Essay 1");
+    assert!(got["lineItem"]["dateLastModified"].as_str().unwrap() > first_stamp.as_str());
+    let listed = s.get(&format!("{V12}/classes/k1/lineItems"), &t);
+    assert!(listed.ids("lineItems").contains(&li.to_string()));
+
+    // A result above resultValueMax (extra credit), then exempt.
+    let res = "6f1c2d3e-0000-4000-8000-000000000002";
+    let result = |status: &str, score: f64| {
+        json!({"result": {
+            "sourcedId": res,
+            "lineItem": {"sourcedId": li},
+            "student": {"sourcedId": "u1"},
+            "scoreStatus": status,
+            "score": score,
+            "scoreDate": "2026-01-13"
+        }})
+    };
+    let r = s.put(
+        &format!("{V12}/results/{res}"),
+        &t,
+        &result("fully graded", 300.0),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let got = s.get(&format!("{V12}/results/{res}"), &t).json();
+    valid(&got, "SingleResultDType");
+    assert_eq!(got["result"]["score"], 300.0);
+    let r = s.put(&format!("{V12}/results/{res}"), &t, &result("exempt", 0.0));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = s.get(&format!("{V12}/results/{res}"), &t).json();
+    assert_eq!(got["result"]["scoreStatus"], "exempt");
+    let class_results = s.get(&format!("{V12}/classes/k1/results"), &t);
+    assert!(class_results.ids("results").contains(&res.to_string()));
+
+    // Delete the result and the line item: gone from ordinary reads...
+    let before_delete = rosterbridge::model::time::now();
+    assert_eq!(s.delete(&format!("{V12}/results/{res}"), &t).status, 204);
+    assert_eq!(s.delete(&format!("{V12}/lineItems/{li}"), &t).status, 204);
+    assert_eq!(s.get(&format!("{V12}/results/{res}"), &t).status, 404);
+    assert_eq!(s.get(&format!("{V12}/lineItems/{li}"), &t).status, 404);
+    assert!(!s
+        .get(&format!("{V12}/results"), &t)
+        .ids("results")
+        .contains(&res.to_string()));
+    assert!(!s
+        .get(&format!("{V12}/classes/k1/lineItems"), &t)
+        .ids("lineItems")
+        .contains(&li.to_string()));
+    assert_eq!(
+        s.delete(&format!("{V12}/results/{res}"), &t).status,
+        404,
+        "already gone"
+    );
+    // ...but a delta reader sees the deletions.
+    let since = enc(&format!("dateLastModified>'{before_delete}'"));
+    let delta = s.get(&format!("{V12}/results?filter={since}"), &t).json();
+    assert_eq!(ids(&delta, "results"), [res]);
+    assert_eq!(delta["results"][0]["status"], "tobedeleted");
+    let delta = s.get(&format!("{V12}/lineItems?filter={since}"), &t).json();
+    assert_eq!(ids(&delta, "lineItems"), [li]);
+    assert_eq!(delta["lineItems"][0]["status"], "tobedeleted");
+    // A PUT brings a deleted record back: created again.
+    let r = s.put(&format!("{V12}/lineItems/{li}"), &t, &body2);
+    assert_eq!(r.status, 201, "{}", r.text);
+});
+
+both!(
+    write_errors_answer_imsx_and_leave_the_store_unchanged,
+    |db| {
+        db.import(&fixture("valid-1.2"));
+        let s = Server::start(db, Settings::default());
+        let t = token(&s, ALL, &[]);
+        let before = state(&s, &t);
+        let li = |f: &dyn Fn(&mut Json)| {
+            let mut b = json!({"lineItem": {
+                "sourcedId": "x1", "title": "T", "assignDate": "2026-01-05", "dueDate": "2026-01-06",
+                "class": {"sourcedId": "k1"}, "category": {"sourcedId": "cat1"},
+                "academicSession": {"sourcedId": "gp1"}
+            }});
+            f(&mut b["lineItem"]);
+            b
+        };
+        let cases: Vec<(&str, Json, u16, &str)> = vec![
+            (
+                "body/path sourcedId mismatch",
+                li(&|o| o["sourcedId"] = json!("other")),
+                422,
+                "sourcedId",
+            ),
+            (
+                "unknown class",
+                li(&|o| o["class"] = json!({"sourcedId": "nope"})),
+                422,
+                "class",
+            ),
+            (
+                "unknown category",
+                li(&|o| o["category"] = json!({"sourcedId": "nope"})),
+                422,
+                "category",
+            ),
+            (
+                "unknown session",
+                li(&|o| o["academicSession"] = json!({"sourcedId": "nope"})),
+                422,
+                "academicSession",
+            ),
+            (
+                "missing title",
+                li(&|o| {
+                    o.as_object_mut().unwrap().remove("title");
+                }),
+                422,
+                "title",
+            ),
+            (
+                "bad date",
+                li(&|o| o["dueDate"] = json!("soon")),
+                422,
+                "dueDate",
+            ),
+            (
+                "bad number",
+                li(&|o| o["resultValueMax"] = json!("lots")),
+                422,
+                "resultValueMax",
+            ),
+            (
+                "bad status",
+                li(&|o| o["status"] = json!("gone")),
+                422,
+                "status",
+            ),
+            (
+                "GUIDRef of the wrong form",
+                li(&|o| o["class"] = json!(7)),
+                422,
+                "class",
+            ),
+            ("no wrapper", json!({"title": "T"}), 400, "lineItem"),
+        ];
+        for (what, body, want, names) in cases {
+            let r = s.put(&format!("{V12}/lineItems/x1"), &t, &body);
+            assert_eq!(r.status, want, "{what}: {}", r.text);
+            assert_eq!(r.code_minor(), "invaliddata", "{what}");
+            let desc = r.json()["imsx_description"].as_str().unwrap().to_string();
+            assert!(desc.contains(names), "{what}: '{desc}' names {names}");
+        }
+        let result = |f: &dyn Fn(&mut Json)| {
+            let mut b = json!({"result": {
+                "lineItem": {"sourcedId": "li1"}, "student": {"sourcedId": "u1"},
+                "scoreStatus": "fully graded", "scoreDate": "2026-01-13", "score": 1
+            }});
+            f(&mut b["result"]);
+            b
+        };
+        for (what, body, names) in [
+            (
+                "bad enum",
+                result(&|o| o["scoreStatus"] = json!("graded-ish")),
+                "scoreStatus",
+            ),
+            (
+                "unknown student",
+                result(&|o| o["student"] = json!({"sourcedId": "ghost"})),
+                "student",
+            ),
+            (
+                "unknown line item",
+                result(&|o| o["lineItem"] = json!({"sourcedId": "ghost"})),
+                "lineItem",
+            ),
+            ("bad flag", result(&|o| o["late"] = json!("maybe")), "late"),
+        ] {
+            let r = s.put(&format!("{V12}/results/r-x"), &t, &body);
+            assert_eq!(r.status, 422, "{what}: {}", r.text);
+            let desc = r.json()["imsx_description"].as_str().unwrap().to_string();
+            assert!(desc.contains(names), "{what}: '{desc}'");
+        }
+        // 1.1 answers 400 for the same refusals.
+        let r = s.put(
+            &format!("{V11}/results/r-x"),
+            &t,
+            &result(&|o| o["student"] = json!({"sourcedId": "ghost"})),
+        );
+        assert_eq!(
+            (r.status, r.code_minor().as_str()),
+            (400, "invaliddata"),
+            "{}",
+            r.text
+        );
+        // Malformed and oversized bodies.
+        let raw = |body: &str| {
+            crate::http::send(
+                ureq::put(&format!("{}{V12}/lineItems/x1", s.base))
+                    .set("Authorization", &format!("Bearer {t}"))
+                    .set("Content-Type", "application/json"),
+                Some(body),
+            )
+        };
+        let r = raw("{\"lineItem\": {");
+        assert_eq!((r.status, r.code_minor().as_str()), (400, "invaliddata"));
+        let big = format!(
+            "{{\"lineItem\": {{\"title\": \"{}\"}}}}",
+            "x".repeat(9 * 1024 * 1024)
+        );
+        let r = raw(&big);
+        assert_eq!(r.status, 413, "{}", &r.text[..r.text.len().min(200)]);
+        assert!(r.json()["imsx_codeMajor"].is_string());
+        // Unknown records and parents; missing scopes.
+        assert_eq!(
+            s.delete(&format!("{V12}/lineItems/ghost"), &t).code_minor(),
+            "unknownobject"
+        );
+        let r = s.post(
+            &format!("{V12}/classes/ghost/lineItems"),
+            &t,
+            &json!({"lineItems": []}),
+        );
+        assert_eq!((r.status, r.code_minor().as_str()), (404, "unknownobject"));
+        let reader = token(&s, &["gradebook.readonly"], &[]);
+        let r = s.put(&format!("{V12}/lineItems/x1"), &reader, &li(&|_| {}));
+        assert_eq!((r.status, r.code_minor().as_str()), (403, "forbidden"));
+        assert_eq!(
+            s.delete(&format!("{V12}/lineItems/li1"), &reader).status,
+            403
+        );
+        // Methods: 405 with the path's methods.
+        let r = s.send("PATCH", &format!("{V12}/lineItems/li1"), &t, None);
+        assert_eq!(r.status, 405);
+        assert_eq!(r.header("Allow"), Some("GET, PUT, DELETE"));
+        let r = s.get(&format!("{V12}/lineItems/li1/results"), &t);
+        assert_eq!((r.status, r.header("Allow")), (405, Some("POST")));
+        assert_eq!(
+            s.send("PUT", &format!("{V12}/lineItemz/1"), &t, None)
+                .status,
+            404
+        );
+        assert_eq!(state(&s, &t), before, "nothing was written");
+    }
+);
+
+both!(posts_allocate_ids_and_answer_sourced_id_pairs, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let t = token(&s, ALL, &[]);
+    let item = |tmp: &str, title: &str| {
+        json!({"sourcedId": tmp, "title": title, "assignDate": "2026-02-01T00:00:00Z",
+               "dueDate": "2026-02-02T00:00:00Z", "category": {"sourcedId": "cat1"},
+               "academicSession": {"sourcedId": "gp1"}})
+    };
+    let r = s.post(
+        &format!("{V12}/classes/k1/lineItems"),
+        &t,
+        &json!({"lineItems": [item("tmp-1", "A"), item("tmp-2", "B")]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let pairs = r.json()["sourcedIdPairs"].as_array().unwrap().clone();
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs[0]["suppliedSourcedId"], "tmp-1");
+    let a = pairs[0]["allocatedSourcedId"].as_str().unwrap().to_string();
+    let b = pairs[1]["allocatedSourcedId"].as_str().unwrap().to_string();
+    assert!(a != b && a != "tmp-1" && a.len() == 36, "{a} {b}");
+    let got = s.get(&format!("{V12}/lineItems/{a}"), &t).json();
+    assert_eq!(
+        got["lineItem"]["class"]["sourcedId"], "k1",
+        "the path's class"
+    );
+    assert_eq!(got["lineItem"]["title"], "A");
+    // Into a school: the path's school; the class comes from the body.
+    let mut at_school = item("tmp-3", "C");
+    at_school["class"] = json!({"sourcedId": "k2"});
+    let r = s.post(
+        &format!("{V12}/schools/s1/lineItems"),
+        &t,
+        &json!({"lineItems": [at_school]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    // Results into a line item.
+    let results: Vec<Json> = (0..40)
+        .map(|i| json!({"sourcedId": format!("t{i}"), "student": {"sourcedId": if i % 2 == 0 {"u1"} else {"u2"}},
+                        "scoreStatus": "fully graded", "score": i, "scoreDate": "2026-02-03"}))
+        .collect();
+    let r = s.post(
+        &format!("{V12}/lineItems/{a}/results"),
+        &t,
+        &json!({"results": results}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["sourcedIdPairs"].as_array().unwrap().len(), 40);
+    let listed = s.get(&format!("{V12}/classes/k1/lineItems/{a}/results"), &t);
+    assert_eq!(listed.ids("results").len(), 40);
+    // Results for a class in an academic session: the line item must be of both.
+    let res = |li: &str| {
+        json!({"results": [{"lineItem": {"sourcedId": li}, "student": {"sourcedId": "u1"},
+                                              "scoreStatus": "submitted", "scoreDate": "2026-02-03"}]})
+    };
+    let r = s.post(
+        &format!("{V12}/classes/k1/academicSessions/gp1/results"),
+        &t,
+        &res(&a),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.json()["sourcedIdPairs"][0]["allocatedSourcedId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let got = s.get(&format!("{V12}/results/{id}"), &t).json();
+    assert_eq!(got["result"]["class"]["sourcedId"], "k1");
+    let r = s.post(
+        &format!("{V12}/classes/k1/academicSessions/t2/results"),
+        &t,
+        &res(&a),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = s.post(
+        &format!("{V12}/classes/k1/academicSessions/ghost/results"),
+        &t,
+        &res(&a),
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    // One bad item refuses the whole batch.
+    let mut bad = results_of(&["u1", "ghost"]);
+    bad["results"][0]["sourcedId"] = json!("keep-out");
+    let before = s.get(&format!("{V12}/results"), &t).ids("results").len();
+    let r = s.post(&format!("{V12}/lineItems/{a}/results"), &t, &bad);
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        s.get(&format!("{V12}/results"), &t).ids("results").len(),
+        before
+    );
+    // POST needs createpost; 1.1 has no POST.
+    let put_only = token(&s, &["gradebook.createput"], &[]);
+    assert_eq!(
+        s.post(
+            &format!("{V12}/lineItems/{a}/results"),
+            &put_only,
+            &results_of(&["u1"])
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        s.post(
+            &format!("{V11}/classes/k1/lineItems"),
+            &t,
+            &json!({"lineItems": []})
+        )
+        .status,
+        405
+    );
+});
+
+fn results_of(students: &[&str]) -> Json {
+    let list: Vec<Json> = students
+        .iter()
+        .map(|u| json!({"student": {"sourcedId": u}, "scoreStatus": "submitted", "scoreDate": "2026-02-03"}))
+        .collect();
+    json!({ "results": list })
+}
+
+both!(teams_grade_sync_puts_on_1_1, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let t = token(&s, ALL, &[]);
+    // SDS Grade Sync: a 1.1 line item (gradingPeriod, no school) and a result.
+    let r = s.put(
+        &format!("{V11}/lineItems/teams-li"),
+        &t,
+        &json!({"lineItem": {"sourcedId": "teams-li", "status": "active", "title": "Quiz",
+            "assignDate": "2026-03-01", "dueDate": "2026-03-02",
+            "class": {"href": "ignored", "sourcedId": "k1", "type": "class"},
+            "category": {"sourcedId": "cat1", "type": "category"},
+            "gradingPeriod": {"sourcedId": "gp1", "type": "academicSession"},
+            "resultValueMin": 0.0, "resultValueMax": 10.0}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let v11 = s.get(&format!("{V11}/lineItems/teams-li"), &t).json();
+    assert_eq!(v11["lineItem"]["gradingPeriod"]["sourcedId"], "gp1");
+    assert!(v11["lineItem"].get("school").is_none());
+    let v12 = s.get(&format!("{V12}/lineItems/teams-li"), &t).json();
+    valid(&v12, "SingleLineItemDType");
+    assert_eq!(v12["lineItem"]["school"]["sourcedId"], "s1");
+    assert_eq!(v12["lineItem"]["academicSession"]["sourcedId"], "gp1");
+    let r = s.put(
+        &format!("{V11}/results/teams-r"),
+        &t,
+        &json!({"result": {"sourcedId": "teams-r", "lineItem": {"sourcedId": "teams-li"},
+            "student": {"sourcedId": "u2"}, "scoreStatus": "fully graded", "score": 9.5,
+            "scoreDate": "2026-03-03", "comment": "well done"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        s.get(&format!("{V11}/results/teams-r"), &t).json()["result"]["score"],
+        9.5
+    );
+    // A 1.1 PUT of a category keeps the weight 1.1 cannot carry.
+    let r = s.put(
+        &format!("{V11}/categories/cat1"),
+        &t,
+        &json!({"category": {"title": "Tests"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cat = s.get(&format!("{V12}/categories/cat1"), &t).json();
+    assert_eq!(
+        (
+            cat["category"]["title"].as_str(),
+            cat["category"]["weight"].as_f64()
+        ),
+        (Some("Tests"), Some(0.5))
+    );
+    assert_eq!(s.delete(&format!("{V11}/results/teams-r"), &t).status, 204);
+    assert_eq!(s.get(&format!("{V11}/results/teams-r"), &t).status, 404);
+    // A 1.2 score scale PUT takes its org and course from its class.
+    let r = s.put(
+        &format!("{V12}/scoreScales/ss2"),
+        &t,
+        &json!({"scoreScale": {"title": "Pass/fail", "type": "binary", "class": {"sourcedId": "k2"},
+            "scoreScaleValue": [{"itemValueLHS": "1", "itemValueRHS": "pass"}]}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let ss = s.get(&format!("{V12}/scoreScales/ss2"), &t).json();
+    valid(&ss, "SingleScoreScaleDType");
+    assert_eq!(ss["scoreScale"]["course"]["sourcedId"], "c2");
+    let by_school = s.get(&format!("{V12}/schools/s1/scoreScales"), &t);
+    assert!(by_school.ids("scoreScales").contains(&"ss2".to_string()));
+    assert_eq!(s.delete(&format!("{V12}/scoreScales/ss2"), &t).status, 204);
+    assert_eq!(s.delete(&format!("{V12}/categories/cat1"), &t).status, 204);
+    assert!(s
+        .get(&format!("{V12}/categories"), &t)
+        .ids("categories")
+        .is_empty());
+});
+
+both!(restricted_clients_write_only_where_they_see, |db| {
+    db.import(&fixture("valid-1.2"));
+    // A class at s2, with a line item.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("classes.csv"),
+        "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n\
+         k3,active,2025-01-01T00:00:00.000Z,Art,,c2,,scheduled,,s2,t1,,,\n",
+    )
+    .unwrap();
+    crate::common::delta_manifest(dir.path(), "1.2", &["classes"]);
+    assert_eq!(
+        db.import(dir.path()).outcome,
+        rosterbridge::ingest::Outcome::Committed
+    );
+    let s = Server::start(db, Settings::default());
+    let admin = token(&s, ALL, &[]);
+    let t = token(&s, ALL, &["s2"]);
+    let li = |class: &str| {
+        json!({"lineItem": {"title": "T", "assignDate": "2026-01-05", "dueDate": "2026-01-06",
+               "class": {"sourcedId": class}, "category": {"sourcedId": "cat1"},
+               "academicSession": {"sourcedId": "t1"}}})
+    };
+    let before = state(&s, &admin);
+    // Into another org's class: 403, nothing stored.
+    let r = s.put(&format!("{V12}/lineItems/mine"), &t, &li("k1"));
+    assert_eq!(
+        (r.status, r.code_minor().as_str()),
+        (403, "forbidden"),
+        "{}",
+        r.text
+    );
+    // Overwriting or deleting what it cannot see: refused, the record as it was.
+    let r = s.put(&format!("{V12}/lineItems/li1"), &t, &li("k3"));
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(s.delete(&format!("{V12}/lineItems/li1"), &t).status, 404);
+    assert_eq!(s.delete(&format!("{V12}/results/res1"), &t).status, 404);
+    let r = s.put(
+        &format!("{V12}/results/res1"),
+        &t,
+        &json!({"result": {"lineItem": {"sourcedId": "li1"}, "student": {"sourcedId": "u1"},
+                "scoreStatus": "exempt", "scoreDate": "2026-01-01"}}),
+    );
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = s.post(
+        &format!("{V12}/classes/k1/lineItems"),
+        &t,
+        &json!({"lineItems": []}),
+    );
+    assert_eq!(
+        r.status, 404,
+        "another org's class is not there for this client"
+    );
+    assert_eq!(state(&s, &admin), before, "nothing changed");
+    // In its own class: allowed; a result for a student it cannot see is not.
+    let r = s.put(&format!("{V12}/lineItems/mine"), &t, &li("k3"));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        s.get(&format!("{V12}/lineItems/mine"), &t).json()["lineItem"]["school"]["sourcedId"],
+        "s2"
+    );
+    let r = s.put(
+        &format!("{V12}/results/theirs"),
+        &t,
+        &json!({"result": {"lineItem": {"sourcedId": "mine"}, "student": {"sourcedId": "u1"},
+                "scoreStatus": "exempt", "scoreDate": "2026-01-01"}}),
+    );
+    assert_eq!(r.status, 403, "u1 holds no role at s2: {}", r.text);
+    assert_eq!(s.get(&format!("{V12}/results/theirs"), &admin).status, 404);
+    let r = s.put(
+        &format!("{V12}/results/ok"),
+        &t,
+        &json!({"result": {"lineItem": {"sourcedId": "mine"}, "student": {"sourcedId": "t1u"},
+                "scoreStatus": "exempt", "scoreDate": "2026-01-01"}}),
+    );
+    assert_eq!(r.status, 201, "t1u holds a role at s2: {}", r.text);
+    assert_eq!(s.delete(&format!("{V12}/lineItems/mine"), &t).status, 204);
+});
+
+both!(concurrent_puts_all_land_and_race_imports_safely, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let t = token(&s, ALL, &[]);
+    let put = |s: &Server, i: usize| {
+        let r = s.put(
+            &format!("{V12}/results/par-{i}"),
+            &t,
+            &json!({"result": {"lineItem": {"sourcedId": "li1"}, "student": {"sourcedId": if i % 2 == 0 {"u1"} else {"u2"}},
+                    "scoreStatus": "fully graded", "score": i, "scoreDate": "2026-01-01"}}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    std::thread::scope(|scope| {
+        for i in 0..50 {
+            let s = &s;
+            scope.spawn(move || put(s, i));
+        }
+        // A CSV delta of the same class runs meanwhile.
+        scope.spawn(|| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("lineItems.csv"),
+                "sourcedId,status,dateLastModified,title,description,assignDate,dueDate,classSourcedId,categorySourcedId,academicSessionSourcedId,resultValueMin,resultValueMax,schoolSourcedId\n\
+                 li1,active,2025-01-01T00:00:00.000Z,Unit 1 (renamed),,2025-09-01,2025-09-15,k1,cat1,gp1,0,100,s1\n",
+            )
+            .unwrap();
+            crate::common::delta_manifest(dir.path(), "1.2", &["lineItems"]);
+            let report = s.db.import(dir.path());
+            assert_eq!(report.outcome, rosterbridge::ingest::Outcome::Committed, "{:?}", report.diags.list);
+        });
+    });
+    let got = s.get(
+        &format!("{V12}/classes/k1/lineItems/li1/results?limit=1000"),
+        &t,
+    );
+    assert_eq!(
+        got.ids("results").len(),
+        52,
+        "50 new results and the fixture's two"
+    );
+    assert_eq!(
+        s.get(&format!("{V12}/lineItems/li1"), &t).json()["lineItem"]["title"],
+        "Unit 1 (renamed)"
+    );
+});
