@@ -325,7 +325,10 @@ impl RowParser {
                                 "a date without time, read as midnight UTC",
                             );
                         }
-                        rec.sis_date_last_modified = Some(t);
+                        // A write's records carry the store's own stamp, not a SIS's.
+                        if !self.records {
+                            rec.sis_date_last_modified = Some(t);
+                        }
                     }
                     None => {
                         diags.error(
