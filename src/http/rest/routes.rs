@@ -359,8 +359,9 @@ pub const RESOURCES: &[Route] = &[
     v1p2(coll("getResourcesForUser", "/users/{userSourcedId}/resources", E::Resources, "resources", RESOURCE, V::Nested(N::ResourcesOf(E::UserResources)))),
 ];
 
-/// Every gradebook read: 1.2's 22 (ONEROSTER.md §2.4; the assessment results profile is not
-/// stored yet), of which 1.1 has the categories, line items and results and four nested reads.
+/// Every gradebook operation but the assessment results profile (not stored yet): 1.2's 15
+/// reads, eight PUTs and DELETEs and four POSTs (ONEROSTER.md §2.4), of which 1.1 has the
+/// categories, line items and results (reads, PUT, DELETE) and the nested reads of classes.
 #[rustfmt::skip]
 pub const GRADEBOOK: &[Route] = &[
     coll("getAllCategories", "/categories", E::Categories, "categories", GRADEBOOK_CORE, V::All),
@@ -371,7 +372,8 @@ pub const GRADEBOOK: &[Route] = &[
     one("getResult", "/results/{sourcedId}", E::Results, "result", GRADEBOOK_CORE, V::All),
     v1p2(coll("getAllScoreScales", "/scoreScales", E::ScoreScales, "scoreScales", GRADEBOOK_CORE, V::All)),
     v1p2(one("getScoreScale", "/scoreScales/{sourcedId}", E::ScoreScales, "scoreScale", GRADEBOOK_CORE, V::All)),
-    v1p2(coll("getCategoriesForClass", "/classes/{classSourcedId}/categories", E::Categories, "categories", GRADEBOOK_READ, V::Nested(N::ClassCategories))),
+    // Not in 1.1, served there too: Google's (retired) 1.1 suite calls it.
+    coll("getCategoriesForClass", "/classes/{classSourcedId}/categories", E::Categories, "categories", GRADEBOOK_READ, V::Nested(N::ClassCategories)),
     coll("getLineItemsForClass", "/classes/{classSourcedId}/lineItems", E::LineItems, "lineItems", GRADEBOOK_READ, V::Nested(N::OfClass)),
     coll("getResultsForLineItemForClass", "/classes/{classSourcedId}/lineItems/{lineItemSourcedId}/results", E::Results, "results", GRADEBOOK_READ, V::Nested(N::ClassLineItemResults)),
     coll("getResultsForClass", "/classes/{classSourcedId}/results", E::Results, "results", GRADEBOOK_READ, V::Nested(N::ClassResults)),
