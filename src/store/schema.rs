@@ -1,6 +1,7 @@
 //! Diesel table declarations of the fixed-shape tables: API clients, their tokens, OAuth 1.0a /
 //! WS-Security nonces, the import log and the import lock (migrations `…000001` to `…000004`;
-//! the same column types on both backends). The roster's own tables are built from the
+//! the same column types on both backends; `…000005` gives the roster's references the ids'
+//! collation on PostgreSQL). The roster's own tables are built from the
 //! catalogue instead (`store::ddl`) and queried through `store::sql`.
 
 diesel::table! {

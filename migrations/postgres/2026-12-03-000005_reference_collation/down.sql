@@ -1,0 +1,18 @@
+ALTER TABLE academic_sessions ALTER COLUMN parent_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE class_resources ALTER COLUMN class_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN resource_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE classes ALTER COLUMN course_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN school_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE course_resources ALTER COLUMN course_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN resource_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE courses ALTER COLUMN school_year_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN org_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE enrollments ALTER COLUMN class_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN school_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN user_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE line_item_learning_objective_ids ALTER COLUMN line_item_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE line_item_score_scales ALTER COLUMN line_item_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN score_scale_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE line_items ALTER COLUMN class_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN category_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN academic_session_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN school_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE orgs ALTER COLUMN parent_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE result_learning_objective_ids ALTER COLUMN result_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE result_score_scales ALTER COLUMN result_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN score_scale_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE results ALTER COLUMN line_item_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN student_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN class_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE score_scales ALTER COLUMN org_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN course_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN class_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE user_profiles ALTER COLUMN user_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE user_resources ALTER COLUMN user_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN org_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN class_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN resource_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE user_roles ALTER COLUMN user_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN org_sourced_id TYPE TEXT COLLATE "default", ALTER COLUMN user_profile_sourced_id TYPE TEXT COLLATE "default";
+ALTER TABLE users ALTER COLUMN primary_org_sourced_id TYPE TEXT COLLATE "default";
