@@ -26,6 +26,9 @@ pub enum Entity {
     Results,
     ResultLearningObjectiveIds,
     ResultScoreScales,
+    /// The 1.2 Assessment Results profile (REST only: no CSV file in either version).
+    AssessmentLineItems,
+    AssessmentResults,
 }
 
 /// How a field's value is written in CSV and checked.
@@ -581,8 +584,69 @@ const RESULT_SCALES: &[Field] = &[
     ),
 ];
 
+const ASSESSMENT_LINE_ITEMS: &[Field] = &[
+    f("title", "title", K::Text, true),
+    f("description", "description", K::Text, false),
+    f(
+        "classSourcedId",
+        "class_sourced_id",
+        K::Ref(E::Classes),
+        false,
+    ),
+    f(
+        "parentAssessmentLineItemSourcedId",
+        "parent_assessment_line_item_sourced_id",
+        K::Ref(E::AssessmentLineItems),
+        false,
+    ),
+    f(
+        "scoreScaleSourcedId",
+        "score_scale_sourced_id",
+        K::Ref(E::ScoreScales),
+        false,
+    ),
+    f("resultValueMin", "result_value_min", K::Float, false),
+    f("resultValueMax", "result_value_max", K::Float, false),
+];
+const ASSESSMENT_RESULTS: &[Field] = &[
+    f(
+        "assessmentLineItemSourcedId",
+        "assessment_line_item_sourced_id",
+        K::Ref(E::AssessmentLineItems),
+        true,
+    ),
+    f(
+        "studentSourcedId",
+        "student_sourced_id",
+        K::Ref(E::Users),
+        true,
+    ),
+    f("score", "score", K::Float, false),
+    f("textScore", "text_score", K::Text, false),
+    f("scoreDate", "score_date", K::Date, true),
+    f(
+        "scoreScaleSourcedId",
+        "score_scale_sourced_id",
+        K::Ref(E::ScoreScales),
+        false,
+    ),
+    f("scorePercentile", "score_percentile", K::Float, false),
+    f(
+        "scoreStatus",
+        "score_status",
+        K::Enum(SCORE_STATUSES, true),
+        true,
+    ),
+    f("comment", "comment", K::Text, false),
+    f("inProgress", "in_progress", K::Bool, false),
+    f("incomplete", "incomplete", K::Bool, false),
+    f("late", "late", K::Bool, false),
+    f("missing", "missing", K::Bool, false),
+];
+
 impl Entity {
-    pub const ALL: [Entity; 21] = [
+    /// The entities of the initial schema (migration 000001), in dependency order.
+    pub const INITIAL: [Entity; 21] = [
         E::Orgs,
         E::AcademicSessions,
         E::Courses,
@@ -604,6 +668,33 @@ impl Entity {
         E::Results,
         E::ResultLearningObjectiveIds,
         E::ResultScoreScales,
+    ];
+
+    /// Every entity, in dependency order (import order).
+    pub const ALL: [Entity; 23] = [
+        E::Orgs,
+        E::AcademicSessions,
+        E::Courses,
+        E::Classes,
+        E::Users,
+        E::UserProfiles,
+        E::Roles,
+        E::Enrollments,
+        E::Demographics,
+        E::Resources,
+        E::ClassResources,
+        E::CourseResources,
+        E::UserResources,
+        E::Categories,
+        E::ScoreScales,
+        E::LineItems,
+        E::LineItemLearningObjectiveIds,
+        E::LineItemScoreScales,
+        E::Results,
+        E::ResultLearningObjectiveIds,
+        E::ResultScoreScales,
+        E::AssessmentLineItems,
+        E::AssessmentResults,
     ];
 
     /// CSV file stem and manifest key (`file.<name>`); also the entity's name in `list_values`.
@@ -630,6 +721,8 @@ impl Entity {
             E::Results => "results",
             E::ResultLearningObjectiveIds => "resultLearningObjectiveIds",
             E::ResultScoreScales => "resultScoreScales",
+            E::AssessmentLineItems => "assessmentLineItems",
+            E::AssessmentResults => "assessmentResults",
         }
     }
 
@@ -657,6 +750,8 @@ impl Entity {
             E::Results => "results",
             E::ResultLearningObjectiveIds => "result_learning_objective_ids",
             E::ResultScoreScales => "result_score_scales",
+            E::AssessmentLineItems => "assessment_line_items",
+            E::AssessmentResults => "assessment_results",
         }
     }
 
@@ -688,6 +783,8 @@ impl Entity {
             E::Results => RESULTS,
             E::ResultLearningObjectiveIds => RESULT_LOS,
             E::ResultScoreScales => RESULT_SCALES,
+            E::AssessmentLineItems => ASSESSMENT_LINE_ITEMS,
+            E::AssessmentResults => ASSESSMENT_RESULTS,
         }
     }
 
@@ -717,7 +814,7 @@ impl Entity {
     /// Whether the entity exists as a CSV file in the given version.
     pub fn in_version(self, v: Version) -> bool {
         match v {
-            Version::V1_2 => true,
+            Version::V1_2 => !matches!(self, E::AssessmentLineItems | E::AssessmentResults),
             Version::V1_1 => matches!(
                 self,
                 E::Orgs

@@ -1,6 +1,7 @@
-//! Generates the initial schema's DDL from the entity catalogue, per backend. The checked-in
-//! migration `migrations/*/2026-11-23-000001_roster_store/up.sql` is this output; a test keeps
-//! the two identical, so the catalogue and the tables cannot drift apart.
+//! Generates the roster tables' DDL from the entity catalogue, per backend. The checked-in
+//! migrations `migrations/*/2026-11-23-000001_roster_store/up.sql` (the initial entities) and
+//! `…000006_assessments` (the assessment results profile) are this output; a test keeps them
+//! identical, so the catalogue and the tables cannot drift apart.
 
 use crate::model::catalog::{Entity, Kind};
 
@@ -52,10 +53,6 @@ pub fn indexes(e: Entity) -> Vec<(String, String)> {
 /// `CREATE TABLE` / `CREATE INDEX` statements for every entity plus `list_values` and the
 /// bookkeeping tables.
 pub fn initial_up(d: Dialect) -> String {
-    let float = match d {
-        Dialect::Sqlite => "REAL",
-        Dialect::Postgres => "DOUBLE PRECISION",
-    };
     // Byte order for ids on PostgreSQL too (its default collation is locale-aware), so keyset
     // pages and "order by sourcedId" agree across backends and the primary key serves them.
     let id_collate = match d {
@@ -71,28 +68,7 @@ pub fn initial_up(d: Dialect) -> String {
         "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\
          -- Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.sssZ' (UTC, fixed width: text order = time order).\n\n",
     );
-    for e in Entity::ALL {
-        let t = e.table();
-        out.push_str(&format!("CREATE TABLE {t} (\n"));
-        out.push_str(&format!(
-            "    sourced_id TEXT{id_collate} PRIMARY KEY NOT NULL,\n"
-        ));
-        out.push_str("    status TEXT NOT NULL,\n");
-        out.push_str("    date_last_modified TEXT NOT NULL,\n");
-        out.push_str("    sis_date_last_modified TEXT,\n");
-        out.push_str("    content_hash TEXT NOT NULL,\n");
-        out.push_str("    metadata TEXT");
-        for f in e.fields() {
-            let ty = if f.kind == Kind::Float { float } else { "TEXT" };
-            out.push_str(&format!(",\n    {} {ty}", f.column));
-        }
-        out.push_str("\n);\n");
-        for (_, create) in indexes(e) {
-            out.push_str(&create);
-            out.push_str(";\n");
-        }
-        out.push('\n');
-    }
+    out.push_str(&tables(d, &Entity::INITIAL, false));
     out.push_str(&format!(
         "-- Multi-valued fields (grades, subjects, terms, agents, userIds, ...), one row per item, so\n\
          -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.\n\
@@ -113,10 +89,64 @@ pub fn initial_up(d: Dialect) -> String {
     out
 }
 
+/// `CREATE TABLE` and `CREATE INDEX` statements of `entities`' tables; `id_refs`: references
+/// in the ids' collation too (PostgreSQL).
+pub fn tables(d: Dialect, entities: &[Entity], id_refs: bool) -> String {
+    let float = match d {
+        Dialect::Sqlite => "REAL",
+        Dialect::Postgres => "DOUBLE PRECISION",
+    };
+    let id_collate = match d {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " COLLATE \"C\"",
+    };
+    let mut out = String::new();
+    for &e in entities {
+        let t = e.table();
+        out.push_str(&format!("CREATE TABLE {t} (\n"));
+        out.push_str(&format!(
+            "    sourced_id TEXT{id_collate} PRIMARY KEY NOT NULL,\n"
+        ));
+        out.push_str("    status TEXT NOT NULL,\n");
+        out.push_str("    date_last_modified TEXT NOT NULL,\n");
+        out.push_str("    sis_date_last_modified TEXT,\n");
+        out.push_str("    content_hash TEXT NOT NULL,\n");
+        out.push_str("    metadata TEXT");
+        for f in e.fields() {
+            let ty = if f.kind == Kind::Float { float } else { "TEXT" };
+            let collate = match f.kind {
+                Kind::Ref(_) if id_refs => id_collate,
+                _ => "",
+            };
+            out.push_str(&format!(",\n    {} {ty}{collate}", f.column));
+        }
+        out.push_str("\n);\n");
+        for (_, create) in indexes(e) {
+            out.push_str(&create);
+            out.push_str(";\n");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Migration 000006: the assessment results profile's tables (references in the ids'
+/// collation on PostgreSQL, as migration 000005 made them for the initial tables).
+pub fn assessments_up(d: Dialect) -> String {
+    format!(
+        "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\n{}",
+        tables(d, &[Entity::AssessmentLineItems, Entity::AssessmentResults], true)
+    )
+}
+
+pub fn assessments_down() -> String {
+    "DROP TABLE assessment_results;\nDROP TABLE assessment_line_items;\n".to_string()
+}
+
 pub fn initial_down() -> String {
     let mut out =
         String::from("DROP TABLE import_lock;\nDROP TABLE imports;\nDROP TABLE list_values;\n");
-    for e in Entity::ALL.iter().rev() {
+    for e in Entity::INITIAL.iter().rev() {
         out.push_str(&format!("DROP TABLE {};\n", e.table()));
     }
     out
@@ -127,6 +157,7 @@ mod tests {
     use super::*;
 
     const DIR: &str = "2026-11-23-000001_roster_store";
+    const ASSESSMENTS: &str = "2026-12-03-000006_assessments";
 
     /// The checked-in initial migrations equal the generator's output. Run with
     /// `RB_WRITE_MIGRATIONS=1` to rewrite them after changing the catalogue.
@@ -146,6 +177,17 @@ mod tests {
                 on_disk, up,
                 "{dir}/up.sql differs from the catalogue; see the test's doc"
             );
+            let on_disk = std::fs::read_to_string(format!("{dir}/down.sql")).unwrap_or_default();
+            assert_eq!(on_disk, down, "{dir}/down.sql differs from the catalogue");
+            let dir = format!("{root}/migrations/{sub}/{ASSESSMENTS}");
+            let (up, down) = (assessments_up(d), assessments_down());
+            if std::env::var_os("RB_WRITE_MIGRATIONS").is_some() {
+                std::fs::create_dir_all(&dir).expect("create migration dir");
+                std::fs::write(format!("{dir}/up.sql"), &up).expect("write up.sql");
+                std::fs::write(format!("{dir}/down.sql"), &down).expect("write down.sql");
+            }
+            let on_disk = std::fs::read_to_string(format!("{dir}/up.sql")).unwrap_or_default();
+            assert_eq!(on_disk, up, "{dir}/up.sql differs from the catalogue");
             let on_disk = std::fs::read_to_string(format!("{dir}/down.sql")).unwrap_or_default();
             assert_eq!(on_disk, down, "{dir}/down.sql differs from the catalogue");
         }

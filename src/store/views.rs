@@ -211,14 +211,18 @@ const RESOURCE_AT: &str = "t.sourced_id IN (SELECT l.resource_sourced_id FROM cl
      JOIN user_roles r ON r.user_sourced_id = l.user_sourced_id WHERE l.status = 'active' \
      AND r.org_sourced_id IN (?))";
 
-/// Gradebook: line items of classes at their schools, those line items' results and
-/// categories, score scales of their orgs or of those classes.
+/// Gradebook: line items (and assessment line items) of classes at their schools, those line
+/// items' results and categories, score scales of their orgs or of those classes.
 const LINE_ITEM_AT: &str = "t.class_sourced_id IN (SELECT c.sourced_id FROM classes c \
      WHERE c.school_sourced_id IN (?))";
 const RESULT_AT: &str = "t.line_item_sourced_id IN (SELECT li.sourced_id FROM line_items li \
      JOIN classes c ON c.sourced_id = li.class_sourced_id WHERE c.school_sourced_id IN (?))";
 const CATEGORY_AT: &str = "t.sourced_id IN (SELECT li.category_sourced_id FROM line_items li \
      JOIN classes c ON c.sourced_id = li.class_sourced_id WHERE c.school_sourced_id IN (?))";
+/// Assessment line items: as line items (by their class); their results likewise.
+const ASSESSMENT_RESULT_AT: &str = "t.assessment_line_item_sourced_id IN (SELECT a.sourced_id \
+     FROM assessment_line_items a JOIN classes c ON c.sourced_id = a.class_sourced_id \
+     WHERE c.school_sourced_id IN (?))";
 const SCALE_AT: &str = "t.org_sourced_id IN (?) OR t.class_sourced_id IN (SELECT c.sourced_id \
      FROM classes c WHERE c.school_sourced_id IN (?))";
 
@@ -242,6 +246,8 @@ fn condition(entity: Entity, orgs: &[String]) -> Cond {
         Entity::Results => Cond::new(RESULT_AT, vec![set()]),
         Entity::Categories => Cond::new(CATEGORY_AT, vec![set()]),
         Entity::ScoreScales => Cond::new(SCALE_AT, vec![set(), set()]),
+        Entity::AssessmentLineItems => Cond::new(LINE_ITEM_AT, vec![set()]),
+        Entity::AssessmentResults => Cond::new(ASSESSMENT_RESULT_AT, vec![set()]),
         _ => Cond::new("1 = 0", Vec::new()),
     }
 }

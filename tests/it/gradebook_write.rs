@@ -786,3 +786,111 @@ fn strip(j: &mut Json) {
         _ => {}
     }
 }
+
+both!(assessment_results_profile_round_trips, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let scopes: Vec<String> = [
+        "assessment.readonly",
+        "assessment.createput",
+        "assessment.delete",
+    ]
+    .iter()
+    .map(|x| format!("{S12}{x}"))
+    .collect();
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let t = s.token(&scopes, &[]);
+    let r = s.put(
+        &format!("{V12}/assessmentLineItems/ali1"),
+        &t,
+        &json!({"assessmentLineItem": {"title": "Benchmark test", "class": {"sourcedId": "k1"},
+            "scoreScale": {"sourcedId": "ss1"}, "resultValueMin": 0, "resultValueMax": 50}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = s.put(
+        &format!("{V12}/assessmentLineItems/ali2"),
+        &t,
+        &json!({"assessmentLineItem": {"title": "Part 2", "parentAssessmentLineItem": {"sourcedId": "ali1"}}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let got = s.get(&format!("{V12}/assessmentLineItems/ali2"), &t).json();
+    valid(&got, "SingleAssessmentLineItemDType");
+    assert_eq!(
+        got["assessmentLineItem"]["parentAssessmentLineItem"]["sourcedId"],
+        "ali1"
+    );
+    assert!(
+        got["assessmentLineItem"]["parentAssessmentLineItem"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/ims/oneroster/gradebook/v1p2/assessmentLineItems/ali1")
+    );
+    assert_eq!(
+        got["assessmentLineItem"]["parentAssessmentLineItem"]["type"],
+        "assessmentLineItem"
+    );
+    let r = s.put(
+        &format!("{V12}/assessmentResults/ar1"),
+        &t,
+        &json!({"assessmentResult": {"assessmentLineItem": {"sourcedId": "ali1"}, "student": {"sourcedId": "u1"},
+            "score": 47, "scorePercentile": 91.5, "scoreDate": "2026-02-01", "scoreStatus": "fully graded",
+            "late": "false"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let got = s.get(&format!("{V12}/assessmentResults/ar1"), &t).json();
+    valid(&got, "SingleAssessmentResultDType");
+    assert_eq!(got["assessmentResult"]["scorePercentile"], 91.5);
+    let all = s.get(&format!("{V12}/assessmentResults"), &t).json();
+    valid(&all, "AssessmentResultSetDType");
+    assert_eq!(ids(&all, "assessmentResults"), ["ar1"]);
+    let all = s.get(&format!("{V12}/assessmentLineItems"), &t).json();
+    valid(&all, "AssessmentLineItemSetDType");
+    assert_eq!(ids(&all, "assessmentLineItems"), ["ali1", "ali2"]);
+    // Unknown references and bad values: 422.
+    let r = s.put(
+        &format!("{V12}/assessmentResults/ar2"),
+        &t,
+        &json!({"assessmentResult": {"assessmentLineItem": {"sourcedId": "nope"}, "student": {"sourcedId": "u1"},
+            "scoreDate": "2026-02-01", "scoreStatus": "fully graded"}}),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("assessmentLineItem"), "{}", r.text);
+    // Gradebook scopes do not reach the profile; a client restricted to s2 does not see k1's.
+    let gb = token(&s, ALL, &[]);
+    assert_eq!(s.get(&format!("{V12}/assessmentResults"), &gb).status, 403);
+    let r2 = s.token(&scopes, &["s2"]);
+    assert_eq!(
+        s.get(&format!("{V12}/assessmentLineItems/ali1"), &r2)
+            .status,
+        404
+    );
+    assert_eq!(
+        s.get(&format!("{V12}/assessmentResults"), &r2)
+            .ids("assessmentResults"),
+        Vec::<String>::new()
+    );
+    let r = s.put(
+        &format!("{V12}/assessmentResults/ar1"),
+        &r2,
+        &json!({"assessmentResult": {"assessmentLineItem": {"sourcedId": "ali1"}, "student": {"sourcedId": "t1u"},
+            "scoreDate": "2026-02-01", "scoreStatus": "exempt"}}),
+    );
+    assert_eq!(r.status, 403, "{}", r.text);
+    // 1.1 has no such profile.
+    assert_eq!(s.get(&format!("{V11}/assessmentResults"), &t).status, 404);
+    // DELETE: gone, but a delta reader sees it.
+    let before = rosterbridge::model::time::now();
+    assert_eq!(
+        s.delete(&format!("{V12}/assessmentResults/ar1"), &t).status,
+        204
+    );
+    assert_eq!(
+        s.get(&format!("{V12}/assessmentResults/ar1"), &t).status,
+        404
+    );
+    let since = enc(&format!("dateLastModified>'{before}'"));
+    let delta = s
+        .get(&format!("{V12}/assessmentResults?filter={since}"), &t)
+        .json();
+    assert_eq!(delta["assessmentResults"][0]["status"], "tobedeleted");
+});

@@ -503,7 +503,12 @@ fn read_records(
 fn hides_tombstones(entity: Entity, single: bool, filter: Option<&crate::query::Filter>) -> bool {
     let gradebook = matches!(
         entity,
-        Entity::Categories | Entity::LineItems | Entity::Results | Entity::ScoreScales
+        Entity::Categories
+            | Entity::LineItems
+            | Entity::Results
+            | Entity::ScoreScales
+            | Entity::AssessmentLineItems
+            | Entity::AssessmentResults
     );
     let delta = !single
         && filter.is_some_and(|f| {

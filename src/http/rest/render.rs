@@ -107,6 +107,7 @@ fn target(e: Entity) -> (&'static str, &'static str) {
         Entity::ScoreScales => ("scoreScales", "scoreScale"),
         Entity::Results => ("results", "result"),
         Entity::UserProfiles => ("userProfiles", "userProfile"),
+        Entity::AssessmentLineItems => ("assessmentLineItems", "assessmentLineItem"),
         other => (other.name(), other.name()),
     }
 }
@@ -134,9 +135,12 @@ pub(super) fn field_json(e: Entity, field: &str, v1p1: bool) -> Option<Option<&'
 fn v12_base(e: Entity) -> &'static str {
     match e {
         Entity::Resources => V1P2_RESOURCES,
-        Entity::Categories | Entity::LineItems | Entity::Results | Entity::ScoreScales => {
-            V1P2_GRADEBOOK
-        }
+        Entity::Categories
+        | Entity::LineItems
+        | Entity::Results
+        | Entity::ScoreScales
+        | Entity::AssessmentLineItems
+        | Entity::AssessmentResults => V1P2_GRADEBOOK,
         _ => V1P2_ROSTERING,
     }
 }

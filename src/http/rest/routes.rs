@@ -154,6 +154,10 @@ const GRADEBOOK_READ: &[&str] = &["gradebook.readonly"];
 const CREATEPUT: &[&str] = &["gradebook.createput"];
 const CREATEPOST: &[&str] = &["gradebook.createpost"];
 const DELETE: &[&str] = &["gradebook.delete"];
+/// The assessment results profile (1.2 only).
+const ASSESSMENT_READ: &[&str] = &["assessment.readonly"];
+const ASSESSMENT_PUT: &[&str] = &["assessment.createput"];
+const ASSESSMENT_DELETE: &[&str] = &["assessment.delete"];
 
 /// The HTTP method of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,9 +363,9 @@ pub const RESOURCES: &[Route] = &[
     v1p2(coll("getResourcesForUser", "/users/{userSourcedId}/resources", E::Resources, "resources", RESOURCE, V::Nested(N::ResourcesOf(E::UserResources)))),
 ];
 
-/// Every gradebook operation but the assessment results profile (not stored yet): 1.2's 15
-/// reads, eight PUTs and DELETEs and four POSTs (ONEROSTER.md §2.4), of which 1.1 has the
-/// categories, line items and results (reads, PUT, DELETE) and the nested reads of classes.
+/// Every gradebook operation: 1.2's 35 (ONEROSTER.md §2.4: 15 reads, eight PUTs and DELETEs,
+/// four POSTs, and the assessment results profile's eight), of which 1.1 has the categories,
+/// line items and results (reads, PUT, DELETE) and the nested reads of classes.
 #[rustfmt::skip]
 pub const GRADEBOOK: &[Route] = &[
     coll("getAllCategories", "/categories", E::Categories, "categories", GRADEBOOK_CORE, V::All),
@@ -391,6 +395,14 @@ pub const GRADEBOOK: &[Route] = &[
     v1p2(post("postLineItemsForClass", "/classes/{classSourcedId}/lineItems", E::LineItems, "lineItems", CREATEPOST, V::Nested(N::OfClass))),
     v1p2(post("postLineItemsForSchool", "/schools/{schoolSourcedId}/lineItems", E::LineItems, "lineItems", CREATEPOST, V::Nested(N::SchoolLineItems))),
     v1p2(post("postResultsForLineItem", "/lineItems/{lineItemSourcedId}/results", E::Results, "results", CREATEPOST, V::Nested(N::LineItemResults))),
+    v1p2(coll("getAllAssessmentLineItems", "/assessmentLineItems", E::AssessmentLineItems, "assessmentLineItems", ASSESSMENT_READ, V::All)),
+    v1p2(one("getAssessmentLineItem", "/assessmentLineItems/{sourcedId}", E::AssessmentLineItems, "assessmentLineItem", ASSESSMENT_READ, V::All)),
+    v1p2(put("putAssessmentLineItem", "/assessmentLineItems/{sourcedId}", E::AssessmentLineItems, "assessmentLineItem", ASSESSMENT_PUT)),
+    v1p2(delete("deleteAssessmentLineItem", "/assessmentLineItems/{sourcedId}", E::AssessmentLineItems, ASSESSMENT_DELETE)),
+    v1p2(coll("getAllAssessmentResults", "/assessmentResults", E::AssessmentResults, "assessmentResults", ASSESSMENT_READ, V::All)),
+    v1p2(one("getAssessmentResult", "/assessmentResults/{sourcedId}", E::AssessmentResults, "assessmentResult", ASSESSMENT_READ, V::All)),
+    v1p2(put("putAssessmentResult", "/assessmentResults/{sourcedId}", E::AssessmentResults, "assessmentResult", ASSESSMENT_PUT)),
+    v1p2(delete("deleteAssessmentResult", "/assessmentResults/{sourcedId}", E::AssessmentResults, ASSESSMENT_DELETE)),
     v1p2(post("postResultsForAcademicSessionForClass", "/classes/{classSourcedId}/academicSessions/{academicSessionSourcedId}/results", E::Results, "results", CREATEPOST, V::Nested(N::ClassSessionResults))),
 ];
 

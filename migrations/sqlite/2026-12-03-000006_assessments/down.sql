@@ -1,0 +1,2 @@
+DROP TABLE assessment_results;
+DROP TABLE assessment_line_items;
