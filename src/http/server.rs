@@ -68,6 +68,8 @@ pub struct AppState {
     pub caches: crate::roster::Caches,
     /// Failed authentications per client id and peer address.
     pub auth_throttle: super::ratelimit::AuthThrottle,
+    /// Group commit of the REST writes.
+    pub writes: super::rest::write::Writes,
 }
 
 /// The route-table pattern a request matched, for the request log and metrics.
@@ -202,6 +204,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         caches: Default::default(),
         auth_throttle: Default::default(),
         credentials: Default::default(),
+        writes: Default::default(),
     }));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {

@@ -24,6 +24,7 @@ use crate::store::related;
 use crate::store::views;
 use crate::store::DbConnection;
 
+pub mod batch;
 mod write;
 
 pub use crate::store::related::Related;

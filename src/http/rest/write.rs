@@ -43,8 +43,11 @@ struct WriteInput {
     peer: Option<String>,
 }
 
+/// The group-commit queue of the REST writes (`roster::batch`).
+pub type Writes = crate::roster::batch::Batcher<Result<Done, ApiError>>;
+
 /// What a write answers on success.
-enum Done {
+pub enum Done {
     Created,
     Replaced,
     Deleted,
@@ -92,7 +95,7 @@ pub async fn write(
     })
 }
 
-fn run(state: &AppState, input: WriteInput) -> (Option<String>, Result<Done, ApiError>) {
+fn run(state: &web::Data<AppState>, input: WriteInput) -> (Option<String>, Result<Done, ApiError>) {
     let mut conn = match state.store.conn() {
         Ok(c) => c,
         Err(e) => return (None, Err(ApiError::internal(e))),
@@ -113,10 +116,21 @@ fn run(state: &AppState, input: WriteInput) -> (Option<String>, Result<Done, Api
     if !caller.holds(&need) {
         return (client, Err(forbidden(input.route, &need)));
     }
-    let mut roster = Roster::new(&mut conn, &caller, Some(&state.caches));
-    let result = roster
-        .transaction(|roster| Ok::<_, ApiError>(apply(roster, &input, &need)))
-        .and_then(|r| r);
+    // Group commit: this write runs in one transaction with the others waiting (each in its
+    // own savepoint, answered after the commit). A refusal keeps what it recorded (the import
+    // log's row of a rejected write); a store failure rolls its savepoint back.
+    let job_state = state.clone();
+    let job: crate::roster::batch::Job<Result<Done, ApiError>> = Box::new(move |conn| {
+        let mut roster = Roster::new(conn, &caller, Some(&job_state.caches));
+        match apply(&mut roster, &input, &need) {
+            Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(Err(e)),
+            other => Ok(other),
+        }
+    });
+    let result = match state.writes.run(&mut conn, job) {
+        Ok(r) => r,
+        Err(e) => Err(ApiError::internal(e)),
+    };
     (client, result)
 }
 
