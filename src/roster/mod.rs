@@ -11,6 +11,8 @@
 //! * [`Roster::write`]: a batch of domain records validated and applied by the importer's own
 //!   rules on the caller's connection, inside the caller's transaction, after the write rule
 //!   for restricted clients (`write::guard`).
+//! * [`batch::Batcher`]: group commit, so that concurrent writes share one transaction and
+//!   one commit.
 
 use std::borrow::Cow;
 use std::sync::Arc;
