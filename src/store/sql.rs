@@ -117,6 +117,19 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// `(?, ?, …)` for ids tested with `IN`, padded like [`Sql::push_set`] (so the statement
+    /// may be cached); an empty list is `(NULL)`.
+    pub fn bind_ids(&mut self, ids: &[&'a str]) -> &mut Self {
+        if ids.is_empty() {
+            self.text.push_str("(NULL)");
+            return self;
+        }
+        self.text.push('(');
+        self.push_set(ids.len(), |i| P::Text(ids.get(i).copied()));
+        self.text.push(')');
+        self
+    }
+
     /// `(?, ?, …)` for a set of strings tested with `IN` ([`Sql::push_set`]). An empty set is
     /// `(NULL)`, which matches nothing.
     pub fn bind_set(&mut self, items: &'a [String]) -> &mut Self {

@@ -77,12 +77,15 @@ fn rows_by_ids(
     mut visit: impl FnMut(&DynRow),
 ) -> QueryResult<()> {
     for chunk in ids.chunks(500) {
+        // Catalogue text and a padded id list: a handful of shapes, kept prepared (a write's
+        // lookups ran through the SQL parser on every request otherwise).
         let mut q = Sql::new(conn);
+        q.cached();
         q.push(&format!(
             "SELECT sourced_id AS t0, {columns} FROM {} WHERE sourced_id IN ",
             entity.table()
         ));
-        q.bind_list(chunk.iter().copied());
+        q.bind_ids(chunk);
         for row in q.load::<DynRow>(conn)? {
             visit(&row);
         }
@@ -176,8 +179,9 @@ pub fn upsert(
     while start < recs.len() {
         let end = (start + per).min(recs.len());
         let mut q = Sql::new(conn);
-        if end - start == per {
-            // Full-size statements share one text per entity: prepare once (tails vary).
+        if end - start == per || end - start == 1 {
+            // Full-size statements share one text per entity, and so do single records (a
+            // REST or LIS write): prepare once (other tails vary).
             q.cached();
         }
         q.push(&format!("INSERT INTO {} ({cols}) VALUES ", entity.table()));
@@ -241,9 +245,10 @@ fn write_list_values(conn: &mut DbConnection, recs: &[&Record], fresh: &[bool]) 
         .collect();
     for chunk in stale.chunks(500) {
         let mut q = Sql::new(conn);
+        q.cached();
         q.push("DELETE FROM list_values WHERE entity = ");
         q.bind_str(entity.name()).push(" AND owner IN ");
-        q.bind_list(chunk.iter().copied());
+        q.bind_ids(chunk);
         q.execute(conn)?;
     }
     let mut items: Vec<(&str, &str, i64, &str)> = Vec::new();
@@ -288,13 +293,14 @@ pub fn tombstone(
     let mut n = 0;
     for chunk in ids.chunks(500) {
         let mut q = Sql::new(conn);
+        q.cached();
         q.push(&format!(
             "UPDATE {} SET status = 'tobedeleted', date_last_modified = ",
             entity.table()
         ));
         q.bind_str(dlm)
             .push(" WHERE status = 'active' AND sourced_id IN ");
-        q.bind_list(chunk.iter().copied());
+        q.bind_ids(chunk);
         n += q.execute(conn)?;
     }
     Ok(n)
@@ -308,6 +314,7 @@ pub fn restamp(
     now: &str,
 ) -> QueryResult<usize> {
     let mut q = Sql::new(conn);
+    q.cached();
     q.push(&format!(
         "UPDATE {} SET date_last_modified = ",
         entity.table()
@@ -328,6 +335,7 @@ pub fn touch_parents(
     marker: &str,
 ) -> QueryResult<usize> {
     let mut q = Sql::new(conn);
+    q.cached();
     q.push(&format!(
         "UPDATE {} SET date_last_modified = ",
         parent.table()
@@ -562,6 +570,7 @@ pub fn is_empty(conn: &mut DbConnection, entity: Entity) -> QueryResult<bool> {
 
 fn is_empty_table(conn: &mut DbConnection, table: &str) -> QueryResult<bool> {
     let mut q = Sql::new(conn);
+    q.cached();
     q.push(&format!("SELECT 'x' AS t0 FROM {table} LIMIT 1"));
     Ok(q.load::<DynRow>(conn)?.is_empty())
 }
