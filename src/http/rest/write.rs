@@ -47,6 +47,7 @@ struct WriteInput {
 pub type Writes = crate::roster::batch::Batcher<Result<Done, ApiError>>;
 
 /// What a write answers on success.
+#[derive(Clone)]
 pub enum Done {
     Created,
     Replaced,
@@ -116,16 +117,42 @@ fn run(state: &web::Data<AppState>, input: WriteInput) -> (Option<String>, Resul
     if !caller.holds(&need) {
         return (client, Err(forbidden(input.route, &need)));
     }
-    // Group commit: this write runs in one transaction with the others waiting (each in its
-    // own savepoint, answered after the commit). A refusal keeps what it recorded (the import
-    // log's row of a rejected write); a store failure rolls its savepoint back.
-    let job_state = state.clone();
-    let job: crate::roster::batch::Job<Result<Done, ApiError>> = Box::new(move |conn| {
-        let mut roster = Roster::new(conn, &caller, Some(&job_state.caches));
-        match apply(&mut roster, &input, &need) {
-            Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR => Err(Err(e)),
-            other => Ok(other),
-        }
+    // Group commit (`roster::batch`): this write is prepared in one transaction with the
+    // others waiting, their records written as one delta when their callers are unrestricted
+    // (each alone, through `Roster::write`, otherwise or when that delta is refused); answered
+    // after the commit. A refusal keeps what it recorded (the import log's row of a rejected
+    // write); a store failure rolls its own savepoint back.
+    let shared_state = state.clone();
+    let job: crate::roster::batch::Prepare<Result<Done, ApiError>> = Box::new(move |conn| {
+        let state = shared_state;
+        let mut roster = Roster::new(conn, &caller, Some(&state.caches));
+        let (records, done) = match prepare(&mut roster, &input, &need) {
+            Ok(p) => p,
+            Err(e) => return Err(Err(e)),
+        };
+        let shared = caller.orgs.is_none().then(|| records.clone());
+        let (api, label) = (input.api, format!("rest:{}", input.route.operation));
+        let answer = done.clone();
+        let alone: crate::roster::batch::WriteAlone<Result<Done, ApiError>> =
+            Box::new(move |conn| {
+                let mut roster = Roster::new(conn, &caller, Some(&state.caches));
+                match roster.write(&label, Need::OneOf(&need), records) {
+                    Ok(()) => Ok(Ok(answer)),
+                    Err(e) => {
+                        let e = write_error(api, e);
+                        if e.status == StatusCode::INTERNAL_SERVER_ERROR {
+                            Err(Err(e))
+                        } else {
+                            Ok(Err(e))
+                        }
+                    }
+                }
+            });
+        Ok(crate::roster::batch::Prepared {
+            shared,
+            done: Ok(done),
+            alone,
+        })
     });
     let result = match state.writes.run(&mut conn, job) {
         Ok(r) => r,
@@ -151,13 +178,18 @@ fn write_error(api: Api, e: WriteError) -> ApiError {
     }
 }
 
-fn apply(roster: &mut Roster<'_>, input: &WriteInput, need: &[String]) -> Result<Done, ApiError> {
+/// What a write stores and answers once stored, after its checks and lookups (nothing is
+/// written here): the records, and 201/200, 204 or the `sourcedIdPairs`.
+fn prepare(
+    roster: &mut Roster<'_>,
+    input: &WriteInput,
+    need: &[String],
+) -> Result<(Vec<Record>, Done), ApiError> {
     let WriteInput {
         route, api, ids, ..
     } = input;
     let (route, api) = (*route, *api);
     let v1p1 = api == Api::V1p1;
-    let label = format!("rest:{}", route.operation);
     let needs = Need::OneOf(need);
     let id = ids.last().cloned().unwrap_or_default();
     match route.method {
@@ -182,15 +214,11 @@ fn apply(roster: &mut Roster<'_>, input: &WriteInput, need: &[String]) -> Result
             if let Some(old) = stored.first() {
                 keep_unseen_fields(&mut rec, old, v1p1);
             }
-            let created = replacing.is_none();
-            roster
-                .write(&label, needs, vec![rec])
-                .map_err(|e| write_error(api, e))?;
-            Ok(if created {
-                Done::Created
-            } else {
-                Done::Replaced
-            })
+            let done = match replacing {
+                None => Done::Created,
+                Some(_) => Done::Replaced,
+            };
+            Ok((vec![rec], done))
         }
         Method::Delete => {
             let seen = roster
@@ -204,12 +232,9 @@ fn apply(roster: &mut Roster<'_>, input: &WriteInput, need: &[String]) -> Result
             }
             let mut tomb = Record::new(route.entity, id);
             tomb.status = Status::ToBeDeleted;
-            roster
-                .write(&label, needs, vec![tomb])
-                .map_err(|e| write_error(api, e))?;
-            Ok(Done::Deleted)
+            Ok((vec![tomb], Done::Deleted))
         }
-        Method::Post => post(roster, input, needs, &label),
+        Method::Post => post(roster, input, needs),
         Method::Get => Err(ApiError::internal("a read routed as a write")),
     }
 }
@@ -219,8 +244,7 @@ fn post(
     roster: &mut Roster<'_>,
     input: &WriteInput,
     needs: Need<'_>,
-    label: &str,
-) -> Result<Done, ApiError> {
+) -> Result<(Vec<Record>, Done), ApiError> {
     let (route, api, ids) = (input.route, input.api, &input.ids);
     for (entity, at, conds) in route.parents(ids) {
         let mut spec = ReadSpec::new(entity, needs, conds, 1);
@@ -251,10 +275,7 @@ fn post(
     if route.view == View::Nested(Nested::ClassSessionResults) {
         check_session(roster, &records, ids, needs, api)?;
     }
-    roster
-        .write(label, needs, records)
-        .map_err(|e| write_error(api, e))?;
-    Ok(Done::Posted(pairs))
+    Ok((records, Done::Posted(pairs)))
 }
 
 /// Results posted under `/classes/{c}/academicSessions/{a}`: each one's line item must be of
