@@ -141,6 +141,10 @@ pub fn existing_ids(
     Ok(lookup_existing(conn, entity, ids)?.into_keys().collect())
 }
 
+/// Most records an upsert statement holds and still stays prepared whatever its size (the
+/// group commit's batches of single-record writes; larger tails of an import vary too much).
+const SMALL_UPSERT: usize = 32;
+
 /// Insert or replace `recs` (status, content, SIS timestamp, metadata), stamping them `dlm`, and
 /// rewrite their `list_values`. `fresh` says the ids are known to be new (no old list rows).
 pub fn upsert(
@@ -179,9 +183,9 @@ pub fn upsert(
     while start < recs.len() {
         let end = (start + per).min(recs.len());
         let mut q = Sql::new(conn);
-        if end - start == per || end - start == 1 {
-            // Full-size statements share one text per entity, and so do single records (a
-            // REST or LIS write): prepare once (other tails vary).
+        if end - start == per || end - start <= SMALL_UPSERT {
+            // Full-size statements share one text per entity, and so do the small batches of
+            // REST and LIS writes (one text per size up to SMALL_UPSERT): prepared once.
             q.cached();
         }
         q.push(&format!("INSERT INTO {} ({cols}) VALUES ", entity.table()));
