@@ -194,14 +194,26 @@ fn guard(roster: &mut Roster<'_>, need: Need<'_>, records: &[Record]) -> Result<
             r.sourced_id
         ))
     };
-    // Before: the stored version of every record written must be visible.
+    // Before: the stored version of every record written must be visible (for a gradebook
+    // association row, which has no visibility of its own, the record it belongs to; a
+    // rostering one is ruled on below).
     for entity in Entity::ALL {
-        let ids: Vec<String> = records
-            .iter()
-            .filter(|r| r.entity == entity)
-            .map(|r| r.sourced_id.clone())
-            .collect();
-        let (stored, seen) = stored_and_seen(roster, need, entity, &ids)?;
+        let of_entity = records.iter().filter(|r| r.entity == entity);
+        let (target, ids): (Entity, Vec<String>) = match entity.parent() {
+            Some((parent, column)) if !ruled_before(parent) => {
+                let field = entity.fields().iter().find(|f| f.column == column);
+                let mut stored_parents = Vec::new();
+                let ids: Vec<String> = of_entity.map(|r| r.sourced_id.clone()).collect();
+                for r in roster.unrestricted().by_ids(need, entity, &ids, true)? {
+                    if let Some(p) = field.and_then(|f| r.get(f.name)) {
+                        stored_parents.push(p.to_string());
+                    }
+                }
+                (parent, stored_parents)
+            }
+            _ => (entity, of_entity.map(|r| r.sourced_id.clone()).collect()),
+        };
+        let (stored, seen) = stored_and_seen(roster, need, target, &ids)?;
         if let Some(hidden) = stored.iter().find(|r| !seen.contains(&r.sourced_id)) {
             return Err(deny(hidden));
         }

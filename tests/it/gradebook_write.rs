@@ -1,8 +1,9 @@
 //! Gradebook writes over HTTP (issue #15): PUT, DELETE and 1.2's POSTs on both versions and
 //! both backends, through the roster service: real clients' flows (Google Classroom's 1.2
-//! acceptance walk, Microsoft Teams / SDS Grade Sync's 1.1 PUTs), every error answered in the
-//! imsx form with the store unchanged, the write rule for restricted clients, deletions seen
-//! by delta readers and `export --since`, concurrent writes.
+//! acceptance walk, Canvas's grade passback, Microsoft Teams / SDS Grade Sync's 1.1 PUTs), every
+//! error answered in the imsx form with the store unchanged, the write rule for restricted
+//! clients, deletions seen by delta readers and `export --since`, concurrent writes, the
+//! assessment results profile.
 
 use serde_json::{json, Value as Json};
 
@@ -903,3 +904,166 @@ both!(assessment_results_profile_round_trips, |db| {
         .json();
     assert_eq!(delta["assessmentResults"][0]["status"], "tobedeleted");
 });
+
+both!(canvas_grade_passback_reads_and_puts, |db| {
+    // Canvas's standard grade passback (ONEROSTER.md §9.3): the categories, line items and
+    // results reads it needs, on 1.2, and its PUTs of a line item and a result, read back
+    // through the same calls.
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let t = token(&s, ALL, &[]);
+    let get = |path: &str, key: &str| {
+        let r = s.get(&format!("{V12}{path}"), &t);
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        r.ids(key)
+    };
+    assert_eq!(get("/categories", "categories"), ["cat1"]);
+    assert_eq!(get("/lineItems", "lineItems"), ["li1"]);
+    let r = s.put(
+        &format!("{V12}/lineItems/canvas-a1"),
+        &t,
+        &json!({"lineItem": {"sourcedId": "canvas-a1", "title": "Quiz 3", "description": "Chapter 4",
+            "assignDate": "2026-03-01T08:00:00Z", "dueDate": "2026-03-08T23:59:00Z",
+            "class": {"sourcedId": "k1", "type": "class"}, "school": {"sourcedId": "s1", "type": "org"},
+            "category": {"sourcedId": "cat1", "type": "category"},
+            "academicSession": {"sourcedId": "gp1", "type": "academicSession"},
+            "resultValueMin": 0, "resultValueMax": 20}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = s.put(
+        &format!("{V12}/results/canvas-a1-u2"),
+        &t,
+        &json!({"result": {"sourcedId": "canvas-a1-u2", "lineItem": {"sourcedId": "canvas-a1"},
+            "student": {"sourcedId": "u2"}, "class": {"sourcedId": "k1"}, "scoreStatus": "fully graded",
+            "score": 17.5, "scoreDate": "2026-03-09", "comment": "Late but good", "late": "true"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        get("/classes/k1/lineItems", "lineItems"),
+        ["canvas-a1", "li1"]
+    );
+    assert_eq!(
+        get("/classes/k1/results", "results"),
+        ["canvas-a1-u2", "res1", "res2"]
+    );
+    assert_eq!(
+        get("/classes/k1/lineItems/canvas-a1/results", "results"),
+        ["canvas-a1-u2"]
+    );
+    assert_eq!(
+        get("/classes/k1/students/u2/results", "results"),
+        ["canvas-a1-u2", "res2"]
+    );
+    let got = s.get(&format!("{V12}/results/canvas-a1-u2"), &t).json();
+    valid(&got, "SingleResultDType");
+    let res = &got["result"];
+    assert_eq!(
+        (
+            res["score"].as_f64(),
+            res["late"].as_str(),
+            res["comment"].as_str()
+        ),
+        (Some(17.5), Some("true"), Some("Late but good"))
+    );
+});
+
+both!(
+    score_scales_and_learning_objectives_are_written_with_their_records,
+    |db| {
+        db.import(&fixture("valid-1.2"));
+        let s = Server::start(db, Settings::default());
+        let t = token(&s, ALL, &[]);
+        let item = |extra: Json| {
+            let mut b = json!({"lineItem": {"title": "Essay", "assignDate": "2026-01-05", "dueDate": "2026-01-06",
+            "class": {"sourcedId": "k1"}, "category": {"sourcedId": "cat1"}, "academicSession": {"sourcedId": "gp1"}}});
+            for (k, v) in extra.as_object().unwrap() {
+                b["lineItem"][k] = v.clone();
+            }
+            b
+        };
+        let r = s.put(
+        &format!("{V12}/lineItems/li-lo"),
+        &t,
+        &item(json!({"scoreScale": {"sourcedId": "ss1"},
+            "learningObjectiveSet": [{"source": "case", "learningObjectiveIds": ["lo-a", "lo-b"]}]})),
+    );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let got = s.get(&format!("{V12}/lineItems/li-lo"), &t).json();
+        valid(&got, "SingleLineItemDType");
+        assert_eq!(got["lineItem"]["scoreScale"]["sourcedId"], "ss1");
+        assert_eq!(
+            got["lineItem"]["learningObjectiveSet"][0]["learningObjectiveIds"],
+            json!(["lo-a", "lo-b"])
+        );
+        // Replaced: lo-b goes, lo-c comes; a body without scoreScale leaves the scale as it was.
+        let r = s.put(
+        &format!("{V12}/lineItems/li-lo"),
+        &t,
+        &item(json!({"learningObjectiveSet": [{"source": "case", "learningObjectiveIds": ["lo-a", "lo-c"]}]})),
+    );
+        assert_eq!(r.status, 200, "{}", r.text);
+        let got = s.get(&format!("{V12}/lineItems/li-lo"), &t).json();
+        assert_eq!(got["lineItem"]["scoreScale"]["sourcedId"], "ss1");
+        assert_eq!(
+            got["lineItem"]["learningObjectiveSet"][0]["learningObjectiveIds"],
+            json!(["lo-a", "lo-c"])
+        );
+        // A null scoreScale removes it; a stored CSV link with the same content keeps its id.
+        let r = s.put(
+            &format!("{V12}/lineItems/li-lo"),
+            &t,
+            &item(json!({"scoreScale": null})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(
+            s.get(&format!("{V12}/lineItems/li-lo"), &t).json()["lineItem"]
+                .get("scoreScale")
+                .is_none()
+        );
+        let mut li1 = s.get(&format!("{V12}/lineItems/li1"), &t).json();
+        li1["lineItem"]["title"] = json!("Unit 1 (edited)");
+        assert_eq!(s.put(&format!("{V12}/lineItems/li1"), &t, &li1).status, 200);
+        let links =
+            s.db.all(rosterbridge::model::catalog::Entity::LineItemScoreScales);
+        let active: Vec<&str> = links
+            .iter()
+            .filter(|r| r.status == rosterbridge::model::Status::Active)
+            .map(|r| r.sourced_id.as_str())
+            .collect();
+        assert_eq!(
+            active,
+            ["liss1"],
+            "the fixture's link kept, li-lo's removed"
+        );
+        // A result's learning objective scores; an unknown score scale is refused.
+        let r = s.put(
+        &format!("{V12}/results/r-lo"),
+        &t,
+        &json!({"result": {"lineItem": {"sourcedId": "li-lo"}, "student": {"sourcedId": "u1"},
+            "scoreStatus": "fully graded", "scoreDate": "2026-01-07", "scoreScale": {"sourcedId": "ss1"},
+            "learningObjectiveSet": [{"source": "case", "learningObjectiveResults": [
+                {"learningObjectiveId": "lo-a", "score": 2.5, "textScore": "Developing"}]}]}}),
+    );
+        assert_eq!(r.status, 201, "{}", r.text);
+        let got = s.get(&format!("{V12}/results/r-lo"), &t).json();
+        valid(&got, "SingleResultDType");
+        let lo = &got["result"]["learningObjectiveSet"][0]["learningObjectiveResults"][0];
+        assert_eq!(
+            (lo["score"].as_f64(), lo["textScore"].as_str()),
+            (Some(2.5), Some("Developing"))
+        );
+        let r = s.put(
+            &format!("{V12}/lineItems/li-lo"),
+            &t,
+            &item(json!({"scoreScale": {"sourcedId": "nope"}})),
+        );
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert!(r.text.contains("scoreScale"), "{}", r.text);
+        // The changes reach delta readers through the line item (its JSON changed).
+        let export = s.get(&format!("{V12}/lineItems/li-lo"), &t).json();
+        assert!(
+            export["lineItem"].get("scoreScale").is_none(),
+            "the refused PUT changed nothing"
+        );
+    }
+);

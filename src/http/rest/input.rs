@@ -144,3 +144,91 @@ fn items(v: &Json, key: &str, item: impl Fn(&Json) -> Option<String>) -> Result<
     }
     Ok(out.join(","))
 }
+
+/// The association rows a 1.2 line item's or result's JSON carries, for the keys the body
+/// has: its `scoreScale` (a score-scale link) and its `learningObjectiveSet` (one
+/// learning-objective row per id, a result's with its score). `None` for a key the body leaves
+/// out (the stored rows stay as they are); an empty list when it is null or empty (they go).
+/// Each row's id is derived from its parent and content (`li1:ss1`, `li1:case:lo-7`); the
+/// caller keeps a stored row's id when its content matches.
+pub fn links(
+    entity: Entity,
+    obj: &Map<String, Json>,
+    parent: &str,
+) -> Result<Vec<(Entity, Vec<Record>)>, Malformed> {
+    let (scales, objectives, parent_field) = match entity {
+        Entity::LineItems => (
+            Entity::LineItemScoreScales,
+            Entity::LineItemLearningObjectiveIds,
+            "lineItemSourcedId",
+        ),
+        Entity::Results => (
+            Entity::ResultScoreScales,
+            Entity::ResultLearningObjectiveIds,
+            "resultSourcedId",
+        ),
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    if let Some(v) = obj.get("scoreScale") {
+        let mut rows = Vec::new();
+        if !v.is_null() {
+            let scale = guid_ref(v)
+                .ok_or_else(|| Malformed("scoreScale: not a GUIDRef with a sourcedId".into()))?;
+            let mut r = Record::new(scales, format!("{parent}:{scale}"));
+            r.set(parent_field, parent)
+                .set("scoreScaleSourcedId", scale);
+            rows.push(r);
+        }
+        out.push((scales, rows));
+    }
+    if let Some(v) = obj.get("learningObjectiveSet") {
+        let bad = |what: &str| Malformed(format!("learningObjectiveSet: {what}"));
+        let mut rows = Vec::new();
+        let sets = match v {
+            Json::Null => &[][..],
+            Json::Array(a) => a.as_slice(),
+            _ => return Err(bad("not an array")),
+        };
+        for set in sets {
+            let source = set
+                .get("source")
+                .and_then(Json::as_str)
+                .ok_or_else(|| bad("a set without a source"))?;
+            let (key, result) = match entity {
+                Entity::Results => ("learningObjectiveResults", true),
+                _ => ("learningObjectiveIds", false),
+            };
+            let items = set
+                .get(key)
+                .and_then(Json::as_array)
+                .ok_or_else(|| bad(&format!("a set without {key}")))?;
+            for item in items {
+                let (lo, score, text) = if result {
+                    let lo = item.get("learningObjectiveId").and_then(Json::as_str);
+                    (
+                        lo,
+                        item.get("score").and_then(Json::as_f64),
+                        item.get("textScore").and_then(Json::as_str),
+                    )
+                } else {
+                    (item.as_str(), None, None)
+                };
+                let lo = lo.ok_or_else(|| bad("an item without a learningObjectiveId"))?;
+                let mut r = Record::new(objectives, format!("{parent}:{source}:{lo}"));
+                r.set(parent_field, parent)
+                    .set("source", source)
+                    .set("learningObjectiveId", lo);
+                if let Some(x) = score {
+                    r.set("score", format_float(x));
+                }
+                if let Some(t) = text {
+                    r.set("textScore", t);
+                }
+                rows.push(r);
+            }
+        }
+        out.push((objectives, rows));
+    }
+    Ok(out)
+}

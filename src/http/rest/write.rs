@@ -218,7 +218,14 @@ fn prepare(
                 None => Done::Created,
                 Some(_) => Done::Replaced,
             };
-            Ok((vec![rec], done))
+            let mut records = vec![rec];
+            if !v1p1 {
+                let links = input::links(route.entity, &obj, &id).map_err(|e| invalid(api, e.0))?;
+                records.extend(
+                    reconcile(roster, needs, &id, links).map_err(|e| write_error(api, e.into()))?,
+                );
+            }
+            Ok((records, done))
         }
         Method::Delete => {
             let seen = roster
@@ -266,16 +273,68 @@ fn post(
             .map_err(|e| invalid(api, format!("{}[{i}]: {}", route.key, e.0)))?;
         let allocated = new_id().map_err(ApiError::internal)?;
         pairs.push((std::mem::take(&mut rec.sourced_id), allocated.clone()));
-        rec.sourced_id = allocated;
+        rec.sourced_id = allocated.clone();
         for (field, value) in route.sets(ids) {
             rec.set(field, value);
         }
         records.push(rec);
+        let links = input::links(route.entity, obj, &allocated)
+            .map_err(|e| invalid(api, format!("{}[{i}]: {}", route.key, e.0)))?;
+        records.extend(links.into_iter().flat_map(|(_, rows)| rows));
     }
     if route.view == View::Nested(Nested::ClassSessionResults) {
         check_session(roster, &records, ids, needs, api)?;
     }
     Ok((records, Done::Posted(pairs)))
+}
+
+/// The association rows to write for a record's `links` (per link entity the body named): a
+/// wanted row whose content a stored active row already has keeps that row's id; stored rows
+/// no longer wanted become tombstones.
+fn reconcile(
+    roster: &mut Roster<'_>,
+    needs: Need<'_>,
+    parent: &str,
+    links: Vec<(Entity, Vec<Record>)>,
+) -> Result<Vec<Record>, crate::roster::ReadError> {
+    let mut out = Vec::new();
+    for (entity, mut wanted) in links {
+        let Some(field) = entity
+            .parent()
+            .and_then(|(_, column)| entity.fields().iter().find(|f| f.column == column))
+        else {
+            continue;
+        };
+        let conds = vec![
+            crate::roster::Where::Is(field.name, parent.to_string()),
+            crate::roster::Where::Active,
+        ];
+        let stored = roster
+            .unrestricted()
+            .read(&ReadSpec::new(entity, needs, conds, 100_000))?
+            .records;
+        let key = |r: &Record| {
+            ["scoreScaleSourcedId", "source", "learningObjectiveId"]
+                .iter()
+                .map(|f| r.get(f).unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        };
+        for w in &mut wanted {
+            if let Some(old) = stored.iter().find(|s| key(s) == key(w)) {
+                w.sourced_id = old.sourced_id.clone();
+            }
+        }
+        for old in &stored {
+            if !wanted.iter().any(|w| w.sourced_id == old.sourced_id) {
+                let mut tomb = Record::new(entity, old.sourced_id.clone());
+                tomb.status = Status::ToBeDeleted;
+                out.push(tomb);
+            }
+        }
+        out.extend(wanted);
+    }
+    Ok(out)
 }
 
 /// Results posted under `/classes/{c}/academicSessions/{a}`: each one's line item must be of
