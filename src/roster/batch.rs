@@ -35,6 +35,8 @@ pub struct Prepared<T> {
     pub shared: Option<Vec<Record>>,
     /// The answer when the shared delta committed.
     pub done: T,
+    /// Who writes (a client id), for the shared delta's entry in the import log.
+    pub writer: String,
     /// The write on its own.
     pub alone: WriteAlone<T>,
 }
@@ -154,7 +156,10 @@ fn run_batch<T>(conn: &mut DbConnection, batch: Vec<Queued<T>>) {
                 .iter()
                 .flat_map(|(_, p)| p.shared.iter().flatten().cloned())
                 .collect();
-            let label = format!("rest:batch of {}", shared.len());
+            let mut writers: Vec<&str> = shared.iter().map(|(_, p)| p.writer.as_str()).collect();
+            writers.sort_unstable();
+            writers.dedup();
+            let label = format!("batch of {} writes:{}", shared.len(), writers.join(","));
             let together = diesel::Connection::transaction(c, |c| {
                 let report =
                     ingest::import_records_on(c, records, &label, &ImportOptions::default())?;

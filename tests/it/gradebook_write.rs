@@ -674,6 +674,23 @@ both!(concurrent_puts_all_land_and_race_imports_safely, |db| {
         s.get(&format!("{V12}/lineItems/li1"), &t).json()["lineItem"]["title"],
         "Unit 1 (renamed)"
     );
+    // The import log names who wrote: each write alone as `rest:putResult:<client>`, shared
+    // deltas as `batch of N writes:<clients>`; the accepted writes are all there.
+    let mut conn = s.db.store.conn().unwrap();
+    let runs = rosterbridge::store::imports::list(&mut conn, 1000).unwrap();
+    let written: usize = runs
+        .iter()
+        .filter(|r| r.outcome == "committed")
+        .filter_map(|r| {
+            if r.source.starts_with("rest:putResult:") {
+                Some(1)
+            } else {
+                let n = r.source.strip_prefix("batch of ")?;
+                n.split(' ').next()?.parse().ok()
+            }
+        })
+        .sum();
+    assert_eq!(written, 50 - refused, "{runs:#?}");
 });
 
 both!(grade_changes_over_rest_go_home_through_export_since, |db| {

@@ -131,6 +131,7 @@ fn run(state: &web::Data<AppState>, input: WriteInput) -> (Option<String>, Resul
             Err(e) => return Err(Err(e)),
         };
         let shared = caller.orgs.is_none().then(|| records.clone());
+        let writer = caller.client_id.clone();
         let (api, label) = (input.api, format!("rest:{}", input.route.operation));
         let answer = done.clone();
         let alone: crate::roster::batch::WriteAlone<Result<Done, ApiError>> =
@@ -151,6 +152,7 @@ fn run(state: &web::Data<AppState>, input: WriteInput) -> (Option<String>, Resul
         Ok(crate::roster::batch::Prepared {
             shared,
             done: Ok(done),
+            writer,
             alone,
         })
     });
