@@ -1084,3 +1084,38 @@ both!(
         );
     }
 );
+
+both!(
+    line_items_from_1_1_csv_carry_their_class_school_on_1_2,
+    |db| {
+        // 1.1 CSV has no school column for line items; 1.2 JSON requires one: the class's.
+        let report = db.import(&fixture("valid-1.1"));
+        assert_eq!(
+            report.outcome,
+            rosterbridge::ingest::Outcome::Committed,
+            "{:?}",
+            report.diags.list
+        );
+        let stored = db
+            .get(rosterbridge::model::catalog::Entity::LineItems, "li1")
+            .unwrap();
+        let class = db
+            .get(rosterbridge::model::catalog::Entity::Classes, "k1")
+            .unwrap();
+        assert_eq!(stored.get("schoolSourcedId"), class.get("schoolSourcedId"));
+        let s = Server::start(db, Settings::default());
+        let t = token(&s, ALL, &[]);
+        let got = s.get(&format!("{V12}/lineItems/li1"), &t).json();
+        valid(&got, "SingleLineItemDType");
+        assert_eq!(got["lineItem"]["school"]["sourcedId"], "s1");
+        // Re-importing the same 1.1 package changes nothing (the derived school is not a change).
+        let dlm = got["lineItem"]["dateLastModified"].clone();
+        let again = s.db.import(&fixture("valid-1.1"));
+        assert_eq!(
+            again.counts[&rosterbridge::model::catalog::Entity::LineItems].changed(),
+            0
+        );
+        let got = s.get(&format!("{V12}/lineItems/li1"), &t).json();
+        assert_eq!(got["lineItem"]["dateLastModified"], dlm);
+    }
+);
