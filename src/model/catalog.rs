@@ -645,30 +645,9 @@ const ASSESSMENT_RESULTS: &[Field] = &[
 ];
 
 impl Entity {
-    /// The entities of the initial schema (migration 000001), in dependency order.
-    pub const INITIAL: [Entity; 21] = [
-        E::Orgs,
-        E::AcademicSessions,
-        E::Courses,
-        E::Classes,
-        E::Users,
-        E::UserProfiles,
-        E::Roles,
-        E::Enrollments,
-        E::Demographics,
-        E::Resources,
-        E::ClassResources,
-        E::CourseResources,
-        E::UserResources,
-        E::Categories,
-        E::ScoreScales,
-        E::LineItems,
-        E::LineItemLearningObjectiveIds,
-        E::LineItemScoreScales,
-        E::Results,
-        E::ResultLearningObjectiveIds,
-        E::ResultScoreScales,
-    ];
+    /// The entities of the initial schema (migration 000001), in dependency order: all but
+    /// the assessment results profile's (migration 000006).
+    pub const INITIAL: &'static [Entity] = Entity::ALL.as_slice().split_at(21).0;
 
     /// Every entity, in dependency order (import order).
     pub const ALL: [Entity; 23] = [

@@ -137,12 +137,10 @@ fn run_batch<T>(conn: &mut DbConnection, batch: Vec<Queued<T>>) {
         // Step one: every job prepares (an answer now, or what it writes).
         let mut prepared: Vec<(usize, Prepared<T>)> = Vec::new();
         for (i, prepare) in jobs.into_iter().enumerate() {
-            let step = diesel::Connection::transaction(c, |c| Ok(prepare(c)));
-            match step {
+            match savepoint(c, |c| Ok(prepare(c))) {
                 Ok(Ok(p)) => prepared.push((i, p)),
                 Ok(Err(answer)) => answers[i] = Some(Ok(answer)),
-                Err(Failed::<T>::Store(e)) => answers[i] = Some(Err(Arc::new(e))),
-                Err(Failed::Refused(answer)) => answers[i] = Some(Ok(answer)),
+                Err(e) => answers[i] = Some(Err(e)),
             }
         }
         // Step two: the shared records as one delta; when it is refused, each alone.

@@ -77,6 +77,14 @@ impl Caller {
         self.scopes.iter().any(|s| s == scopes::ROSTER_WRITE)
     }
 
+    /// Whether the caller meets `need`.
+    pub fn allows(&self, need: Need<'_>) -> bool {
+        match need {
+            Need::OneOf(scopes) => self.holds(scopes),
+            Need::Write => self.may_write(),
+        }
+    }
+
     /// The condition limiting reads to what the caller may see (none when unrestricted).
     pub fn visible(&self) -> Option<Where> {
         self.orgs.clone().map(Where::VisibleTo)
@@ -249,11 +257,7 @@ impl<'a> Roster<'a> {
 
     /// Records of `spec.entity` the caller may see, meeting the spec.
     pub fn read(&mut self, spec: &ReadSpec<'_>) -> Result<Page, ReadError> {
-        let allowed = match spec.need {
-            Need::OneOf(scopes) => self.caller.holds(scopes),
-            Need::Write => self.caller.may_write(),
-        };
-        if !allowed {
+        if !self.caller.allows(spec.need) {
             return Err(ReadError::Forbidden);
         }
         for (i, (parent, conds)) in spec.parents.iter().enumerate() {

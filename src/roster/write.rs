@@ -52,11 +52,7 @@ impl Roster<'_> {
         need: Need<'_>,
         records: Vec<Record>,
     ) -> Result<(), WriteError> {
-        let allowed = match need {
-            Need::OneOf(scopes) => self.caller.holds(scopes),
-            Need::Write => self.caller.may_write(),
-        };
-        if !allowed {
+        if !self.caller.allows(need) {
             let scopes = match need {
                 Need::OneOf(s) => s.join(" "),
                 Need::Write => crate::auth::scopes::ROSTER_WRITE.to_string(),

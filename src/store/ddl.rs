@@ -68,7 +68,7 @@ pub fn initial_up(d: Dialect) -> String {
         "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\
          -- Timestamps are TEXT 'YYYY-MM-DDTHH:MM:SS.sssZ' (UTC, fixed width: text order = time order).\n\n",
     );
-    out.push_str(&tables(d, &Entity::INITIAL, false));
+    out.push_str(&tables(d, Entity::INITIAL, false));
     out.push_str(&format!(
         "-- Multi-valued fields (grades, subjects, terms, agents, userIds, ...), one row per item, so\n\
          -- filters such as grades~'09' or terms.sourcedId='t1' compile to EXISTS subqueries.\n\

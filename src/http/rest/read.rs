@@ -132,18 +132,23 @@ pub async fn other_method(
             )));
         return super::write::write(req, state, cred, body, route, api, ids).await;
     }
-    let mut allow: Vec<&str> = super::routes::methods_at(api, service, tail)
+    match allow(api, service, tail) {
+        Some(allow) => Ok(method_not_allowed(req, &allow).await),
+        None => Ok(not_found(req).await),
+    }
+}
+
+/// The `Allow` value of a path under a base (the methods of its routes, GET for a discovery
+/// document); `None`: no such path.
+fn allow(api: Api, service: Service, tail: &str) -> Option<String> {
+    let mut methods: Vec<&str> = super::routes::methods_at(api, service, tail)
         .into_iter()
         .map(|m| m.as_str())
         .collect();
     if discovery_file(api, tail).is_some() {
-        allow.push("GET");
+        methods.push("GET");
     }
-    if allow.is_empty() {
-        Ok(not_found(req).await)
-    } else {
-        Ok(method_not_allowed(req, &allow.join(", ")).await)
-    }
+    (!methods.is_empty()).then(|| methods.join(", "))
 }
 
 /// A GET under a version's base path: find the operation in the route table (plain segment
@@ -158,12 +163,10 @@ pub async fn dispatch(
 ) -> Result<HttpResponse, ApiError> {
     let Some((route, ids)) = super::routes::find_in(api, service, super::routes::Method::Get, tail)
     else {
-        let allow = super::routes::methods_at(api, service, tail);
-        if !allow.is_empty() {
-            let allow: Vec<&str> = allow.iter().map(|m| m.as_str()).collect();
-            return Ok(method_not_allowed(req, &allow.join(", ")).await);
-        }
-        return Err(no_endpoint(&req));
+        return match allow(api, service, tail) {
+            Some(allow) => Ok(method_not_allowed(req, &allow).await),
+            None => Err(no_endpoint(&req)),
+        };
     };
     req.extensions_mut()
         .insert(crate::http::server::RoutePattern(format!(
@@ -266,41 +269,42 @@ fn link_header(url: &str, p: &ReadParams, total: i64) -> String {
 }
 
 fn run_read(state: &AppState, input: ReadInput) -> (Option<String>, Result<ReadOutput, ApiError>) {
-    let mut conn = match state.store.conn() {
-        Ok(c) => c,
-        Err(e) => return (None, Err(ApiError::internal(e))),
-    };
-    let caller = match authorise(
-        &mut conn,
+    let (mut conn, caller, need) = match begin(
         state,
         &input.cred,
+        input.route,
         input.api,
         input.peer.as_deref(),
         None,
     ) {
-        Ok(c) => c,
+        Ok(begun) => begun,
         Err((client, e)) => return (client, Err(e)),
     };
     let client = Some(caller.client_id.clone());
-    let need = input.route.scope_uris(input.api);
-    if !caller.holds(&need) {
-        return (client, Err(forbidden(input.route, &need)));
-    }
     let mut roster = Roster::new(&mut conn, &caller, Some(&state.caches));
     (client, read_records(&mut roster, input, &need))
 }
 
-/// The caller of a REST request: authenticated (OAuth 1.0a on 1.1 only, its body hash checked
-/// against `body` when there is one) and within its rate limit. On failure, the client id when
-/// it was known, and the error.
-pub(super) fn authorise(
-    conn: &mut crate::store::DbConnection,
+/// A pooled connection to the store.
+pub(super) type Conn = diesel::r2d2::PooledConnection<crate::store::connection::Manager>;
+
+/// The start of every REST request, read or write: a pooled connection, the caller
+/// authenticated (OAuth 1.0a on 1.1 only, its body hash checked against `body` when there is
+/// one) and within its rate limit, and the route's scope URIs, one of which it holds. On
+/// failure, the client id when it was known, and the error.
+#[allow(clippy::type_complexity)]
+pub(super) fn begin(
     state: &AppState,
     cred: &Credential,
+    route: &Route,
     api: Api,
     peer: Option<&str>,
     body: Option<&[u8]>,
-) -> Result<crate::roster::Caller, (Option<String>, ApiError)> {
+) -> Result<(Conn, crate::roster::Caller, Vec<String>), (Option<String>, ApiError)> {
+    let mut conn = state
+        .store
+        .conn()
+        .map_err(|e| (None, ApiError::internal(e)))?;
     let accept = Accept {
         oauth1: api == Api::V1p1,
         basic: false,
@@ -308,13 +312,18 @@ pub(super) fn authorise(
         body_hash_of: body,
     };
     let caller =
-        authenticate(conn, state, cred, accept, peer).map_err(|f| (None, auth_error(f)))?;
+        authenticate(&mut conn, state, cred, accept, peer).map_err(|f| (None, auth_error(f)))?;
+    let client = Some(caller.client_id.clone());
     if let Some(limiter) = &state.limiter {
         if let Err(wait) = limiter.check(&caller.client_id) {
-            return Err((Some(caller.client_id), ApiError::busy(wait)));
+            return Err((client, ApiError::busy(wait)));
         }
     }
-    Ok(caller)
+    let need = route.scope_uris(api);
+    if !caller.holds(&need) {
+        return Err((client, forbidden(route, &need)));
+    }
+    Ok((conn, caller, need))
 }
 
 pub(super) fn forbidden(route: &Route, need: &[String]) -> ApiError {
@@ -501,15 +510,7 @@ fn read_records(
 /// Classroom's test checks this), except for delta readers, whose collection filter names
 /// `dateLastModified` (or `status`). Rostering tombstones stay visible everywhere.
 fn hides_tombstones(entity: Entity, single: bool, filter: Option<&crate::query::Filter>) -> bool {
-    let gradebook = matches!(
-        entity,
-        Entity::Categories
-            | Entity::LineItems
-            | Entity::Results
-            | Entity::ScoreScales
-            | Entity::AssessmentLineItems
-            | Entity::AssessmentResults
-    );
+    let gradebook = Service::of(entity) == Service::Gradebook;
     let delta = !single
         && filter.is_some_and(|f| {
             f.clauses

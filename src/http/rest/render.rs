@@ -133,16 +133,7 @@ pub(super) fn field_json(e: Entity, field: &str, v1p1: bool) -> Option<Option<&'
 
 /// The 1.2 base path of the service serving `e`.
 fn v12_base(e: Entity) -> &'static str {
-    match e {
-        Entity::Resources => V1P2_RESOURCES,
-        Entity::Categories
-        | Entity::LineItems
-        | Entity::Results
-        | Entity::ScoreScales
-        | Entity::AssessmentLineItems
-        | Entity::AssessmentResults => V1P2_GRADEBOOK,
-        _ => V1P2_ROSTERING,
-    }
+    super::routes::Api::V1p2.base_of(super::routes::Service::of(e))
 }
 
 fn required_in_json(e: Entity, field: &str) -> bool {

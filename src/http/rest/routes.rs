@@ -56,6 +56,20 @@ pub enum Service {
 impl Service {
     pub const ALL: [Service; 3] = [Service::Rostering, Service::Gradebook, Service::Resources];
 
+    /// The service that serves `e` (GUIDRef hrefs on 1.2 point at it).
+    pub fn of(e: Entity) -> Service {
+        match e {
+            Entity::Resources => Service::Resources,
+            Entity::Categories
+            | Entity::LineItems
+            | Entity::Results
+            | Entity::ScoreScales
+            | Entity::AssessmentLineItems
+            | Entity::AssessmentResults => Service::Gradebook,
+            _ => Service::Rostering,
+        }
+    }
+
     /// The service's route table.
     pub fn routes(self) -> &'static [Route] {
         match self {

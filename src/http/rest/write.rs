@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::error::{ApiError, CodeMinor};
 use super::input;
-use super::read::{authorise, forbidden};
+use super::read::begin;
 use super::routes::{Api, Method, Nested, Route, View};
 use crate::http::auth::Credential;
 use crate::http::handlers::peer_ip;
@@ -97,26 +97,18 @@ pub async fn write(
 }
 
 fn run(state: &web::Data<AppState>, input: WriteInput) -> (Option<String>, Result<Done, ApiError>) {
-    let mut conn = match state.store.conn() {
-        Ok(c) => c,
-        Err(e) => return (None, Err(ApiError::internal(e))),
-    };
-    let caller = match authorise(
-        &mut conn,
+    let (mut conn, caller, need) = match begin(
         state,
         &input.cred,
+        input.route,
         input.api,
         input.peer.as_deref(),
         Some(&input.body),
     ) {
-        Ok(c) => c,
+        Ok(begun) => begun,
         Err((client, e)) => return (client, Err(e)),
     };
     let client = Some(caller.client_id.clone());
-    let need = input.route.scope_uris(input.api);
-    if !caller.holds(&need) {
-        return (client, Err(forbidden(input.route, &need)));
-    }
     // Group commit (`roster::batch`): this write is prepared in one transaction with the
     // others waiting, their records written as one delta when their callers are unrestricted
     // (each alone, through `Roster::write`, otherwise or when that delta is refused); answered
