@@ -26,9 +26,12 @@ pub enum Entity {
     Results,
     ResultLearningObjectiveIds,
     ResultScoreScales,
-    /// The 1.2 Assessment Results profile (REST only: no CSV file in either version).
+    /// The 1.2 Assessment Results profile (REST only: no CSV file in either version); its
+    /// learning objectives are association rows like a line item's.
     AssessmentLineItems,
+    AssessmentLineItemLearningObjectiveIds,
     AssessmentResults,
+    AssessmentResultLearningObjectiveIds,
 }
 
 /// How a field's value is written in CSV and checked.
@@ -644,13 +647,46 @@ const ASSESSMENT_RESULTS: &[Field] = &[
     f("missing", "missing", K::Bool, false),
 ];
 
+const ASSESSMENT_LI_LOS: &[Field] = &[
+    f(
+        "assessmentLineItemSourcedId",
+        "assessment_line_item_sourced_id",
+        K::Ref(E::AssessmentLineItems),
+        true,
+    ),
+    f("source", "source", K::Enum(LO_SOURCES, true), true),
+    f(
+        "learningObjectiveId",
+        "learning_objective_id",
+        K::Text,
+        true,
+    ),
+];
+const ASSESSMENT_RESULT_LOS: &[Field] = &[
+    f(
+        "assessmentResultSourcedId",
+        "assessment_result_sourced_id",
+        K::Ref(E::AssessmentResults),
+        true,
+    ),
+    f("source", "source", K::Enum(LO_SOURCES, true), true),
+    f(
+        "learningObjectiveId",
+        "learning_objective_id",
+        K::Text,
+        true,
+    ),
+    f("score", "score", K::Float, false),
+    f("textScore", "text_score", K::Text, false),
+];
+
 impl Entity {
     /// The entities of the initial schema (migration 000001), in dependency order: all but
     /// the assessment results profile's (migration 000006).
     pub const INITIAL: &'static [Entity] = Entity::ALL.as_slice().split_at(21).0;
 
     /// Every entity, in dependency order (import order).
-    pub const ALL: [Entity; 23] = [
+    pub const ALL: [Entity; 25] = [
         E::Orgs,
         E::AcademicSessions,
         E::Courses,
@@ -673,7 +709,9 @@ impl Entity {
         E::ResultLearningObjectiveIds,
         E::ResultScoreScales,
         E::AssessmentLineItems,
+        E::AssessmentLineItemLearningObjectiveIds,
         E::AssessmentResults,
+        E::AssessmentResultLearningObjectiveIds,
     ];
 
     /// CSV file stem and manifest key (`file.<name>`); also the entity's name in `list_values`.
@@ -701,7 +739,9 @@ impl Entity {
             E::ResultLearningObjectiveIds => "resultLearningObjectiveIds",
             E::ResultScoreScales => "resultScoreScales",
             E::AssessmentLineItems => "assessmentLineItems",
+            E::AssessmentLineItemLearningObjectiveIds => "assessmentLineItemLearningObjectiveIds",
             E::AssessmentResults => "assessmentResults",
+            E::AssessmentResultLearningObjectiveIds => "assessmentResultLearningObjectiveIds",
         }
     }
 
@@ -730,7 +770,11 @@ impl Entity {
             E::ResultLearningObjectiveIds => "result_learning_objective_ids",
             E::ResultScoreScales => "result_score_scales",
             E::AssessmentLineItems => "assessment_line_items",
+            E::AssessmentLineItemLearningObjectiveIds => {
+                "assessment_line_item_learning_objective_ids"
+            }
             E::AssessmentResults => "assessment_results",
+            E::AssessmentResultLearningObjectiveIds => "assessment_result_learning_objective_ids",
         }
     }
 
@@ -763,7 +807,9 @@ impl Entity {
             E::ResultLearningObjectiveIds => RESULT_LOS,
             E::ResultScoreScales => RESULT_SCALES,
             E::AssessmentLineItems => ASSESSMENT_LINE_ITEMS,
+            E::AssessmentLineItemLearningObjectiveIds => ASSESSMENT_LI_LOS,
             E::AssessmentResults => ASSESSMENT_RESULTS,
+            E::AssessmentResultLearningObjectiveIds => ASSESSMENT_RESULT_LOS,
         }
     }
 
@@ -786,14 +832,50 @@ impl Entity {
             E::ResultLearningObjectiveIds | E::ResultScoreScales => {
                 Some((E::Results, "result_sourced_id"))
             }
+            E::AssessmentLineItemLearningObjectiveIds => {
+                Some((E::AssessmentLineItems, "assessment_line_item_sourced_id"))
+            }
+            E::AssessmentResultLearningObjectiveIds => {
+                Some((E::AssessmentResults, "assessment_result_sourced_id"))
+            }
             _ => None,
         }
+    }
+
+    /// The association entities a gradebook record's 1.2 JSON carries inline: its
+    /// `scoreScale` link rows (line items and results; an assessment line item's or result's
+    /// score scale is a field of its own) and its `learningObjectiveSet` rows.
+    pub fn gradebook_links(self) -> (Option<Entity>, Option<Entity>) {
+        match self {
+            E::LineItems => (
+                Some(E::LineItemScoreScales),
+                Some(E::LineItemLearningObjectiveIds),
+            ),
+            E::Results => (
+                Some(E::ResultScoreScales),
+                Some(E::ResultLearningObjectiveIds),
+            ),
+            E::AssessmentLineItems => (None, Some(E::AssessmentLineItemLearningObjectiveIds)),
+            E::AssessmentResults => (None, Some(E::AssessmentResultLearningObjectiveIds)),
+            _ => (None, None),
+        }
+    }
+
+    /// The assessment results profile's entities (REST only: no CSV file in either version).
+    pub fn is_assessment(self) -> bool {
+        matches!(
+            self,
+            E::AssessmentLineItems
+                | E::AssessmentLineItemLearningObjectiveIds
+                | E::AssessmentResults
+                | E::AssessmentResultLearningObjectiveIds
+        )
     }
 
     /// Whether the entity exists as a CSV file in the given version.
     pub fn in_version(self, v: Version) -> bool {
         match v {
-            Version::V1_2 => !matches!(self, E::AssessmentLineItems | E::AssessmentResults),
+            Version::V1_2 => !self.is_assessment(),
             Version::V1_1 => matches!(
                 self,
                 E::Orgs

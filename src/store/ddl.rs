@@ -1,6 +1,7 @@
 //! Generates the roster tables' DDL from the entity catalogue, per backend. The checked-in
 //! migrations `migrations/*/2026-11-23-000001_roster_store/up.sql` (the initial entities) and
-//! `…000006_assessments` (the assessment results profile) are this output; a test keeps them
+//! `…000006_assessments` (the assessment results profile) and `…000007_assessment_objectives`
+//! (its learning-objective rows) are this output; a test keeps them
 //! identical, so the catalogue and the tables cannot drift apart.
 
 use crate::model::catalog::{Entity, Kind};
@@ -143,6 +144,27 @@ pub fn assessments_down() -> String {
     "DROP TABLE assessment_results;\nDROP TABLE assessment_line_items;\n".to_string()
 }
 
+/// Migration 000007: the learning-objective rows of assessment line items and results.
+pub fn assessment_objectives_up(d: Dialect) -> String {
+    format!(
+        "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\n{}",
+        tables(
+            d,
+            &[
+                Entity::AssessmentLineItemLearningObjectiveIds,
+                Entity::AssessmentResultLearningObjectiveIds
+            ],
+            true
+        )
+    )
+}
+
+pub fn assessment_objectives_down() -> String {
+    "DROP TABLE assessment_result_learning_objective_ids;\n\
+     DROP TABLE assessment_line_item_learning_objective_ids;\n"
+        .to_string()
+}
+
 pub fn initial_down() -> String {
     let mut out =
         String::from("DROP TABLE import_lock;\nDROP TABLE imports;\nDROP TABLE list_values;\n");
@@ -156,40 +178,45 @@ pub fn initial_down() -> String {
 mod tests {
     use super::*;
 
-    const DIR: &str = "2026-11-23-000001_roster_store";
-    const ASSESSMENTS: &str = "2026-12-03-000006_assessments";
+    /// The generated migrations: directory name, `up.sql`, `down.sql`.
+    type Generated = (&'static str, fn(Dialect) -> String, fn() -> String);
+    const GENERATED: &[Generated] = &[
+        ("2026-11-23-000001_roster_store", initial_up, initial_down),
+        (
+            "2026-12-03-000006_assessments",
+            assessments_up,
+            assessments_down,
+        ),
+        (
+            "2026-12-03-000007_assessment_objectives",
+            assessment_objectives_up,
+            assessment_objectives_down,
+        ),
+    ];
 
-    /// The checked-in initial migrations equal the generator's output. Run with
+    /// The checked-in generated migrations equal the generator's output. Run with
     /// `RB_WRITE_MIGRATIONS=1` to rewrite them after changing the catalogue.
     #[test]
     fn checked_in_migrations_match_the_catalogue() {
         let root = env!("CARGO_MANIFEST_DIR");
         for (d, sub) in [(Dialect::Sqlite, "sqlite"), (Dialect::Postgres, "postgres")] {
-            let dir = format!("{root}/migrations/{sub}/{DIR}");
-            let (up, down) = (initial_up(d), initial_down());
-            if std::env::var_os("RB_WRITE_MIGRATIONS").is_some() {
-                std::fs::create_dir_all(&dir).expect("create migration dir");
-                std::fs::write(format!("{dir}/up.sql"), &up).expect("write up.sql");
-                std::fs::write(format!("{dir}/down.sql"), &down).expect("write down.sql");
+            for (name, up, down) in GENERATED {
+                let dir = format!("{root}/migrations/{sub}/{name}");
+                let (up, down) = (up(d), down());
+                if std::env::var_os("RB_WRITE_MIGRATIONS").is_some() {
+                    std::fs::create_dir_all(&dir).expect("create migration dir");
+                    std::fs::write(format!("{dir}/up.sql"), &up).expect("write up.sql");
+                    std::fs::write(format!("{dir}/down.sql"), &down).expect("write down.sql");
+                }
+                let on_disk = std::fs::read_to_string(format!("{dir}/up.sql")).unwrap_or_default();
+                assert_eq!(
+                    on_disk, up,
+                    "{dir}/up.sql differs from the catalogue; see the test's doc"
+                );
+                let on_disk =
+                    std::fs::read_to_string(format!("{dir}/down.sql")).unwrap_or_default();
+                assert_eq!(on_disk, down, "{dir}/down.sql differs from the catalogue");
             }
-            let on_disk = std::fs::read_to_string(format!("{dir}/up.sql")).unwrap_or_default();
-            assert_eq!(
-                on_disk, up,
-                "{dir}/up.sql differs from the catalogue; see the test's doc"
-            );
-            let on_disk = std::fs::read_to_string(format!("{dir}/down.sql")).unwrap_or_default();
-            assert_eq!(on_disk, down, "{dir}/down.sql differs from the catalogue");
-            let dir = format!("{root}/migrations/{sub}/{ASSESSMENTS}");
-            let (up, down) = (assessments_up(d), assessments_down());
-            if std::env::var_os("RB_WRITE_MIGRATIONS").is_some() {
-                std::fs::create_dir_all(&dir).expect("create migration dir");
-                std::fs::write(format!("{dir}/up.sql"), &up).expect("write up.sql");
-                std::fs::write(format!("{dir}/down.sql"), &down).expect("write down.sql");
-            }
-            let on_disk = std::fs::read_to_string(format!("{dir}/up.sql")).unwrap_or_default();
-            assert_eq!(on_disk, up, "{dir}/up.sql differs from the catalogue");
-            let on_disk = std::fs::read_to_string(format!("{dir}/down.sql")).unwrap_or_default();
-            assert_eq!(on_disk, down, "{dir}/down.sql differs from the catalogue");
         }
     }
 }

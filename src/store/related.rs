@@ -93,6 +93,14 @@ pub fn embedded(entity: Entity) -> &'static [(Entity, &'static str)] {
             (Entity::ResultLearningObjectiveIds, "result_sourced_id"),
             (Entity::ResultScoreScales, "result_sourced_id"),
         ],
+        Entity::AssessmentLineItems => &[(
+            Entity::AssessmentLineItemLearningObjectiveIds,
+            "assessment_line_item_sourced_id",
+        )],
+        Entity::AssessmentResults => &[(
+            Entity::AssessmentResultLearningObjectiveIds,
+            "assessment_result_sourced_id",
+        )],
         _ => &[],
     }
 }

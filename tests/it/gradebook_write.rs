@@ -831,9 +831,18 @@ both!(assessment_results_profile_round_trips, |db| {
         &format!("{V12}/assessmentLineItems/ali1"),
         &t,
         &json!({"assessmentLineItem": {"title": "Benchmark test", "class": {"sourcedId": "k1"},
-            "scoreScale": {"sourcedId": "ss1"}, "resultValueMin": 0, "resultValueMax": 50}}),
+            "scoreScale": {"sourcedId": "ss1"}, "resultValueMin": 0, "resultValueMax": 50,
+            "learningObjectiveSet": [{"source": "case", "learningObjectiveIds": ["lo-1", "lo-2"]},
+                                     {"source": "unknown", "learningObjectiveIds": ["local-9"]}]}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
+    let got = s.get(&format!("{V12}/assessmentLineItems/ali1"), &t).json();
+    valid(&got, "SingleAssessmentLineItemDType");
+    assert_eq!(
+        got["assessmentLineItem"]["learningObjectiveSet"],
+        json!([{"source": "case", "learningObjectiveIds": ["lo-1", "lo-2"]},
+               {"source": "unknown", "learningObjectiveIds": ["local-9"]}])
+    );
     let r = s.put(
         &format!("{V12}/assessmentLineItems/ali2"),
         &t,
@@ -861,12 +870,42 @@ both!(assessment_results_profile_round_trips, |db| {
         &t,
         &json!({"assessmentResult": {"assessmentLineItem": {"sourcedId": "ali1"}, "student": {"sourcedId": "u1"},
             "score": 47, "scorePercentile": 91.5, "scoreDate": "2026-02-01", "scoreStatus": "fully graded",
-            "late": "false"}}),
+            "late": "false", "learningObjectiveSet": [{"source": "case", "learningObjectiveResults": [
+                {"learningObjectiveId": "lo-1", "score": 9.5}, {"learningObjectiveId": "lo-2", "textScore": "B"}]}]}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let got = s.get(&format!("{V12}/assessmentResults/ar1"), &t).json();
     valid(&got, "SingleAssessmentResultDType");
     assert_eq!(got["assessmentResult"]["scorePercentile"], 91.5);
+    assert_eq!(
+        got["assessmentResult"]["learningObjectiveSet"],
+        json!([{"source": "case", "learningObjectiveResults": [
+            {"learningObjectiveId": "lo-1", "score": 9.5}, {"learningObjectiveId": "lo-2", "textScore": "B"}]}])
+    );
+    // A replacement without one of the objectives drops it; one without the key keeps them.
+    let ali1 = |set: Option<Json>| {
+        let mut li = json!({"title": "Benchmark test", "class": {"sourcedId": "k1"}});
+        if let Some(set) = set {
+            li["learningObjectiveSet"] = set;
+        }
+        s.put(
+            &format!("{V12}/assessmentLineItems/ali1"),
+            &t,
+            &json!({"assessmentLineItem": li}),
+        )
+    };
+    let r = ali1(Some(
+        json!([{"source": "case", "learningObjectiveIds": ["lo-2"]}]),
+    ));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = ali1(None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = s.get(&format!("{V12}/assessmentLineItems/ali1"), &t).json();
+    assert_eq!(
+        got["assessmentLineItem"]["learningObjectiveSet"],
+        json!([{"source": "case", "learningObjectiveIds": ["lo-2"]}])
+    );
+    assert_eq!(got["assessmentLineItem"]["title"], "Benchmark test");
     let all = s.get(&format!("{V12}/assessmentResults"), &t).json();
     valid(&all, "AssessmentResultSetDType");
     assert_eq!(ids(&all, "assessmentResults"), ["ar1"]);

@@ -145,44 +145,33 @@ fn items(v: &Json, key: &str, item: impl Fn(&Json) -> Option<String>) -> Result<
     Ok(out.join(","))
 }
 
-/// The association rows a 1.2 line item's or result's JSON carries, for the keys the body
-/// has: its `scoreScale` (a score-scale link) and its `learningObjectiveSet` (one
-/// learning-objective row per id, a result's with its score). `None` for a key the body leaves
-/// out (the stored rows stay as they are); an empty list when it is null or empty (they go).
-/// Each row's id is derived from its parent and content (`li1:ss1`, `li1:case:lo-7`); the
-/// caller keeps a stored row's id when its content matches.
+/// The association rows a 1.2 gradebook record's JSON carries, for the keys the body has:
+/// a line item's or result's `scoreScale` (a score-scale link) and the `learningObjectiveSet`
+/// of those and of assessment line items and results (one learning-objective row per id, a
+/// result's with its score). `None` for a key the body leaves out (the stored rows stay as
+/// they are); an empty list when it is null or empty (they go). Each row's id is derived from
+/// its parent and content (`li1:ss1`, `li1:case:lo-7`); the caller keeps a stored row's id
+/// when its content matches.
 pub fn links(
     entity: Entity,
     obj: &Map<String, Json>,
     parent: &str,
 ) -> Result<Vec<(Entity, Vec<Record>)>, Malformed> {
-    let (scales, objectives, parent_field) = match entity {
-        Entity::LineItems => (
-            Entity::LineItemScoreScales,
-            Entity::LineItemLearningObjectiveIds,
-            "lineItemSourcedId",
-        ),
-        Entity::Results => (
-            Entity::ResultScoreScales,
-            Entity::ResultLearningObjectiveIds,
-            "resultSourcedId",
-        ),
-        _ => return Ok(Vec::new()),
-    };
+    let (scales, objectives) = entity.gradebook_links();
     let mut out = Vec::new();
-    if let Some(v) = obj.get("scoreScale") {
+    if let (Some(scales), Some(v)) = (scales, obj.get("scoreScale")) {
         let mut rows = Vec::new();
         if !v.is_null() {
             let scale = guid_ref(v)
                 .ok_or_else(|| Malformed("scoreScale: not a GUIDRef with a sourcedId".into()))?;
             let mut r = Record::new(scales, format!("{parent}:{scale}"));
-            r.set(parent_field, parent)
+            r.set(parent_field(scales), parent)
                 .set("scoreScaleSourcedId", scale);
             rows.push(r);
         }
         out.push((scales, rows));
     }
-    if let Some(v) = obj.get("learningObjectiveSet") {
+    if let (Some(objectives), Some(v)) = (objectives, obj.get("learningObjectiveSet")) {
         let bad = |what: &str| Malformed(format!("learningObjectiveSet: {what}"));
         let mut rows = Vec::new();
         let sets = match v {
@@ -195,9 +184,11 @@ pub fn links(
                 .get("source")
                 .and_then(Json::as_str)
                 .ok_or_else(|| bad("a set without a source"))?;
-            let (key, result) = match entity {
-                Entity::Results => ("learningObjectiveResults", true),
-                _ => ("learningObjectiveIds", false),
+            let result = objectives.field_index("score").is_some();
+            let key = if result {
+                "learningObjectiveResults"
+            } else {
+                "learningObjectiveIds"
             };
             let items = set
                 .get(key)
@@ -216,7 +207,7 @@ pub fn links(
                 };
                 let lo = lo.ok_or_else(|| bad("an item without a learningObjectiveId"))?;
                 let mut r = Record::new(objectives, format!("{parent}:{source}:{lo}"));
-                r.set(parent_field, parent)
+                r.set(parent_field(objectives), parent)
                     .set("source", source)
                     .set("learningObjectiveId", lo);
                 if let Some(x) = score {
@@ -231,4 +222,11 @@ pub fn links(
         out.push((objectives, rows));
     }
     Ok(out)
+}
+
+/// The field of an association row naming the record it belongs to.
+fn parent_field(link: Entity) -> &'static str {
+    link.parent()
+        .and_then(|(_, column)| link.fields().iter().find(|f| f.column == column))
+        .map_or("", |f| f.name)
 }

@@ -58,6 +58,9 @@ pub fn json_keys(entity: Entity, v1p1: bool) -> Vec<String> {
             Entity::LineItems | Entity::Results if !v1p1 => {
                 &["scoreScale", "learningObjectiveSet"][..]
             }
+            Entity::AssessmentLineItems | Entity::AssessmentResults => {
+                &["learningObjectiveSet"][..]
+            }
             _ => &[][..],
         }
         .iter()
@@ -311,7 +314,12 @@ impl Renderer<'_> {
                     });
                 }
             }
-            Entity::LineItems | Entity::Results if !v1p1 => {
+            Entity::LineItems
+            | Entity::Results
+            | Entity::AssessmentLineItems
+            | Entity::AssessmentResults
+                if !v1p1 =>
+            {
                 self.gradebook_associations(&mut o, rec, related)
             }
             Entity::Orgs | Entity::AcademicSessions => {
@@ -349,39 +357,34 @@ impl Renderer<'_> {
         out.push(b'}');
     }
 
-    /// A 1.2 line item's or result's `scoreScale` (its first active score-scale link) and
-    /// `learningObjectiveSet` (its learning-objective rows grouped by source; a result's with
-    /// their scores), when it has them.
+    /// A 1.2 line item's or result's `scoreScale` (its first active score-scale link) and the
+    /// `learningObjectiveSet` of those and of assessment line items and results (learning
+    /// objective rows grouped by source; a result's with their scores), when they have them.
     fn gradebook_associations(&self, o: &mut Obj<'_>, rec: &Record, related: &Related) {
-        let (scales, objectives) = if rec.entity == Entity::LineItems {
-            (
-                Entity::LineItemScoreScales,
-                Entity::LineItemLearningObjectiveIds,
-            )
-        } else {
-            (
-                Entity::ResultScoreScales,
-                Entity::ResultLearningObjectiveIds,
-            )
-        };
+        let (scales, objectives) = rec.entity.gradebook_links();
         let active = |e| {
             related
                 .of(e, &rec.sourced_id)
                 .iter()
                 .filter(|r| r.status == Status::Active)
         };
-        if let Some(scale) = active(scales).find_map(|r| r.get("scoreScaleSourcedId")) {
+        if let Some(scale) =
+            scales.and_then(|e| active(e).find_map(|r| r.get("scoreScaleSourcedId")))
+        {
             if o.key("scoreScale") {
                 self.write_ref(o.out, V1P2_GRADEBOOK, Entity::ScoreScales, scale);
             }
         }
+        let Some(objectives) = objectives else {
+            return;
+        };
         let mut sources: Vec<&str> = active(objectives).filter_map(|r| r.get("source")).collect();
         sources.sort_unstable();
         sources.dedup();
         if sources.is_empty() || !o.key("learningObjectiveSet") {
             return;
         }
-        let result = rec.entity == Entity::Results;
+        let result = objectives.field_index("score").is_some();
         write_array(o.out, sources.iter(), |out, source| {
             let mut set = Obj::open(out, None);
             set.str("source", source);

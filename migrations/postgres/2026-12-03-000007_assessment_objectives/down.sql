@@ -1,0 +1,2 @@
+DROP TABLE assessment_result_learning_objective_ids;
+DROP TABLE assessment_line_item_learning_objective_ids;
