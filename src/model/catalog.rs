@@ -32,6 +32,9 @@ pub enum Entity {
     AssessmentLineItemLearningObjectiveIds,
     AssessmentResults,
     AssessmentResultLearningObjectiveIds,
+    /// LIS section associations (cross-listings): kept so they round-trip over SOAP; OneRoster
+    /// has no such object, so no REST route and no CSV file shows them.
+    SectionAssociations,
 }
 
 /// How a field's value is written in CSV and checked.
@@ -680,13 +683,24 @@ const ASSESSMENT_RESULT_LOS: &[Field] = &[
     f("textScore", "text_score", K::Text, false),
 ];
 
+const SECTION_ASSOCIATIONS: &[Field] = &[
+    f("title", "title", K::Text, false),
+    f("label", "label", K::Text, false),
+    f(
+        "classSourcedIds",
+        "class_sourced_ids",
+        K::RefList(E::Classes),
+        false,
+    ),
+];
+
 impl Entity {
     /// The entities of the initial schema (migration 000001), in dependency order: all but
     /// the assessment results profile's (migration 000006).
     pub const INITIAL: &'static [Entity] = Entity::ALL.as_slice().split_at(21).0;
 
     /// Every entity, in dependency order (import order).
-    pub const ALL: [Entity; 25] = [
+    pub const ALL: [Entity; 26] = [
         E::Orgs,
         E::AcademicSessions,
         E::Courses,
@@ -712,6 +726,7 @@ impl Entity {
         E::AssessmentLineItemLearningObjectiveIds,
         E::AssessmentResults,
         E::AssessmentResultLearningObjectiveIds,
+        E::SectionAssociations,
     ];
 
     /// CSV file stem and manifest key (`file.<name>`); also the entity's name in `list_values`.
@@ -742,6 +757,7 @@ impl Entity {
             E::AssessmentLineItemLearningObjectiveIds => "assessmentLineItemLearningObjectiveIds",
             E::AssessmentResults => "assessmentResults",
             E::AssessmentResultLearningObjectiveIds => "assessmentResultLearningObjectiveIds",
+            E::SectionAssociations => "sectionAssociations",
         }
     }
 
@@ -775,6 +791,7 @@ impl Entity {
             }
             E::AssessmentResults => "assessment_results",
             E::AssessmentResultLearningObjectiveIds => "assessment_result_learning_objective_ids",
+            E::SectionAssociations => "section_associations",
         }
     }
 
@@ -810,6 +827,7 @@ impl Entity {
             E::AssessmentLineItemLearningObjectiveIds => ASSESSMENT_LI_LOS,
             E::AssessmentResults => ASSESSMENT_RESULTS,
             E::AssessmentResultLearningObjectiveIds => ASSESSMENT_RESULT_LOS,
+            E::SectionAssociations => SECTION_ASSOCIATIONS,
         }
     }
 
@@ -875,7 +893,7 @@ impl Entity {
     /// Whether the entity exists as a CSV file in the given version.
     pub fn in_version(self, v: Version) -> bool {
         match v {
-            Version::V1_2 => !self.is_assessment(),
+            Version::V1_2 => !self.is_assessment() && self != E::SectionAssociations,
             Version::V1_1 => matches!(
                 self,
                 E::Orgs

@@ -519,6 +519,7 @@ pub fn generate(wsdl: &str, source: &str) -> Result<String, CodegenError> {
 pub const MODULES: &[(&str, &str)] = &[
     ("lis-person.wsdl", "pms.rs"),
     ("lis-membership.wsdl", "mms.rs"),
+    ("lis-coursesection.wsdl", "cms.rs"),
 ];
 
 #[cfg(test)]

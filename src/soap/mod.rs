@@ -5,6 +5,7 @@
 
 pub mod bind;
 pub mod codegen;
+pub mod course;
 pub mod envelope;
 pub mod gen;
 pub mod membership;

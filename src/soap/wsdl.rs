@@ -2,7 +2,7 @@
 //! localisation of the endpoint addresses.
 
 use super::envelope::ServiceDef;
-use super::gen::{mms, pms};
+use super::gen::{cms, mms, pms};
 use super::service::{self, Ctx, Reply};
 
 /// A SOAP service: its path on this server, its WSDL as published, what the generated module
@@ -15,7 +15,7 @@ pub struct Service {
     pub run: fn(&mut Ctx<'_>, &str, &super::bind::Node) -> Reply,
 }
 
-/// Person and Membership (Course, Group and Outcomes come later).
+/// Person, Membership and Course Management (Group and Outcomes come later).
 pub const SERVICES: &[Service] = &[
     Service {
         path: "/lis/v2p0/PersonManagementService",
@@ -38,6 +38,17 @@ pub const SERVICES: &[Service] = &[
             code_minor_values: mms::CODE_MINOR_VALUES,
         },
         run: service::membership,
+    },
+    Service {
+        path: "/lis/v2p0/CourseManagementService",
+        wsdl: include_str!("../../wsdl/lis-coursesection.wsdl"),
+        def: ServiceDef {
+            name: "CourseManagement",
+            namespace: cms::NAMESPACE,
+            operations: cms::OPERATIONS,
+            code_minor_values: cms::CODE_MINOR_VALUES,
+        },
+        run: service::course_management,
     },
 ];
 
@@ -85,14 +96,16 @@ mod tests {
             let out = localise(s.wsdl, &url);
             assert!(out.contains(&format!("location=\"{url}\"")), "{}", s.path);
             assert!(!out.contains("turnitin.com"), "{}", s.path);
-            // the rest is unchanged: put the published address back and compare
-            let published = s
-                .wsdl
-                .split("location=\"")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap_or("");
-            assert_eq!(out.replace(&url, published), s.wsdl);
+            // the rest is unchanged: each address's value is the only difference (a service
+            // with several ports has several addresses)
+            let published: Vec<&str> = s.wsdl.split("location=\"").collect();
+            let served: Vec<&str> = out.split("location=\"").collect();
+            assert_eq!(published.len(), served.len(), "{}", s.path);
+            assert_eq!(published[0], served[0]);
+            for (p, o) in published.iter().zip(&served).skip(1) {
+                let rest = &p[p.find('"').unwrap_or(0)..];
+                assert_eq!(*o, format!("{url}{rest}"), "{}", s.path);
+            }
         }
     }
 }

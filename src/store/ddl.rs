@@ -1,7 +1,7 @@
 //! Generates the roster tables' DDL from the entity catalogue, per backend. The checked-in
 //! migrations `migrations/*/2026-11-23-000001_roster_store/up.sql` (the initial entities) and
 //! `…000006_assessments` (the assessment results profile) and `…000007_assessment_objectives`
-//! (its learning-objective rows) are this output; a test keeps them
+//! (its learning-objective rows) and `…000008_section_associations` are this output; a test keeps them
 //! identical, so the catalogue and the tables cannot drift apart.
 
 use crate::model::catalog::{Entity, Kind};
@@ -165,6 +165,18 @@ pub fn assessment_objectives_down() -> String {
         .to_string()
 }
 
+/// Migration 000008: LIS section associations.
+pub fn section_associations_up(d: Dialect) -> String {
+    format!(
+        "-- Generated from src/model/catalog.rs by src/store/ddl.rs; a test checks they agree.\n\n{}",
+        tables(d, &[Entity::SectionAssociations], true)
+    )
+}
+
+pub fn section_associations_down() -> String {
+    "DROP TABLE section_associations;\n".to_string()
+}
+
 pub fn initial_down() -> String {
     let mut out =
         String::from("DROP TABLE import_lock;\nDROP TABLE imports;\nDROP TABLE list_values;\n");
@@ -191,6 +203,11 @@ mod tests {
             "2026-12-03-000007_assessment_objectives",
             assessment_objectives_up,
             assessment_objectives_down,
+        ),
+        (
+            "2026-12-03-000008_section_associations",
+            section_associations_up,
+            section_associations_down,
         ),
     ];
 

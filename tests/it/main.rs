@@ -24,3 +24,4 @@ mod schema;
 mod security;
 mod snapshot;
 mod soap;
+mod soap_course;

@@ -3,6 +3,8 @@
 //! each in its own namespace, as the WSDLs declare them.
 
 #[rustfmt::skip]
+pub mod cms;
+#[rustfmt::skip]
 pub mod mms;
 #[rustfmt::skip]
 pub mod pms;

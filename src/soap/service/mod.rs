@@ -20,11 +20,14 @@ use crate::model::time;
 use crate::roster::Where;
 use crate::roster::{Need, ReadError, ReadSpec, Roster, WriteError};
 
+mod association_ops;
+mod course_ops;
 mod membership_ops;
 mod ops;
 mod person_ops;
 mod write;
 
+pub use course_ops::course_management;
 pub use membership_ops::membership;
 pub use person_ops::person;
 use write::{change_identifier, tombstone, write_delta};

@@ -1,0 +1,569 @@
+//! LIS Course Management ↔ OneRoster (LIS.md §9.1 option A; `docs/LIS-MAPPING.md`): a course
+//! template and a course offering are both the OneRoster course of the same `sourcedId` (an
+//! offering's `parentTemplateId` is its own id, its `academicSession` the course's school
+//! year); a course section is a class. Both directions, between the domain records and the
+//! generated CMS types.
+//!
+//! OneRoster fields LIS has no element for travel as `oneroster.<field>` extension fields (one
+//! rule over the catalogue, as for persons); LIS elements OneRoster has no field for
+//! (catalogue descriptions, credits, category, enrolment control, notes, the org's name…) are
+//! kept in the record's `metadata` under `lis.*`, so replace-then-read round-trips. Where a
+//! section's references come from (the parent offering, the school, the terms) is decided by
+//! the service (`service::course_ops`), which may have to find or create them.
+
+use super::bind::{self, Out, Str, XmlValue};
+use super::gen::cms::{
+    CourseOffering, CourseOfferingRecord, CourseSection, CourseSectionRecord, CourseTemplate,
+    CourseTemplateRecord, ExtensionField, ImsExtension, Org, SourcedGuid, Text, TimeFrame,
+    NAMESPACE,
+};
+use super::person::{EXTENSION_VOCABULARY, ONEROSTER};
+use crate::model::catalog::Entity;
+use crate::model::record::{Record, Status};
+
+/// A LIS record part a write could not map: `path` names the element.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct Invalid {
+    pub path: String,
+    pub message: String,
+}
+
+fn invalid(path: &str, message: impl Into<String>) -> Invalid {
+    Invalid {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+fn text(s: impl Into<Str>) -> Text {
+    Text {
+        language: Str::Borrowed("en-US"),
+        text_string: s.into(),
+    }
+}
+
+fn opt_text(s: Option<&str>) -> Option<Text> {
+    s.map(|s| text(s.to_string()))
+}
+
+/// The trimmed text of an optional `Text`, `None` when absent or blank.
+pub fn text_of(t: &Option<Text>) -> Option<String> {
+    t.as_ref()
+        .map(|t| t.text_string.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// `Active` / `Inactive`, as course management records say a status.
+fn lis_status(s: Status) -> Str {
+    Str::Borrowed(match s {
+        Status::Active => "Active",
+        Status::ToBeDeleted => "Inactive",
+    })
+}
+
+/// A date (`YYYY-MM-DD`) as an `xs:dateTime`.
+fn date_time(d: &str) -> String {
+    if d.len() == 10 {
+        format!("{d}T00:00:00Z")
+    } else {
+        d.to_string()
+    }
+}
+
+/// The date part of an `xs:dateTime` or date, when it is one.
+pub fn date_of(s: &str) -> Option<String> {
+    let d = s.trim().get(..10)?;
+    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
+    Some(d.to_string())
+}
+
+/// Serialise an unmapped LIS element for `metadata` (an XML fragment in the CMS namespace).
+fn keep<T: XmlValue>(name: &str, value: &Option<T>) -> Option<String> {
+    let value = value.as_ref()?;
+    let mut out = Out::default();
+    out.buf
+        .push_str(&format!("<keep xmlns:tns=\"{NAMESPACE}\">"));
+    value.write_value(&bind::TagBuf::new(name).tag(), &mut out);
+    out.buf.push_str("</keep>");
+    Some(out.into_string())
+}
+
+fn kept<T: XmlValue>(rec: &Record, name: &str) -> Option<T> {
+    let xml = rec.metadata.get(&format!("lis.{name}"))?;
+    let node = bind::parse(xml.as_bytes(), super::xml::Limits::default()).ok()?;
+    bind::read_opt(&node, &[name]).ok().flatten()
+}
+
+/// Put (or remove) the kept element `name` in `rec`'s metadata.
+fn store_kept<T: XmlValue>(rec: &mut Record, name: &str, value: &Option<T>) {
+    match keep(name, value) {
+        Some(x) => rec.metadata.insert(format!("lis.{name}"), x),
+        None => rec.metadata.remove(&format!("lis.{name}")),
+    };
+}
+
+fn field(name: String, value: &str) -> ExtensionField {
+    ExtensionField {
+        field_name: name.into(),
+        field_type: Str::Borrowed("String"),
+        field_value: value.to_string().into(),
+    }
+}
+
+/// The extension of a course or class: the record's status and timestamp, the catalogue
+/// fields the LIS structure does not carry (`structural` does), the metadata (`metadata.*`),
+/// and foreign extension fields a client sent (kept as `lis.ext.*`).
+fn extension(rec: &Record, structural: &[&str]) -> ImsExtension {
+    let mut fields = vec![field(format!("{ONEROSTER}status"), rec.status.as_str())];
+    if let Some(d) = &rec.date_last_modified {
+        fields.push(field(format!("{ONEROSTER}dateLastModified"), d));
+    }
+    for f in rec.entity.fields() {
+        if structural.contains(&f.name) {
+            continue;
+        }
+        if let Some(v) = rec.get(f.name) {
+            fields.push(field(format!("{ONEROSTER}{}", f.name), v));
+        }
+    }
+    for (k, v) in &rec.metadata {
+        if let Some(name) = k.strip_prefix("lis.ext.") {
+            fields.push(field(name.to_string(), v));
+        } else if !k.starts_with("lis.") {
+            fields.push(field(format!("metadata.{k}"), v));
+        }
+    }
+    ImsExtension {
+        extension_name_vocabulary: EXTENSION_VOCABULARY.into(),
+        extension_value_type: Str::Borrowed("String"),
+        extension_field: fields,
+    }
+}
+
+/// Apply a request's extension fields to `rec`: `oneroster.<field>` sets a catalogue field
+/// (not a `structural` one, which the LIS elements set), `metadata.<key>` a metadata entry,
+/// anything else is kept as `lis.ext.<name>`.
+fn apply_extension(
+    rec: &mut Record,
+    ext: &Option<ImsExtension>,
+    structural: &[&str],
+    path: &str,
+) -> Result<(), Invalid> {
+    let Some(ext) = ext else {
+        return Ok(());
+    };
+    rec.metadata.retain(|k, _| !k.starts_with("lis.ext."));
+    for f in &ext.extension_field {
+        let (name, value) = (f.field_name.trim(), f.field_value.trim());
+        if let Some(field) = name.strip_prefix(ONEROSTER) {
+            match field {
+                "status" | "dateLastModified" => {}
+                f if structural.contains(&f) => {}
+                f if rec.entity.field_index(f).is_some() => {
+                    rec.set(f, value);
+                }
+                other => {
+                    return Err(invalid(
+                        &format!("{path}/extension/extensionField"),
+                        format!(
+                            "'{ONEROSTER}{other}' is not a OneRoster {} field",
+                            rec.entity.name()
+                        ),
+                    ))
+                }
+            }
+        } else if let Some(key) = name.strip_prefix("metadata.") {
+            rec.metadata.insert(key.to_string(), value.to_string());
+        } else if !name.is_empty() {
+            rec.metadata
+                .insert(format!("lis.ext.{name}"), value.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// The org element: the reference as `id`, the rest of what the client sent kept.
+fn org_of(rec: &Record, reference: &str) -> Option<Org> {
+    let mut org: Org = kept(rec, "org").unwrap_or_default();
+    if let Some(id) = rec.get(reference) {
+        org.id = Some(text(id.to_string()));
+    }
+    (org.id.is_some() || org.org_name.is_some() || org.org_unit.is_some()).then_some(org)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Courses: templates and offerings.
+
+/// Course fields a template's or an offering's elements carry.
+const COURSE_STRUCTURAL: &[&str] = &["title", "courseCode", "orgSourcedId"];
+
+/// The LIS course template of a course.
+pub fn template_to_lis(course: &Record) -> CourseTemplateRecord {
+    let code = course.get("courseCode");
+    CourseTemplateRecord {
+        sourced_guid: guid(course),
+        course_template: CourseTemplate {
+            label: opt_text(code),
+            title: opt_text(course.get("title")),
+            catalog_description: kept(course, "catalogDescription"),
+            course_number: opt_text(code),
+            status: Some(lis_status(course.status)),
+            default_credits: kept(course, "defaultCredits"),
+            org: org_of(course, "orgSourcedId"),
+            listof_topics: kept(course, "listofTopics"),
+            listof_prerequisites: kept(course, "listofPrerequisites"),
+            data_source: kept_str(course, "dataSource"),
+            record_info: kept(course, "recordInfo"),
+            extension: Some(extension(course, COURSE_STRUCTURAL)),
+        },
+    }
+}
+
+/// The LIS course offering of a course (option A: the course itself; its parent template is
+/// the same course, its academic session the school year).
+pub fn offering_to_lis(course: &Record) -> CourseOfferingRecord {
+    CourseOfferingRecord {
+        sourced_guid: guid(course),
+        course_offering: CourseOffering {
+            label: opt_text(course.get("courseCode")),
+            title: opt_text(course.get("title")),
+            parent_template_id: Some(course.sourced_id.clone().into()),
+            catalog_description: kept(course, "catalogDescription"),
+            status: Some(lis_status(course.status)),
+            default_credits: kept(course, "defaultCredits"),
+            academic_session: opt_text(course.get("schoolYearSourcedId"))
+                .or_else(|| kept(course, "academicSession")),
+            org: org_of(course, "orgSourcedId"),
+            time_frame: kept::<TimeFrame>(course, "timeFrame").into_iter().collect(),
+            enroll_control: kept(course, "enrollControl"),
+            data_source: kept_str(course, "dataSource"),
+            record_info: kept(course, "recordInfo"),
+            extension: Some(extension(course, COURSE_STRUCTURAL)),
+        },
+    }
+}
+
+fn guid(rec: &Record) -> SourcedGuid {
+    SourcedGuid {
+        ref_agent_instance_id: None,
+        sourced_id: rec.sourced_id.clone().into(),
+    }
+}
+
+fn kept_str(rec: &Record, name: &str) -> Option<Str> {
+    rec.metadata
+        .get(&format!("lis.{name}"))
+        .map(|s| Str::Owned(s.clone()))
+}
+
+fn store_str(rec: &mut Record, name: &str, value: &Option<Str>) {
+    match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(v) => rec.metadata.insert(format!("lis.{name}"), v.to_string()),
+        None => rec.metadata.remove(&format!("lis.{name}")),
+    };
+}
+
+/// What a course write says about references the service resolves: the org (`org/id`, else
+/// the org's name) and, for an offering, its academic session.
+#[derive(Debug, Default, Clone)]
+pub struct CourseRefs {
+    pub org_id: Option<String>,
+    pub org_name: Option<String>,
+    pub academic_session: Option<String>,
+}
+
+fn org_refs(org: &Option<Org>) -> (Option<String>, Option<String>) {
+    match org {
+        Some(o) => (
+            text_of(&o.id),
+            text_of(&o.org_name).or_else(|| text_of(&o.org_unit)),
+        ),
+        None => (None, None),
+    }
+}
+
+/// A course from a template, over `base` (the stored course, for an update or a replace that
+/// keeps what LIS cannot say). The org is left to the service (`CourseRefs`).
+pub fn course_from_template(
+    id: &str,
+    t: &CourseTemplate,
+    base: Option<&Record>,
+) -> Result<(Record, CourseRefs), Invalid> {
+    let mut c = base
+        .cloned()
+        .unwrap_or_else(|| Record::new(Entity::Courses, id));
+    c.sourced_id = id.to_string();
+    c.status = Status::Active;
+    let title = text_of(&t.title).or_else(|| text_of(&t.label));
+    match title {
+        Some(x) => {
+            c.set("title", x);
+        }
+        None if c.get("title").is_none() => {
+            return Err(invalid("courseTemplate/title", "a course needs a title"))
+        }
+        None => {}
+    }
+    if let Some(code) = text_of(&t.course_number).or_else(|| text_of(&t.label)) {
+        c.set("courseCode", code);
+    }
+    store_kept(&mut c, "catalogDescription", &t.catalog_description);
+    store_kept(&mut c, "defaultCredits", &t.default_credits);
+    store_kept(&mut c, "listofTopics", &t.listof_topics);
+    store_kept(&mut c, "listofPrerequisites", &t.listof_prerequisites);
+    store_kept(&mut c, "recordInfo", &t.record_info);
+    store_kept(&mut c, "org", &t.org);
+    store_str(&mut c, "dataSource", &t.data_source);
+    apply_extension(&mut c, &t.extension, COURSE_STRUCTURAL, "courseTemplate")?;
+    let (org_id, org_name) = org_refs(&t.org);
+    Ok((
+        c,
+        CourseRefs {
+            org_id,
+            org_name,
+            academic_session: None,
+        },
+    ))
+}
+
+/// A course from an offering (option A), over `base` as for templates.
+pub fn course_from_offering(
+    id: &str,
+    o: &CourseOffering,
+    base: Option<&Record>,
+) -> Result<(Record, CourseRefs), Invalid> {
+    let mut c = base
+        .cloned()
+        .unwrap_or_else(|| Record::new(Entity::Courses, id));
+    c.sourced_id = id.to_string();
+    c.status = Status::Active;
+    match text_of(&o.title).or_else(|| text_of(&o.label)) {
+        Some(x) => {
+            c.set("title", x);
+        }
+        None if c.get("title").is_none() => {
+            return Err(invalid("courseOffering/title", "a course needs a title"))
+        }
+        None => {}
+    }
+    if let Some(code) = text_of(&o.label) {
+        c.set("courseCode", code);
+    }
+    if let Some(parent) = o.parent_template_id.as_deref().map(str::trim) {
+        if !parent.is_empty() && parent != id {
+            c.metadata
+                .insert("lis.parentTemplateId".into(), parent.to_string());
+        }
+    }
+    store_kept(&mut c, "catalogDescription", &o.catalog_description);
+    store_kept(&mut c, "defaultCredits", &o.default_credits);
+    store_kept(&mut c, "enrollControl", &o.enroll_control);
+    store_kept(&mut c, "recordInfo", &o.record_info);
+    store_kept(&mut c, "org", &o.org);
+    store_kept(&mut c, "timeFrame", &o.time_frame.first().cloned());
+    store_str(&mut c, "dataSource", &o.data_source);
+    apply_extension(&mut c, &o.extension, COURSE_STRUCTURAL, "courseOffering")?;
+    let (org_id, org_name) = org_refs(&o.org);
+    Ok((
+        c,
+        CourseRefs {
+            org_id,
+            org_name,
+            academic_session: text_of(&o.academic_session),
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Course sections: classes.
+
+/// Class fields a section's elements carry.
+const CLASS_STRUCTURAL: &[&str] = &[
+    "title",
+    "classCode",
+    "courseSourcedId",
+    "schoolSourcedId",
+    "location",
+    "periods",
+];
+
+/// The LIS course section of a class; `term`: its first term (for the time frame).
+pub fn section_to_lis(class: &Record, term: Option<&Record>) -> CourseSectionRecord {
+    let time_frame = match term {
+        Some(t) if t.get("startDate").is_some() || t.get("endDate").is_some() => vec![TimeFrame {
+            begin: t.get("startDate").map(|d| date_time(d).into()),
+            end: t.get("endDate").map(|d| date_time(d).into()),
+            ..TimeFrame::default()
+        }],
+        _ => kept::<TimeFrame>(class, "timeFrame").into_iter().collect(),
+    };
+    CourseSectionRecord {
+        sourced_guid: guid(class),
+        course_section: CourseSection {
+            label: opt_text(class.get("classCode")),
+            title: opt_text(class.get("title")),
+            parent_offering_id: class.get("courseSourcedId").map(|c| c.to_string().into()),
+            catalog_description: kept(class, "catalogDescription"),
+            status: Some(lis_status(class.status)),
+            default_credits: kept(class, "defaultCredits"),
+            category: kept(class, "category"),
+            max_numberof_students: kept_str(class, "maxNumberofStudents"),
+            numberof_students: kept_str(class, "numberofStudents"),
+            org: org_of(class, "schoolSourcedId"),
+            time_frame,
+            enroll_control: kept(class, "enrollControl"),
+            location: opt_text(class.get("location")),
+            notes: kept(class, "notes"),
+            meeting: opt_text(class.get("periods")),
+            data_source: kept_str(class, "dataSource"),
+            record_info: kept(class, "recordInfo"),
+            extension: Some(extension(class, CLASS_STRUCTURAL)),
+        },
+    }
+}
+
+/// What a section write says about the references the service resolves.
+#[derive(Debug, Default, Clone)]
+pub struct SectionRefs {
+    pub offering: Option<String>,
+    pub org_id: Option<String>,
+    pub org_name: Option<String>,
+    /// The final release's `academicSession` element.
+    pub academic_session: Option<String>,
+    /// The first time frame's dates.
+    pub begin: Option<String>,
+    pub end: Option<String>,
+}
+
+/// A class from a section, over `base` as for courses. `academic_session`: the final
+/// release's element (not in the 2010 schema the types come from), read from the request.
+pub fn class_from_section(
+    id: &str,
+    s: &CourseSection,
+    academic_session: Option<String>,
+    base: Option<&Record>,
+) -> Result<(Record, SectionRefs), Invalid> {
+    let mut c = base
+        .cloned()
+        .unwrap_or_else(|| Record::new(Entity::Classes, id));
+    c.sourced_id = id.to_string();
+    c.status = Status::Active;
+    match text_of(&s.title).or_else(|| text_of(&s.label)) {
+        Some(x) => {
+            c.set("title", x);
+        }
+        None if c.get("title").is_none() => {
+            return Err(invalid("courseSection/title", "a section needs a title"))
+        }
+        None => {}
+    }
+    if let Some(code) = text_of(&s.label) {
+        c.set("classCode", code);
+    }
+    if let Some(l) = text_of(&s.location) {
+        c.set("location", l);
+    }
+    if let Some(m) = text_of(&s.meeting) {
+        let periods: Vec<&str> = m
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        c.set("periods", periods.join(","));
+    }
+    if c.get("classType").is_none() {
+        c.set("classType", "scheduled");
+    }
+    store_kept(&mut c, "catalogDescription", &s.catalog_description);
+    store_kept(&mut c, "defaultCredits", &s.default_credits);
+    store_kept(&mut c, "category", &s.category);
+    store_kept(&mut c, "enrollControl", &s.enroll_control);
+    store_kept(&mut c, "notes", &s.notes);
+    store_kept(&mut c, "recordInfo", &s.record_info);
+    store_kept(&mut c, "org", &s.org);
+    store_kept(&mut c, "timeFrame", &s.time_frame.first().cloned());
+    store_str(&mut c, "maxNumberofStudents", &s.max_numberof_students);
+    store_str(&mut c, "numberofStudents", &s.numberof_students);
+    store_str(&mut c, "dataSource", &s.data_source);
+    apply_extension(&mut c, &s.extension, CLASS_STRUCTURAL, "courseSection")?;
+    let (org_id, org_name) = org_refs(&s.org);
+    let frame = s.time_frame.first();
+    Ok((
+        c,
+        SectionRefs {
+            offering: s
+                .parent_offering_id
+                .as_deref()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty()),
+            org_id,
+            org_name,
+            academic_session,
+            begin: frame.and_then(|f| f.begin.as_deref()).and_then(date_of),
+            end: frame.and_then(|f| f.end.as_deref()).and_then(date_of),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_class_round_trips_through_its_section() {
+        let mut c = Record::new(Entity::Classes, "k1");
+        c.set("title", "Art 1")
+            .set("classCode", "ART-1")
+            .set("courseSourcedId", "c1")
+            .set("schoolSourcedId", "s1")
+            .set("classType", "homeroom")
+            .set("termSourcedIds", "t1,t2")
+            .set("periods", "1,2")
+            .set("location", "Room 4");
+        c.metadata.insert("color".into(), "blue".into());
+        let lis = section_to_lis(&c, None);
+        let (back, refs) = class_from_section("k1", &lis.course_section, None, None).expect("maps");
+        assert_eq!(refs.offering.as_deref(), Some("c1"));
+        assert_eq!(refs.org_id.as_deref(), Some("s1"));
+        for f in [
+            "title",
+            "classCode",
+            "classType",
+            "termSourcedIds",
+            "periods",
+            "location",
+        ] {
+            assert_eq!(back.get(f), c.get(f), "{f}");
+        }
+        assert_eq!(back.metadata.get("color").map(String::as_str), Some("blue"));
+    }
+
+    #[test]
+    fn a_course_round_trips_through_its_template_and_offering() {
+        let mut c = Record::new(Entity::Courses, "c1");
+        c.set("title", "Biology")
+            .set("courseCode", "BIO-1")
+            .set("orgSourcedId", "d1")
+            .set("schoolYearSourcedId", "y2026")
+            .set("grades", "09,10");
+        let t = template_to_lis(&c);
+        let (back, refs) = course_from_template("c1", &t.course_template, None).expect("maps");
+        assert_eq!(refs.org_id.as_deref(), Some("d1"));
+        for f in ["title", "courseCode", "grades", "schoolYearSourcedId"] {
+            assert_eq!(back.get(f), c.get(f), "{f}");
+        }
+        let o = offering_to_lis(&c);
+        assert_eq!(o.course_offering.parent_template_id.as_deref(), Some("c1"));
+        let (_, refs) = course_from_offering("c1", &o.course_offering, None).expect("maps");
+        assert_eq!(refs.academic_session.as_deref(), Some("y2026"));
+        // A field that is not a course field is refused, naming it.
+        let mut bad = t.course_template.clone();
+        if let Some(e) = bad.extension.as_mut() {
+            e.extension_field
+                .push(field(format!("{ONEROSTER}colour"), "red"));
+        }
+        let err = course_from_template("c1", &bad, None).expect_err("refused");
+        assert!(err.to_string().contains("oneroster.colour"), "{err}");
+    }
+}
