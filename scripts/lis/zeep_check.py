@@ -49,7 +49,7 @@ def rest(path, base=V12):
 
 
 class Service:
-    def __init__(self, path):
+    def __init__(self, path, port=None):
         self.url = BASE + path
         self.history = HistoryPlugin()
         session = requests.Session()
@@ -64,10 +64,13 @@ class Service:
         header = self.client.get_element("{%s}imsx_syncRequestHeaderInfo" % self.ns)
         self.header = lambda n: header(imsx_version="V1.0", imsx_messageIdentifier="zeep-%d" % n)
         self.n = 0
+        # A WSDL with several port types (Course Management): bind the one asked for.
+        self.service = (self.client.bind(next(iter(self.client.wsdl.services)), port)
+                        if port else self.client.service)
 
     def call(self, op, **kwargs):
         self.n += 1
-        res = getattr(self.client.service, op)(_soapheaders=[self.header(self.n)], **kwargs)
+        res = getattr(self.service, op)(_soapheaders=[self.header(self.n)], **kwargs)
         env = self.history.last_received["envelope"]
         soap = "{http://schemas.xmlsoap.org/soap/envelope/}"
         head = env.find(soap + "Header")[0]
@@ -193,4 +196,48 @@ except zeep.exceptions.Fault as f:
     ok("FailedAuthentication" in str(f.code), "WSS fault code: %r" % (f.code,))
     ok("could not be authenticated" in (f.message or ""), "WSS fault reason: %r" % (f.message,))
 
-print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, every response schema-valid)" % (checks, pms.n, mms.n))
+# Course Management: sections are the REST classes, offerings and templates the courses.
+CMS = "/lis/v2p0/CourseManagementService"
+sections = Service(CMS, "CourseSectionManagerSyncSoapPort")
+offerings = Service(CMS, "CourseOfferingManagerSyncSoapPort")
+templates = Service(CMS, "CourseTemplateManagerSyncSoapPort")
+rest_classes = rest("/classes?limit=10000")["classes"]
+body, st = sections.call("readAllCourseSectionIds")
+ok(sorted(body.sourcedIdSet.sourcedId) == sorted(c["sourcedId"] for c in rest_classes),
+   "readAllCourseSectionIds equals GET /classes")
+for c in rest_classes[:6]:
+    body, st = sections.call("readCourseSection", sourcedId=c["sourcedId"])
+    sec = body.courseSectionRecord.courseSection
+    ok(sec.title.textString == c["title"], "section title of " + c["sourcedId"])
+    ok(sec.parentOfferingId == c["course"]["sourcedId"], "section offering of " + c["sourcedId"])
+    ok(sec.org.id.textString == c["school"]["sourcedId"], "section school of " + c["sourcedId"])
+    ok((sec.label.textString if sec.label else None) == c.get("classCode"), "section label of " + c["sourcedId"])
+want = [c["sourcedId"] for c in rest_classes[:25]]
+body, st = sections.call("readCourseSections", sourcedIdSet={"sourcedId": want})
+ok([r.sourcedGUID.sourcedId for r in body.courseSectionRecordSet.courseSectionRecord] == want, "readCourseSections")
+course = rest_classes[0]["course"]["sourcedId"]
+body, st = offerings.call("readCourseSectionIdsForCourseOffering", sourcedId=course)
+ok(sorted(body.sourcedIdSet.sourcedId) == sorted(c["sourcedId"] for c in rest("/courses/%s/classes?limit=1000" % course)["classes"]),
+   "readCourseSectionIdsForCourseOffering equals GET /courses/{id}/classes")
+body, st = templates.call("readCourseTemplate", sourcedId=course)
+ok(body.courseTemplateRecord.courseTemplate.title.textString == rest("/courses/" + course)["course"]["title"],
+   "readCourseTemplate title equals the REST course")
+body, st = offerings.call("readCourseOffering", sourcedId=course)
+ok(body.courseOfferingRecord.courseOffering.parentTemplateId == course, "an offering's template is its course")
+# replaceCourseSection: the title changes over REST, the rest stays.
+cid = rest_classes[1]["sourcedId"]
+before = rest("/classes/" + cid)["class"]
+body, st = sections.call("readCourseSection", sourcedId=cid)
+rec = body.courseSectionRecord
+rec.courseSection.title.textString = "Zeep Section"
+body, st = sections.call("replaceCourseSection", sourcedId=cid, courseSectionRecord=rec)
+ok(st.imsx_codeMajor == "success", "replaceCourseSection: " + str(st.imsx_description))
+after = rest("/classes/" + cid)["class"]
+ok(after["title"] == "Zeep Section", "replaceCourseSection visible over REST")
+for f in ("course", "school", "terms", "classType", "classCode"):
+    ok(after.get(f) == before.get(f), "replaceCourseSection keeps " + f)
+body, st = sections.call("readCourseSectionIdsFromSavePoint", fromSavePoint=before["dateLastModified"])
+ok(body.sourcedIdSet.sourcedId == [cid], "section savepoint read returns the replaced section")
+
+print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, CMS %d calls, every response schema-valid)" % (
+    checks, pms.n, mms.n, sections.n + offerings.n + templates.n))

@@ -139,10 +139,10 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
-    /// Serve the OneRoster REST API (1.1 and 1.2 rostering, OAuth 2 token endpoint) and the
-    /// LIS 2.0 SOAP Person and Membership Management services (WSDLs at
-    /// /lis/v2p0/PersonManagementService?wsdl and /lis/v2p0/MembershipManagementService?wsdl)
-    /// over HTTP.
+    /// Serve the OneRoster REST API (1.1 and 1.2 rostering, gradebook and resources; OAuth 2
+    /// token endpoint) and the LIS 2.0 SOAP Person, Membership and Course Management services
+    /// (WSDLs at /lis/v2p0/PersonManagementService?wsdl, …/MembershipManagementService?wsdl and
+    /// …/CourseManagementService?wsdl) over HTTP.
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
