@@ -612,6 +612,11 @@ pub fn from_lis(
         let mut set = Vec::new();
         for (i, r) in institution.iter().enumerate() {
             let value = r.institutionroletype.instance_value.text_string.trim();
+            // An institution role without a value (Blackboard's sample sends one beside the
+            // real one) says nothing: it is skipped, not refused.
+            if value.is_empty() {
+                continue;
+            }
             let role = oneroster_role(value).ok_or_else(|| {
                 Invalid::new(
                     &format!("person/roles/institutionRole[{}]/institutionroletype", i + 1),

@@ -156,6 +156,25 @@ both!(section_pushes_land_and_read_back_over_soap_and_rest, |db| {
         Some("CS")
     );
 
+    // Blackboard's person sample: one of its institution roles has an empty value, which is
+    // skipped; the person lands with the other (Student).
+    let bbp = std::fs::read_to_string(
+        shared.join("spec/lis/examples/blackboard-bbdn-lis_samples/SampleReplacePersonRequest.xml"),
+    )
+    .unwrap();
+    let r = post_raw(&s, crate::soap::PMS, &auth, &bbp);
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    let person = s.db.get(Entity::Users, "AA0011").expect("person landed");
+    assert!(person.get("givenName").is_some(), "{person:?}");
+    let roles: Vec<_> =
+        s.db.all(Entity::Roles)
+            .into_iter()
+            .filter(|r| r.get("userSourcedId") == Some("AA0011"))
+            .collect();
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    assert_eq!(roles[0].get("role"), Some("student"));
+    assert_eq!(roles[0].get("orgSourcedId"), Some("ENG"));
+
     // Offerings and templates are courses (option A).
     let r = call("<x:readCourseSectionIdsForCourseOfferingRequest><x:sourcedId>ENG.101</x:sourcedId></x:readCourseSectionIdsForCourseOfferingRequest>");
     assert_eq!(r.ids(), ["10001.201740"], "{}", r.text);

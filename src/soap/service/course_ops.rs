@@ -96,7 +96,7 @@ fn new_school(id: Option<&str>, name: Option<&str>) -> Option<Record> {
 }
 
 /// The only active school the client sees, if there is exactly one.
-fn sole_school(ctx: &mut Ctx<'_>) -> Result<Option<Record>, OpError> {
+pub(super) fn sole_school(ctx: &mut Ctx<'_>) -> Result<Option<Record>, OpError> {
     let mut spec = ReadSpec::new(
         Entity::Orgs,
         ctx.need(),

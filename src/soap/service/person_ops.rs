@@ -65,10 +65,17 @@ fn save_person(
     // shared user's roles elsewhere are neither reused nor tombstoned (`roster::write::guard` refuses
     // the write if the user is not visible at all).
     let roles = visible_active(ctx, Entity::Roles, id)?;
-    let defaults: Vec<String> = match &ctx.roster.caller().client_orgs {
+    // Where a person without roles yet gets its institution roles: the client's one org, else
+    // the store's only school (a SOAP-only SIS sends no orgs with its persons).
+    let mut defaults: Vec<String> = match &ctx.roster.caller().client_orgs {
         Some(o) if o.len() == 1 => o.clone(),
         _ => Vec::new(),
     };
+    if defaults.is_empty() && roles.is_empty() {
+        if let Some(s) = super::course_ops::sole_school(ctx)? {
+            defaults.push(s.sourced_id);
+        }
+    }
     let base = if partial { existing.as_ref() } else { None };
     let mut write = person::from_lis(id, p, base, &roles, &defaults)?;
     let mut out = vec![write.user.clone()];
