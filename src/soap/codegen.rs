@@ -520,6 +520,7 @@ pub const MODULES: &[(&str, &str)] = &[
     ("lis-person.wsdl", "pms.rs"),
     ("lis-membership.wsdl", "mms.rs"),
     ("lis-coursesection.wsdl", "cms.rs"),
+    ("lis-group.wsdl", "gms.rs"),
 ];
 
 #[cfg(test)]

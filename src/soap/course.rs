@@ -11,13 +11,15 @@
 //! section's references come from (the parent offering, the school, the terms) is decided by
 //! the service (`service::course_ops`), which may have to find or create them.
 
-use super::bind::{self, Out, Str, XmlValue};
+use super::bind::{Str, XmlValue};
 use super::gen::cms::{
     CourseOffering, CourseOfferingRecord, CourseSection, CourseSectionRecord, CourseTemplate,
     CourseTemplateRecord, ExtensionField, ImsExtension, Org, SourcedGuid, Text, TimeFrame,
     NAMESPACE,
 };
-use super::person::{EXTENSION_VOCABULARY, ONEROSTER};
+use super::person::EXTENSION_VOCABULARY;
+#[cfg(test)]
+use super::person::ONEROSTER;
 use crate::model::catalog::Entity;
 use crate::model::record::{Record, Status};
 
@@ -78,29 +80,24 @@ pub fn date_of(s: &str) -> Option<String> {
     Some(d.to_string())
 }
 
-/// Serialise an unmapped LIS element for `metadata` (an XML fragment in the CMS namespace).
-fn keep<T: XmlValue>(name: &str, value: &Option<T>) -> Option<String> {
-    let value = value.as_ref()?;
-    let mut out = Out::default();
-    out.buf
-        .push_str(&format!("<keep xmlns:tns=\"{NAMESPACE}\">"));
-    value.write_value(&bind::TagBuf::new(name).tag(), &mut out);
-    out.buf.push_str("</keep>");
-    Some(out.into_string())
-}
-
 fn kept<T: XmlValue>(rec: &Record, name: &str) -> Option<T> {
-    let xml = rec.metadata.get(&format!("lis.{name}"))?;
-    let node = bind::parse(xml.as_bytes(), super::xml::Limits::default()).ok()?;
-    bind::read_opt(&node, &[name]).ok().flatten()
+    super::kept::kept(rec, name)
 }
 
-/// Put (or remove) the kept element `name` in `rec`'s metadata.
 fn store_kept<T: XmlValue>(rec: &mut Record, name: &str, value: &Option<T>) {
-    match keep(name, value) {
-        Some(x) => rec.metadata.insert(format!("lis.{name}"), x),
-        None => rec.metadata.remove(&format!("lis.{name}")),
-    };
+    super::kept::store(NAMESPACE, rec, name, value)
+}
+
+/// The extension of a course or class ([`super::kept::extension_fields`]).
+fn extension(rec: &Record, structural: &[&str]) -> ImsExtension {
+    ImsExtension {
+        extension_name_vocabulary: EXTENSION_VOCABULARY.into(),
+        extension_value_type: Str::Borrowed("String"),
+        extension_field: super::kept::extension_fields(rec, structural)
+            .into_iter()
+            .map(|(n, v)| field(n, &v))
+            .collect(),
+    }
 }
 
 fn field(name: String, value: &str) -> ExtensionField {
@@ -111,39 +108,7 @@ fn field(name: String, value: &str) -> ExtensionField {
     }
 }
 
-/// The extension of a course or class: the record's status and timestamp, the catalogue
-/// fields the LIS structure does not carry (`structural` does), the metadata (`metadata.*`),
-/// and foreign extension fields a client sent (kept as `lis.ext.*`).
-fn extension(rec: &Record, structural: &[&str]) -> ImsExtension {
-    let mut fields = vec![field(format!("{ONEROSTER}status"), rec.status.as_str())];
-    if let Some(d) = &rec.date_last_modified {
-        fields.push(field(format!("{ONEROSTER}dateLastModified"), d));
-    }
-    for f in rec.entity.fields() {
-        if structural.contains(&f.name) {
-            continue;
-        }
-        if let Some(v) = rec.get(f.name) {
-            fields.push(field(format!("{ONEROSTER}{}", f.name), v));
-        }
-    }
-    for (k, v) in &rec.metadata {
-        if let Some(name) = k.strip_prefix("lis.ext.") {
-            fields.push(field(name.to_string(), v));
-        } else if !k.starts_with("lis.") {
-            fields.push(field(format!("metadata.{k}"), v));
-        }
-    }
-    ImsExtension {
-        extension_name_vocabulary: EXTENSION_VOCABULARY.into(),
-        extension_value_type: Str::Borrowed("String"),
-        extension_field: fields,
-    }
-}
-
-/// Apply a request's extension fields to `rec`: `oneroster.<field>` sets a catalogue field
-/// (not a `structural` one, which the LIS elements set), `metadata.<key>` a metadata entry,
-/// anything else is kept as `lis.ext.<name>`.
+/// Apply a request's extension fields to `rec` ([`super::kept::apply_fields`]).
 fn apply_extension(
     rec: &mut Record,
     ext: &Option<ImsExtension>,
@@ -153,34 +118,12 @@ fn apply_extension(
     let Some(ext) = ext else {
         return Ok(());
     };
-    rec.metadata.retain(|k, _| !k.starts_with("lis.ext."));
-    for f in &ext.extension_field {
-        let (name, value) = (f.field_name.trim(), f.field_value.trim());
-        if let Some(field) = name.strip_prefix(ONEROSTER) {
-            match field {
-                "status" | "dateLastModified" => {}
-                f if structural.contains(&f) => {}
-                f if rec.entity.field_index(f).is_some() => {
-                    rec.set(f, value);
-                }
-                other => {
-                    return Err(invalid(
-                        &format!("{path}/extension/extensionField"),
-                        format!(
-                            "'{ONEROSTER}{other}' is not a OneRoster {} field",
-                            rec.entity.name()
-                        ),
-                    ))
-                }
-            }
-        } else if let Some(key) = name.strip_prefix("metadata.") {
-            rec.metadata.insert(key.to_string(), value.to_string());
-        } else if !name.is_empty() {
-            rec.metadata
-                .insert(format!("lis.ext.{name}"), value.to_string());
-        }
-    }
-    Ok(())
+    let pairs = ext
+        .extension_field
+        .iter()
+        .map(|f| (f.field_name.as_ref(), f.field_value.as_ref()));
+    super::kept::apply_fields(rec, pairs, structural)
+        .map_err(|m| invalid(&format!("{path}/extension/extensionField"), m))
 }
 
 /// The org element: the reference as `id`, the rest of what the client sent kept.

@@ -8,6 +8,8 @@ pub mod codegen;
 pub mod course;
 pub mod envelope;
 pub mod gen;
+pub mod group;
+pub mod kept;
 pub mod membership;
 pub mod person;
 pub mod service;

@@ -2,7 +2,7 @@
 //! localisation of the endpoint addresses.
 
 use super::envelope::ServiceDef;
-use super::gen::{cms, mms, pms};
+use super::gen::{cms, gms, mms, pms};
 use super::service::{self, Ctx, Reply};
 
 /// A SOAP service: its path on this server, its WSDL as published, what the generated module
@@ -15,7 +15,8 @@ pub struct Service {
     pub run: fn(&mut Ctx<'_>, &str, &super::bind::Node) -> Reply,
 }
 
-/// Person, Membership and Course Management (Group and Outcomes come later).
+/// Person, Membership, Course Management and Group (Outcomes comes later). Group's WSDL is
+/// rosterbridge's own: IMS published none (LIS.md §4.9).
 pub const SERVICES: &[Service] = &[
     Service {
         path: "/lis/v2p0/PersonManagementService",
@@ -49,6 +50,17 @@ pub const SERVICES: &[Service] = &[
             code_minor_values: cms::CODE_MINOR_VALUES,
         },
         run: service::course_management,
+    },
+    Service {
+        path: "/lis/v2p0/GroupManagementService",
+        wsdl: include_str!("../../wsdl/lis-group.wsdl"),
+        def: ServiceDef {
+            name: "Group",
+            namespace: gms::NAMESPACE,
+            operations: gms::OPERATIONS,
+            code_minor_values: gms::CODE_MINOR_VALUES,
+        },
+        run: service::group,
     },
 ];
 

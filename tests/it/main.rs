@@ -25,3 +25,4 @@ mod security;
 mod snapshot;
 mod soap;
 mod soap_course;
+mod soap_group;

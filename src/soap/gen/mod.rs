@@ -5,6 +5,8 @@
 #[rustfmt::skip]
 pub mod cms;
 #[rustfmt::skip]
+pub mod gms;
+#[rustfmt::skip]
 pub mod mms;
 #[rustfmt::skip]
 pub mod pms;

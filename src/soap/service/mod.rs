@@ -22,12 +22,14 @@ use crate::roster::{Need, ReadError, ReadSpec, Roster, WriteError};
 
 mod association_ops;
 mod course_ops;
+mod group_ops;
 mod membership_ops;
 mod ops;
 mod person_ops;
 mod write;
 
 pub use course_ops::course_management;
+pub use group_ops::group;
 pub use membership_ops::membership;
 pub use person_ops::person;
 use write::{change_identifier, tombstone, write_delta};
