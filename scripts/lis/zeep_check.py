@@ -239,5 +239,33 @@ for f in ("course", "school", "terms", "classType", "classCode"):
 body, st = sections.call("readCourseSectionIdsFromSavePoint", fromSavePoint=before["dateLastModified"])
 ok(body.sourcedIdSet.sourcedId == [cid], "section savepoint read returns the replaced section")
 
-print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, CMS %d calls, every response schema-valid)" % (
-    checks, pms.n, mms.n, sections.n + offerings.n + templates.n))
+# Group Management (rosterbridge's own WSDL): groups are the REST orgs and academic sessions.
+gms = Service("/lis/v2p0/GroupManagementService")
+orgs = rest("/orgs?limit=1000")["orgs"]
+sessions = rest("/academicSessions?limit=1000")["academicSessions"]
+body, st = gms.call("readAllGroupIds")
+ok(sorted(body.sourcedIdSet.sourcedId) == sorted([o["sourcedId"] for o in orgs] + [a["sourcedId"] for a in sessions]),
+   "readAllGroupIds equals GET /orgs and GET /academicSessions")
+for o in orgs[:3]:
+    body, st = gms.call("readGroup", sourcedId=o["sourcedId"])
+    g = body.groupRecord.group
+    ok(g.description.shortDescription == o["name"], "group name of " + o["sourcedId"])
+    ok(g.groupType.typevalue.type.textString == o["type"], "group type of " + o["sourcedId"])
+for a in sessions[:3]:
+    body, st = gms.call("readGroup", sourcedId=a["sourcedId"])
+    g = body.groupRecord.group
+    ok(g.groupType.typevalue.type.textString == "TERM", "a session is a TERM group")
+    ok(g.timeframe.begin.date().isoformat() == a["startDate"], "term begin of " + a["sourcedId"])
+# replaceGroup of a school, renamed: REST shows it.
+school = next(o for o in orgs if o["type"] == "school")
+body, st = gms.call("readGroup", sourcedId=school["sourcedId"])
+rec = body.groupRecord
+rec.group.description.shortDescription = "Zeep High"
+body, st = gms.call("replaceGroup", sourcedId=school["sourcedId"], groupRecord=rec)
+ok(st.imsx_codeMajor == "success", "replaceGroup: " + str(st.imsx_description))
+after = rest("/orgs/" + school["sourcedId"])["org"]
+ok(after["name"] == "Zeep High" and after["type"] == "school", "replaceGroup visible over REST")
+ok(after.get("parent") == school.get("parent"), "replaceGroup keeps the parent")
+
+print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, CMS %d calls, GMS %d calls, every response schema-valid)" % (
+    checks, pms.n, mms.n, sections.n + offerings.n + templates.n, gms.n))
