@@ -133,6 +133,15 @@ impl Record {
         self.values.get(i).and_then(Value::as_str)
     }
 
+    /// A field's value as CSV text, whatever its kind (numbers too); `None` when unset.
+    pub fn cell(&self, field: &str) -> Option<String> {
+        let i = self.entity.field_index(field)?;
+        self.values
+            .get(i)
+            .filter(|v| !v.is_null())
+            .map(Value::to_cell)
+    }
+
     /// Set a field by name; an empty string stores NULL. Floats are parsed. Unknown names are ignored.
     pub fn set(&mut self, field: &str, v: impl Into<String>) -> &mut Self {
         let v: String = v.into();

@@ -73,27 +73,43 @@ fn strip(q: &str) -> &str {
     q.rsplit(':').next().unwrap_or(q)
 }
 
+/// The particles of a complex type's content model, in order. An `xs:choice` (the Outcomes
+/// schema nests them in sequences, and its `ResultValue.Type` is one) contributes each of its
+/// elements as optional: the types hold every alternative, and a writer sets one.
 fn sequence(ct: &Node) -> Vec<Particle> {
-    let Some(seq) = ct.child(&["sequence"]) else {
-        return Vec::new();
-    };
-    seq.children_named(&["element"])
-        .filter_map(|e| {
-            let name = e.attr("ref").or(e.attr("name"))?;
-            Some(Particle {
-                name: strip(name).to_string(),
-                min: e
+    let mut out = Vec::new();
+    if let Some(group) = ct.child(&["sequence", "choice"]) {
+        particles(group, group.name == "choice", &mut out);
+    }
+    out
+}
+
+fn particles(group: &Node, optional: bool, out: &mut Vec<Particle>) {
+    for c in &group.children {
+        match c.name.as_str() {
+            "element" => {
+                let Some(name) = c.attr("ref").or(c.attr("name")) else {
+                    continue;
+                };
+                let min = c
                     .attr("minOccurs")
                     .and_then(|v| v.parse().ok())
-                    .unwrap_or(1),
-                max: match e.attr("maxOccurs") {
-                    Some("unbounded") => None,
-                    Some(v) => v.parse().ok().or(Some(1)),
-                    None => Some(1),
-                },
-            })
-        })
-        .collect()
+                    .unwrap_or(1);
+                out.push(Particle {
+                    name: strip(name).to_string(),
+                    min: if optional { 0 } else { min },
+                    max: match c.attr("maxOccurs") {
+                        Some("unbounded") => None,
+                        Some(v) => v.parse().ok().or(Some(1)),
+                        None => Some(1),
+                    },
+                });
+            }
+            "choice" => particles(c, true, out),
+            "sequence" => particles(c, optional, out),
+            _ => {}
+        }
+    }
 }
 
 fn read_schema(wsdl: &str) -> Result<Schema, CodegenError> {
@@ -167,6 +183,10 @@ fn read_schema(wsdl: &str) -> Result<Schema, CodegenError> {
 /// `SourcedGuid`.
 fn type_ident(name: &str) -> String {
     let base = name.strip_suffix(".Type").unwrap_or(name);
+    // A schema type named like a prelude type (Outcomes' `Result.Type`) gets a prefix.
+    if matches!(base, "Result" | "Option" | "Box" | "Vec" | "String") {
+        return format!("Lis{base}");
+    }
     let snake = snake(base);
     snake
         .split('_')
@@ -521,6 +541,7 @@ pub const MODULES: &[(&str, &str)] = &[
     ("lis-membership.wsdl", "mms.rs"),
     ("lis-coursesection.wsdl", "cms.rs"),
     ("lis-group.wsdl", "gms.rs"),
+    ("lis-lineitem.wsdl", "oms.rs"),
 ];
 
 #[cfg(test)]

@@ -50,8 +50,8 @@ pub fn extension_fields(rec: &Record, structural: &[&str]) -> Vec<(String, Strin
         if structural.contains(&f.name) {
             continue;
         }
-        if let Some(v) = rec.get(f.name) {
-            fields.push((format!("{ONEROSTER}{}", f.name), v.to_string()));
+        if let Some(v) = rec.cell(f.name) {
+            fields.push((format!("{ONEROSTER}{}", f.name), v));
         }
     }
     for (k, v) in &rec.metadata {

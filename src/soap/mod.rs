@@ -11,6 +11,7 @@ pub mod gen;
 pub mod group;
 pub mod kept;
 pub mod membership;
+pub mod outcome;
 pub mod person;
 pub mod service;
 pub mod wsdl;

@@ -2,7 +2,7 @@
 //! localisation of the endpoint addresses.
 
 use super::envelope::ServiceDef;
-use super::gen::{cms, gms, mms, pms};
+use super::gen::{cms, gms, mms, oms, pms};
 use super::service::{self, Ctx, Reply};
 
 /// A SOAP service: its path on this server, its WSDL as published, what the generated module
@@ -15,8 +15,8 @@ pub struct Service {
     pub run: fn(&mut Ctx<'_>, &str, &super::bind::Node) -> Reply,
 }
 
-/// Person, Membership, Course Management and Group (Outcomes comes later). Group's WSDL is
-/// rosterbridge's own: IMS published none (LIS.md §4.9).
+/// Person, Membership, Course Management, Group and Outcomes. Group's WSDL is rosterbridge's
+/// own: IMS published none (LIS.md §4.9).
 pub const SERVICES: &[Service] = &[
     Service {
         path: "/lis/v2p0/PersonManagementService",
@@ -61,6 +61,17 @@ pub const SERVICES: &[Service] = &[
             code_minor_values: gms::CODE_MINOR_VALUES,
         },
         run: service::group,
+    },
+    Service {
+        path: "/lis/v2p0/OutcomesManagementService",
+        wsdl: include_str!("../../wsdl/lis-lineitem.wsdl"),
+        def: ServiceDef {
+            name: "Outcomes",
+            namespace: oms::NAMESPACE,
+            operations: oms::OPERATIONS,
+            code_minor_values: oms::CODE_MINOR_VALUES,
+        },
+        run: service::outcomes,
     },
 ];
 

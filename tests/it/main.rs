@@ -26,3 +26,4 @@ mod snapshot;
 mod soap;
 mod soap_course;
 mod soap_group;
+mod soap_outcome;

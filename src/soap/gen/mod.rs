@@ -9,4 +9,6 @@ pub mod gms;
 #[rustfmt::skip]
 pub mod mms;
 #[rustfmt::skip]
+pub mod oms;
+#[rustfmt::skip]
 pub mod pms;

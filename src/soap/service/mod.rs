@@ -25,12 +25,14 @@ mod course_ops;
 mod group_ops;
 mod membership_ops;
 mod ops;
+mod outcome_ops;
 mod person_ops;
 mod write;
 
 pub use course_ops::course_management;
 pub use group_ops::group;
 pub use membership_ops::membership;
+pub use outcome_ops::outcomes;
 pub use person_ops::person;
 use write::{change_identifier, tombstone, write_delta};
 
