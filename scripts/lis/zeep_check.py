@@ -267,5 +267,40 @@ after = rest("/orgs/" + school["sourcedId"])["org"]
 ok(after["name"] == "Zeep High" and after["type"] == "school", "replaceGroup visible over REST")
 ok(after.get("parent") == school.get("parent"), "replaceGroup keeps the parent")
 
-print("LIS zeep check: %d checks passed (PMS %d calls, MMS %d calls, CMS %d calls, GMS %d calls, every response schema-valid)" % (
-    checks, pms.n, mms.n, sections.n + offerings.n + templates.n, gms.n))
+# Outcomes: line items and results are the REST gradebook's.
+G12 = BASE + "/ims/oneroster/gradebook/v1p2"
+OMS = "/lis/v2p0/OutcomesManagementService"
+items = Service(OMS, "LineItemManagerSyncSoapPort")
+results = Service(OMS, "ResultManagerSyncSoapPort")
+values = Service(OMS, "ResultValueManagerSyncSoapPort")
+rest_items = rest("/lineItems?limit=10000", G12)["lineItems"]
+body, st = items.call("readAllLineItemIds")
+ok(sorted(body.sourcedIdSet.sourcedId) == sorted(l["sourcedId"] for l in rest_items), "readAllLineItemIds equals GET /lineItems")
+li = rest_items[0]
+body, st = items.call("readLineItem", sourcedId=li["sourcedId"])
+got = body.lineItemRecord.lineItem
+ok(got.label == li["title"], "line item title")
+ok(got.context.contextIdentifier == li["class"]["sourcedId"], "line item class")
+ok(got.lineItemType.lineItemTypeValue.textString == li["category"]["sourcedId"], "line item category")
+rest_results = rest("/classes/%s/results?limit=1000" % li["class"]["sourcedId"], G12)["results"]
+body, st = results.call("readResultIdsForCourseSection", courseSectionSourcedId=li["class"]["sourcedId"])
+ok(sorted(body.sourcedIdSet.sourcedId or []) == sorted(r["sourcedId"] for r in rest_results), "class results equal GET /classes/{id}/results")
+res = rest_results[0]
+body, st = results.call("readResult", sourcedId=res["sourcedId"])
+got = body.resultRecord.result
+ok(got.lineItemSourcedId == res["lineItem"]["sourcedId"] and got.personSourcedId == res["student"]["sourcedId"], "result ids")
+ok(got.statusofResult.resultStatusValue.textString == res["scoreStatus"], "result status")
+# replaceResult with a new score: REST shows it.
+rec = body.resultRecord
+rec.result.resultScore.textString = "77"
+body, st = results.call("replaceResult", sourcedId=res["sourcedId"], resultRecord=rec)
+ok(st.imsx_codeMajor == "success", "replaceResult: " + str(st.imsx_description))
+ok(rest("/results/" + res["sourcedId"], G12)["result"]["score"] == 77, "replaceResult visible over REST")
+body, st = values.call("readResultValue", sourcedId=li["sourcedId"] + ":rv")
+ok(body.resultValueRecord.resultValue.valueRange is not None, "a line item's result value is its range")
+body, st = values.call("readResultValueIdForLineItem", lineItemSourcedId=li["sourcedId"])
+ok(body == li["sourcedId"] + ":rv" or getattr(body, "resultValueSourcedId", None) == li["sourcedId"] + ":rv",
+   "readResultValueIdForLineItem")
+
+print("LIS zeep check: %d checks passed (PMS %d, MMS %d, CMS %d, GMS %d, OMS %d calls, every response schema-valid)" % (
+    checks, pms.n, mms.n, sections.n + offerings.n + templates.n, gms.n, items.n + results.n + values.n))

@@ -140,10 +140,10 @@ pub enum Command {
         serve: ServeArgs,
     },
     /// Serve the OneRoster REST API (1.1 and 1.2 rostering, gradebook and resources; OAuth 2
-    /// token endpoint) and the LIS 2.0 SOAP Person, Membership, Course Management and Group
-    /// services (WSDLs at /lis/v2p0/PersonManagementService?wsdl,
-    /// …/MembershipManagementService?wsdl, …/CourseManagementService?wsdl and
-    /// …/GroupManagementService?wsdl) over HTTP.
+    /// token endpoint) and the LIS 2.0 SOAP Person, Membership, Course Management, Group and
+    /// Outcomes services (WSDLs at /lis/v2p0/PersonManagementService?wsdl,
+    /// …/MembershipManagementService?wsdl, …/CourseManagementService?wsdl,
+    /// …/GroupManagementService?wsdl and …/OutcomesManagementService?wsdl) over HTTP.
     Serve {
         #[command(flatten)]
         serve: ServeArgs,

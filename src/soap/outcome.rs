@@ -388,8 +388,10 @@ pub fn result_from_lis(
 /// score scale (its values as ordered grades).
 pub fn result_value_to_lis(rec: &Record) -> ResultValueRecord {
     let value = if rec.entity == Entity::LineItems {
+        // The draft schema makes a result value's content a choice of one element (LIS.md
+        // §4.11 lists its generator defects): the range alone, no label.
         ResultValue {
-            label: rec.get("title").map(|t| t.to_string().into()),
+            label: None,
             value_list: None,
             value_range: Some(ValueRange {
                 min: rec.cell("resultValueMin").map(Str::from),
@@ -419,7 +421,7 @@ pub fn result_value_to_lis(rec: &Record) -> ResultValueRecord {
             })
             .unwrap_or_default();
         ResultValue {
-            label: rec.get("title").map(|t| t.to_string().into()),
+            label: None,
             value_list: Some(ValueList {
                 order_value: values,
             }),
