@@ -267,3 +267,130 @@ fn handle(state: &AppState, service: &Service, incoming: Incoming, body: &[u8]) 
     let reply = (service.run)(&mut ctx, &op, &request.body);
     respond(StatusCode::OK, client, reply)
 }
+
+/// Where LIS bulk files are posted (`soap::bulk`): not a SOAP service (IMS published no
+/// WSDL for bulk exchange), so one path beside the services'.
+pub const BULK_PATH: &str = "/lis/v2p0/BulkDataService";
+
+/// `POST /lis/v2p0/BulkDataService`: a `bulkDataRecord` file, authenticated like a SOAP
+/// request (HTTP Basic, OAuth 1.0a with `oauth_body_hash`, or a bearer token); each of its
+/// transactions is run by its service's own operation, each in its own transaction, in file
+/// order, and the answer lists every transaction's status (`soap::bulk::response`). A file
+/// that is not one is HTTP 400; failed authentication 401.
+pub async fn post_bulk(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let cred = Credential::from_request(&req, || super::handlers::base_url(&req, &state), false);
+    let peer = super::handlers::peer_ip(&req);
+    let st = state.clone();
+    let result = web::block(move || run_bulk(&st, cred, peer, &body)).await;
+    let (code, text, client) = result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "LIS bulk request failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            service::INTERNAL_FAILURE.to_string(),
+            None,
+        )
+    });
+    req.extensions_mut()
+        .insert(RoutePattern(format!("{BULK_PATH} bulk")));
+    if let Some(c) = client {
+        req.extensions_mut().insert(ClientId(c));
+    }
+    let mut resp = HttpResponse::build(code);
+    if code == StatusCode::UNAUTHORIZED {
+        resp.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"rosterbridge\""));
+    }
+    resp.content_type(if code == StatusCode::OK {
+        "application/xml; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    })
+    .body(text)
+}
+
+fn run_bulk(
+    state: &AppState,
+    cred: Credential,
+    peer: Option<String>,
+    body: &[u8],
+) -> (StatusCode, String, Option<String>) {
+    let limits = Limits {
+        max_bytes: MAX_BODY,
+        ..Limits::default()
+    };
+    let root = match crate::soap::bind::parse(body, limits) {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string(), None),
+    };
+    let transactions = match crate::soap::bulk::transactions(&root) {
+        Ok(t) => t,
+        Err(e) => return (StatusCode::BAD_REQUEST, e, None),
+    };
+    let mut conn = match state.store.conn() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "LIS bulk request failed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                service::INTERNAL_FAILURE.to_string(),
+                None,
+            );
+        }
+    };
+    let accept = Accept {
+        oauth1: true,
+        basic: true,
+        ws_security: false,
+        body_hash_of: Some(body),
+    };
+    let caller = match authenticate(&mut conn, state, &cred, accept, peer.as_deref()) {
+        Ok(c) => c,
+        Err(AuthFailure::Busy(_)) => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed authentications; retry later".into(),
+                None,
+            )
+        }
+        Err(_) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "the credentials are missing or were refused".into(),
+                None,
+            )
+        }
+    };
+    let mut results = Vec::new();
+    for t in transactions {
+        let service = crate::soap::wsdl::SERVICES
+            .iter()
+            .find(|s| s.path.rsplit('/').next() == Some(t.service.as_str()));
+        let reply = match service {
+            Some(s) if s.def.operations.iter().any(|(o, _)| *o == t.operation) => {
+                let mut ctx = Ctx::new(Roster::new(&mut conn, &caller, Some(&state.caches)));
+                (s.run)(&mut ctx, &t.operation, &t.body)
+            }
+            Some(_) => Reply::fail(
+                Minor::UnsupportedOperation,
+                format!("'{}' is not an operation of {}", t.operation, t.service),
+            ),
+            None => Reply::fail(
+                Minor::UnsupportedOperation,
+                format!("'{}' is not a LIS service this server runs", t.service),
+            ),
+        };
+        let def = service
+            .map(|s| &s.def)
+            .unwrap_or(&crate::soap::wsdl::SERVICES[0].def);
+        let minor = reply.status.minor.spelling(def);
+        results.push((t, reply.status, minor));
+    }
+    (
+        StatusCode::OK,
+        crate::soap::bulk::response(&results),
+        Some(caller.client_id.clone()),
+    )
+}

@@ -113,6 +113,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(only("GET, POST")),
         );
     }
+    cfg.service(
+        web::resource(super::lis::BULK_PATH)
+            .app_data(web::PayloadConfig::new(super::lis::MAX_BODY))
+            .route(web::post().to(super::lis::post_bulk))
+            .default_service(only("POST")),
+    );
     // Every REST service of both versions, and the 1.2 discovery documents: one resource,
     // dispatched by base-path prefix in code (actix would otherwise try a regex per service).
     cfg.service(

@@ -686,12 +686,8 @@ const ASSESSMENT_RESULT_LOS: &[Field] = &[
 const SECTION_ASSOCIATIONS: &[Field] = &[
     f("title", "title", K::Text, false),
     f("label", "label", K::Text, false),
-    f(
-        "classSourcedIds",
-        "class_sourced_ids",
-        K::RefList(E::Classes),
-        false,
-    ),
+    // Plain ids, not references: SIS send cross-listings before all their sections.
+    f("classSourcedIds", "class_sourced_ids", K::List, false),
 ];
 
 impl Entity {

@@ -374,6 +374,8 @@ pub struct SectionRefs {
     pub org_name: Option<String>,
     /// The final release's `academicSession` element.
     pub academic_session: Option<String>,
+    /// The time frame's `adminPeriod`: Blackboard's bulk files name the term's sourcedId there.
+    pub admin_period: Option<String>,
     /// The first time frame's dates.
     pub begin: Option<String>,
     pub end: Option<String>,
@@ -443,6 +445,10 @@ pub fn class_from_section(
             org_id,
             org_name,
             academic_session,
+            admin_period: frame
+                .and_then(|f| f.admin_period.as_deref())
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty()),
             begin: frame.and_then(|f| f.begin.as_deref()).and_then(date_of),
             end: frame.and_then(|f| f.end.as_deref()).and_then(date_of),
         },

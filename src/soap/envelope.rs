@@ -128,6 +128,16 @@ pub enum Major {
     Unsupported,
 }
 
+impl Major {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Major::Success => "success",
+            Major::Failure => "failure",
+            Major::Unsupported => "unsupported",
+        }
+    }
+}
+
 /// `imsx_severity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -292,14 +302,7 @@ fn status_header(
     out.constant_text(tag!("imsx_version"), "V1.0");
     out.text(tag!("imsx_messageIdentifier"), &message_id());
     out.open(tag!("imsx_statusInfo"));
-    out.constant_text(
-        tag!("imsx_codeMajor"),
-        match status.major {
-            Major::Success => "success",
-            Major::Failure => "failure",
-            Major::Unsupported => "unsupported",
-        },
-    );
+    out.constant_text(tag!("imsx_codeMajor"), status.major.as_str());
     out.constant_text(
         tag!("imsx_severity"),
         match status.severity {

@@ -4,6 +4,7 @@
 //! generator ([`codegen`]) and its output ([`gen`]).
 
 pub mod bind;
+pub mod bulk;
 pub mod codegen;
 pub mod course;
 pub mod envelope;

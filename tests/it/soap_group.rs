@@ -292,3 +292,105 @@ fn every_group_operation_is_answered() {
         assert_eq!(r.body().name, format!("{op}Response"), "{op}");
     }
 }
+
+// Blackboard's bulk file (BDEMS bulkDataRecord) posted to /lis/v2p0/BulkDataService: the
+// person and the term land; the section names a term (adminPeriod 201301) and an org no
+// message sends and is refused naming them, and its membership with it; the answer lists
+// every transaction. Banner's cross-listing lands with both its section ids; its delete of a
+// section the store lacks is unknownobject.
+both!(bulk_file_and_remaining_banner_messages, |db| {
+    let Some(shared) = shared() else { return };
+    let s = Server::start(db, Settings::default());
+    let (id, secret) = s.client(&[WRITE, "roster.readonly"], &[]);
+    let r = post(
+        &s,
+        GMS,
+        Auth::Basic(&id, &secret),
+        GMS_NS,
+        &group_xml("replaceGroup", "campus", "school", "Main Campus", ""),
+    );
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    let bulk = std::fs::read(
+        shared.join("spec/lis/examples/blackboard-bbdn-lis_samples/SampleBulkRequest_PersonCourseMemberTerm.xml"),
+    )
+    .unwrap();
+    let resp = ureq::post(&format!("{}/lis/v2p0/BulkDataService", s.base))
+        .set(
+            "Authorization",
+            &format!(
+                "Basic {}",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("{id}:{secret}")
+                )
+            ),
+        )
+        .set("Content-Type", "application/xml")
+        .send_bytes(&bulk)
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.into_string().unwrap();
+    let root = rosterbridge::soap::bind::parse(
+        text.as_bytes(),
+        rosterbridge::soap::xml::Limits::default(),
+    )
+    .unwrap();
+    let results: Vec<(String, String, String)> = root
+        .children_named(&["transactionResult"])
+        .map(|t| {
+            (
+                t.child_text("operationName").unwrap_or("").to_string(),
+                t.child_text("imsx_codeMinor").unwrap_or("").to_string(),
+                t.child_text("imsx_description").unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let ops: Vec<&str> = results.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "replacePerson",
+            "replaceCourseSection",
+            "replaceMembership",
+            "replaceGroup"
+        ],
+        "{text}"
+    );
+    assert_eq!(results[0].1, "fullsuccess", "{text}");
+    assert_eq!(results[1].1, "invaliddata", "{text}");
+    assert!(results[1].2.contains("201301"), "{text}");
+    assert!(results[1].2.contains("'unknown'"), "{text}");
+    assert_eq!(results[2].1, "invaliddata", "{text}");
+    assert_eq!(results[3].1, "fullsuccess", "{text}");
+    assert!(s.db.get(Entity::Users, "55555").is_some());
+    assert!(s.db.get(Entity::AcademicSessions, "test_term").is_some());
+    assert!(s.db.get(Entity::Classes, "test_course").is_none());
+    // Not a bulk file: 400; no credentials: 401.
+    let bad = ureq::post(&format!("{}/lis/v2p0/BulkDataService", s.base))
+        .set("Content-Type", "application/xml")
+        .send_string("<bulkDataRecord/>");
+    assert_eq!(bad.unwrap_err().into_response().unwrap().status(), 401);
+
+    // Banner's cross-listing: both section ids kept as sent.
+    let banner = shared.join("fixtures/ericmerrill-lmbnxt/lis2");
+    let auth = Auth::Basic(&id, &secret);
+    let r = post_raw(
+        &s,
+        CMS,
+        &auth,
+        &std::fs::read_to_string(banner.join("data/section_assoc_replace.xml")).unwrap(),
+    );
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    let a = s.db.get(Entity::SectionAssociations, "AA201740").unwrap();
+    assert_eq!(a.get("classSourcedIds"), Some("10001.201740,10002.201740"));
+    assert_eq!(a.get("title"), Some("TitleString"));
+    // Its delete of a section the store does not have.
+    let r = post_raw(
+        &s,
+        CMS,
+        &auth,
+        &std::fs::read_to_string(banner.join("todo/deleteCourseSectionRequest.xml")).unwrap(),
+    );
+    assert_eq!(r.minor(), "unknownobject", "{}", r.text);
+    assert!(r.text.contains("44654.201740"), "{}", r.text);
+});

@@ -1,7 +1,9 @@
 //! The Course Management Service's section associations (LIS.md §4.6: cross-listings, "meta
 //! courses") as a [`Kind`]: OneRoster has no such object, so they are kept in their own table
 //! (`Entity::SectionAssociations`: title, label, the sections' class ids; the rest of the LIS
-//! record in `metadata`) only so that they round-trip over SOAP. No REST route shows them.
+//! record in `metadata`) only so that they round-trip over SOAP. The ids a replace carries are
+//! kept as sent (Banner sends a cross-listing before all its sections); `addCourseSectionId`
+//! checks that the section exists. No REST route shows them.
 //! Restricted clients neither see nor write them (the store's visibility rule has no org for
 //! them).
 
@@ -166,6 +168,14 @@ impl Kind for SectionAssociation {
                         .collect()
                 })
                 .unwrap_or_default();
+            if add
+                && by_ids(ctx, Entity::Classes, std::slice::from_ref(&section), false)?.is_empty()
+            {
+                return Err(status(
+                    Minor::InvalidData,
+                    format!("courseSectionSourcedId: no course section '{section}'"),
+                ));
+            }
             let had = ids.contains(&section);
             if add && !had {
                 ids.push(section.clone());

@@ -175,9 +175,16 @@ fn resolve_section(
     refs: &SectionRefs,
 ) -> Result<Vec<Record>, OpError> {
     let mut created = Vec::new();
+    // What the store lacks, all said in one refusal.
+    let mut problems: Vec<String> = Vec::new();
     // The school: the org named (or the school it is in), the stored class's, the course's
     // school, the only school, else a new school from the org element.
     let named = named_org(ctx, refs.org_id.as_deref(), refs.org_name.as_deref())?;
+    // Said with a refusal below, so one answer names every reference the store lacks.
+    let unknown_org = match (&named, &refs.org_id) {
+        (None, Some(id)) => format!("; its org '{id}' is no org the store has either"),
+        _ => String::new(),
+    };
     let mut school = match named {
         Some(o) => school_of(ctx, o)?.map(|s| s.sourced_id),
         None => None,
@@ -229,21 +236,19 @@ fn resolve_section(
             class.set("courseSourcedId", id.as_str());
         }
         (None, _) if class.get("courseSourcedId").is_some() => {}
-        (None, _) => {
-            return Err(status(
-                Minor::InvalidData,
-                "courseSection/parentOfferingId: a new section needs its course offering",
-            ))
-        }
+        (None, _) => problems
+            .push("courseSection/parentOfferingId: a new section needs its course offering".into()),
     }
     // The terms: the academic session named (it must exist), a session with the time frame's
     // dates (else a new term of those dates), the stored class's, the course's school year.
-    if let Some(s) = &refs.academic_session {
+    let named = match (&refs.academic_session, &refs.admin_period) {
+        (Some(s), _) => Some(("academicSession", s)),
+        (None, Some(s)) => Some(("timeFrame/adminPeriod", s)),
+        (None, None) => None,
+    };
+    if let Some((path, s)) = named {
         if stored(ctx, Entity::AcademicSessions, s)?.is_none() {
-            return Err(status(
-                Minor::InvalidData,
-                format!("courseSection/academicSession: no academic session '{s}' (send it first, as a Group of type TERM)"),
-            ));
+            problems.push(format!("courseSection/{path}: no academic session '{s}' (send it first, as a Group of type TERM){unknown_org}"));
         }
         class.set("termSourcedIds", s.as_str());
     } else if let (Some(begin), Some(end)) = (&refs.begin, &refs.end) {
@@ -287,13 +292,13 @@ fn resolve_section(
             Some(y) => {
                 class.set("termSourcedIds", y);
             }
-            None => {
-                return Err(status(
-                    Minor::InvalidData,
-                    "courseSection: no academicSession, no timeFrame and no school year of its course to take its term from",
-                ))
-            }
+            None => problems.push(
+                "courseSection: no academicSession, no timeFrame and no school year of its course to take its term from".into(),
+            ),
         }
+    }
+    if !problems.is_empty() {
+        return Err(status(Minor::InvalidData, problems.join("; ")));
     }
     Ok(created)
 }
