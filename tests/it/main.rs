@@ -27,3 +27,4 @@ mod soap;
 mod soap_course;
 mod soap_group;
 mod soap_outcome;
+mod soap_parity;

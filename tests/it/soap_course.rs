@@ -309,24 +309,3 @@ both!(section_pushes_land_and_read_back_over_soap_and_rest, |db| {
         Status::Active
     );
 });
-
-/// Every operation of the Course Management WSDL is dispatched to its port's kind and
-/// answered with its own response element (none "unsupported").
-#[test]
-fn every_course_management_operation_is_answered() {
-    let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
-    let s = Server::start(db, Settings::default());
-    let (id, secret) = s.client(&[WRITE, "roster.readonly"], &[]);
-    for (op, _) in rosterbridge::soap::gen::cms::OPERATIONS {
-        let r = post(
-            &s,
-            CMS,
-            Auth::Basic(&id, &secret),
-            CMS_NS,
-            &format!("<x:{op}Request/>"),
-        );
-        assert_eq!(r.status, 200, "{op}: {}", r.text);
-        assert_ne!(r.minor(), "unsupportedLISoperation", "{op}: {}", r.text);
-        assert_eq!(r.body().name, format!("{op}Response"), "{op}");
-    }
-}

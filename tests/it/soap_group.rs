@@ -273,26 +273,6 @@ both!(blackboard_flow_end_to_end_over_soap, |db| {
     assert_eq!(u11["user"]["orgs"][0]["sourcedId"], "campus");
 });
 
-/// Every operation of the GMS WSDL is answered with its own response element.
-#[test]
-fn every_group_operation_is_answered() {
-    let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
-    let s = Server::start(db, Settings::default());
-    let (id, secret) = s.client(&[WRITE, "roster.readonly"], &[]);
-    for (op, _) in rosterbridge::soap::gen::gms::OPERATIONS {
-        let r = post(
-            &s,
-            GMS,
-            Auth::Basic(&id, &secret),
-            GMS_NS,
-            &format!("<x:{op}Request/>"),
-        );
-        assert_eq!(r.status, 200, "{op}: {}", r.text);
-        assert_ne!(r.minor(), "unsupportedLISoperation", "{op}: {}", r.text);
-        assert_eq!(r.body().name, format!("{op}Response"), "{op}");
-    }
-}
-
 // Blackboard's bulk file (BDEMS bulkDataRecord) posted to /lis/v2p0/BulkDataService: the
 // person and the term land; the section names a term (adminPeriod 201301) and an org no
 // message sends and is refused naming them, and its membership with it; the answer lists
