@@ -195,6 +195,9 @@ fn guid(rec: &Record) -> SourcedGuid {
 }
 
 fn kept_str(rec: &Record, name: &str) -> Option<Str> {
+    if rec.metadata.is_empty() {
+        return None;
+    }
     rec.metadata
         .get(&format!("lis.{name}"))
         .map(|s| Str::Owned(s.clone()))

@@ -22,6 +22,9 @@ pub fn keep<T: XmlValue>(namespace: &str, name: &str, value: &Option<T>) -> Opti
 
 /// The element `name` kept in `rec`'s metadata, if any.
 pub fn kept<T: XmlValue>(rec: &Record, name: &str) -> Option<T> {
+    if rec.metadata.is_empty() {
+        return None;
+    }
     let xml = rec.metadata.get(&format!("lis.{name}"))?;
     let node = bind::parse(xml.as_bytes(), super::xml::Limits::default()).ok()?;
     bind::read_opt(&node, &[name]).ok().flatten()
@@ -35,6 +38,30 @@ pub fn store<T: XmlValue>(namespace: &str, rec: &mut Record, name: &str, value: 
     };
 }
 
+/// `oneroster.<field>` for every field of `entity`, in catalogue order (built once).
+fn oneroster_names(entity: crate::model::catalog::Entity) -> &'static [String] {
+    static NAMES: std::sync::OnceLock<
+        std::collections::HashMap<crate::model::catalog::Entity, Vec<String>>,
+    > = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            crate::model::catalog::Entity::ALL
+                .iter()
+                .map(|e| {
+                    let names = e
+                        .fields()
+                        .iter()
+                        .map(|f| format!("{ONEROSTER}{}", f.name))
+                        .collect();
+                    (*e, names)
+                })
+                .collect()
+        })
+        .get(&entity)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
 /// The extension fields of a record: its status and timestamp, the catalogue fields the LIS
 /// structure does not carry (`structural` does), the metadata (`metadata.*`), and foreign
 /// extension fields a client sent (`lis.ext.*`).
@@ -46,12 +73,12 @@ pub fn extension_fields(rec: &Record, structural: &[&str]) -> Vec<(String, Strin
     if let Some(d) = &rec.date_last_modified {
         fields.push((format!("{ONEROSTER}dateLastModified"), d.clone()));
     }
-    for f in rec.entity.fields() {
+    for (f, name) in rec.entity.fields().iter().zip(oneroster_names(rec.entity)) {
         if structural.contains(&f.name) {
             continue;
         }
         if let Some(v) = rec.cell(f.name) {
-            fields.push((format!("{ONEROSTER}{}", f.name), v));
+            fields.push((name.clone(), v));
         }
     }
     for (k, v) in &rec.metadata {
