@@ -302,5 +302,40 @@ body, st = values.call("readResultValueIdForLineItem", lineItemSourcedId=li["sou
 ok(body == li["sourcedId"] + ":rv" or getattr(body, "resultValueSourcedId", None) == li["sourcedId"] + ":rv",
    "readResultValueIdForLineItem")
 
+# replaceMembership: a membership read, written back as it was read, stays the same over REST.
+e0 = next(e for e in enrollments if e["status"] == "active")
+body, st = mms.call("readMembership", sourcedId=e0["sourcedId"])
+body, st = mms.call("replaceMembership", sourcedId=e0["sourcedId"], membershipRecord=body.membershipRecord)
+ok(st.imsx_codeMajor == "success", "replaceMembership: " + str(st.imsx_description))
+after = rest("/enrollments/" + e0["sourcedId"])["enrollment"]
+ok(after["class"] == e0["class"] and after["user"] == e0["user"] and after["role"] == e0["role"],
+   "replaceMembership of what was read changes nothing over REST")
+
+# Every operation of every served WSDL, called with an empty request: whatever the status, the
+# answer (header and body) is valid against that WSDL's schema.
+import uuid
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+every = 0
+for svc in (pms, mms, sections, gms, items):
+    ops = sorted({op for binding in svc.client.wsdl.bindings.values()
+                  for op in binding._operations})
+    for op in ops:
+        env = ('<s:Envelope xmlns:s="%s" xmlns:x="%s"><s:Header><x:imsx_syncRequestHeaderInfo>'
+               '<x:imsx_version>V1.0</x:imsx_version><x:imsx_messageIdentifier>%s</x:imsx_messageIdentifier>'
+               '</x:imsx_syncRequestHeaderInfo></s:Header><s:Body><x:%sRequest/></s:Body></s:Envelope>'
+               % (SOAP_ENV, svc.ns, uuid.uuid4(), op))
+        r = requests.post(svc.url, data=env.encode(), auth=(CID, SECRET),
+                          headers={"Content-Type": "text/xml; charset=utf-8"})
+        ok(r.status_code == 200, "%s: HTTP %d" % (op, r.status_code))
+        root = etree.fromstring(r.content)
+        head = root.find("{%s}Header" % SOAP_ENV)[0]
+        resp = root.find("{%s}Body" % SOAP_ENV)[0]
+        ok(etree.QName(resp).localname == op + "Response", op + ": its own response element")
+        for part in (head, resp):
+            errors = list(svc.schema.iter_errors(etree.tostring(part).decode()))
+            ok(not errors, "%s empty-request answer %s does not validate: %s" % (op, etree.QName(part).localname, errors[:1]))
+        every += 1
+ok(every == 148, "every operation of the five services called (%d)" % every)
+
 print("LIS zeep check: %d checks passed (PMS %d, MMS %d, CMS %d, GMS %d, OMS %d calls, every response schema-valid)" % (
     checks, pms.n, mms.n, sections.n + offerings.n + templates.n, gms.n, items.n + results.n + values.n))
