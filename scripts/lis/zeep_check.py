@@ -1,9 +1,12 @@
 """zeep (a real WSDL-driven SOAP client) against rosterbridge's LIS services.
 
-Loads each WSDL as the server serves it, calls readPerson, readPersons, readAllPersonIds,
-readMembershipIdsForCollection, readMemberships, replacePerson and deletePerson (and the
-other reads), compares the values with the OneRoster REST API, and validates every response
-envelope's header and body against the inline schema of the published WSDL (xmlschema).
+Loads each WSDL as the server serves it (Person, Membership, Course Management, Group,
+Outcomes), calls reads and writes of each (readPerson, readPersons, replacePerson,
+deletePerson, readMemberships, replaceMembership, readCourseSections, replaceCourseSection,
+readGroup, replaceGroup, readLineItem, readResult, replaceResult, readResultValue, …),
+compares the values with the OneRoster REST API, calls every operation once more with an empty
+request, and validates every response envelope's header and body against the inline schema of
+the served WSDL (xmlschema).
 Exits non-zero on the first mismatch.
 
     python zeep_check.py BASE_URL '{"client_id": ..., "client_secret": ...}'
