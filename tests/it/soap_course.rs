@@ -309,3 +309,70 @@ both!(section_pushes_land_and_read_back_over_soap_and_rest, |db| {
         Status::Active
     );
 });
+
+// A section's or a course's new identifier: what refers to it follows (enrollments and line
+// items of the section, sections of the course), so REST reads of the new ids are whole.
+both!(identifier_changes_carry_what_refers_to_them, |db| {
+    db.import(&crate::common::fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let (id, secret) = s.client(&[WRITE, "roster.readonly"], &[]);
+    let call = |body: &str| post(&s, CMS, Auth::Basic(&id, &secret), CMS_NS, body);
+    let students = |class: &str| {
+        let t = s.token(&["roster.readonly"], &[]);
+        let r = s.get(
+            &format!("/ims/oneroster/rostering/v1p2/classes/{class}/students"),
+            &t,
+        );
+        (r.status, r.text)
+    };
+    let before = students("k1");
+    assert_eq!(before.0, 200);
+    let r = call("<x:changeCourseSectionIdentifierRequest><x:sourcedId>k1</x:sourcedId><x:newSourcedId>k1-new</x:newSourcedId></x:changeCourseSectionIdentifierRequest>");
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    assert_eq!(
+        s.db.get(Entity::Enrollments, "e1")
+            .unwrap()
+            .get("classSourcedId"),
+        Some("k1-new")
+    );
+    assert_eq!(
+        s.db.get(Entity::LineItems, "li1")
+            .unwrap()
+            .get("classSourcedId"),
+        Some("k1-new")
+    );
+    assert_eq!(
+        s.db.get(Entity::Results, "res1")
+            .unwrap()
+            .get("classSourcedId"),
+        Some("k1-new")
+    );
+    assert_eq!(
+        s.db.get(Entity::Classes, "k1").unwrap().status,
+        Status::ToBeDeleted
+    );
+    let after = students("k1-new");
+    assert_eq!(after.0, 200, "{}", after.1);
+    let ids = |text: &str| -> Vec<String> {
+        let j: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut v: Vec<String> = j["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["sourcedId"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&after.1), ids(&before.1));
+    let r = call("<x:changeCourseOfferingIdentifierRequest><x:sourcedId>c1</x:sourcedId><x:newSourcedId>c1-new</x:newSourcedId></x:changeCourseOfferingIdentifierRequest>");
+    assert_eq!(r.minor(), "fullsuccess", "{}", r.text);
+    assert_eq!(
+        s.db.get(Entity::Classes, "k1-new")
+            .unwrap()
+            .get("courseSourcedId"),
+        Some("c1-new")
+    );
+    let r = call("<x:readCourseSectionIdsForCourseOfferingRequest><x:sourcedId>c1-new</x:sourcedId></x:readCourseSectionIdsForCourseOfferingRequest>");
+    assert!(r.ids().contains(&"k1-new".to_string()), "{}", r.text);
+});

@@ -60,8 +60,23 @@ pub(super) fn tombstone(
     write_delta(ctx, op, out)
 }
 
+/// What refers to a record of `entity` and follows it to a new id in place (same ids):
+/// a section's enrollments, line items and results, a course's sections.
+fn referrers(entity: Entity) -> &'static [(Entity, &'static str)] {
+    match entity {
+        Entity::Classes => &[
+            (Entity::Enrollments, "classSourcedId"),
+            (Entity::LineItems, "classSourcedId"),
+            (Entity::Results, "classSourcedId"),
+        ],
+        Entity::Courses => &[(Entity::Classes, "courseSourcedId")],
+        _ => &[],
+    }
+}
+
 /// `change*Identifier`: the record (and, for a person, its roles, enrollments and
-/// demographics) under the new id, the old one tombstoned.
+/// demographics) under the new id, the old one tombstoned; a section's enrollments and line
+/// items and a course's sections follow it (`referrers`).
 pub(super) fn change_identifier(
     ctx: &mut Ctx<'_>,
     op: &str,
@@ -94,6 +109,19 @@ pub(super) fn change_identifier(
     gone.status = RecStatus::ToBeDeleted;
     out.push(moved);
     out.push(gone);
+    // Records that refer to a section or a course keep their ids and follow it.
+    for (child, field) in referrers(entity) {
+        let rows = select(
+            &mut unrestricted(ctx),
+            *child,
+            vec![Where::Is(field, old.to_string()), Where::Active],
+            false,
+        )?;
+        for mut r in rows {
+            r.set(field, new);
+            out.push(r);
+        }
+    }
     if entity == Entity::Users {
         for child in [Entity::Roles, Entity::Enrollments] {
             let rows = select(
