@@ -36,13 +36,53 @@ pub(super) fn migrate(db: &str) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `import`: exit 1 for an unreadable path, 2 for an invalid package.
+/// The mass-deletion guard from `--allow-mass-delete` and `--mass-delete-threshold`
+/// (`PERCENT` or `ENTITY=PERCENT`, an entity by its file name: `users`, `enrollments`…).
+pub(super) fn mass_delete_guard(
+    allow: bool,
+    thresholds: &[String],
+) -> Result<ingest::MassDeleteGuard, String> {
+    let mut guard = ingest::MassDeleteGuard {
+        allow,
+        ..ingest::MassDeleteGuard::default()
+    };
+    for t in thresholds {
+        let (entity, value) = match t.split_once('=') {
+            Some((e, v)) => {
+                let entity = crate::model::catalog::Entity::from_name(e.trim())
+                    .ok_or_else(|| format!("--mass-delete-threshold {t}: '{e}' is not an entity (users, enrollments, classes, …)"))?;
+                (Some(entity), v)
+            }
+            None => (None, t.as_str()),
+        };
+        let percent: f64 = value
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .ok()
+            .filter(|p: &f64| (0.0..=100.0).contains(p))
+            .ok_or_else(|| {
+                format!("--mass-delete-threshold {t}: '{value}' is not a percentage from 0 to 100")
+            })?;
+        match entity {
+            Some(e) => {
+                guard.per_entity.insert(e, percent);
+            }
+            None => guard.percent = percent,
+        }
+    }
+    Ok(guard)
+}
+
+/// `import`: exit 1 for an unreadable path, 2 for an invalid package (or one the
+/// mass-deletion guard refuses).
 pub(super) fn import(
     db: &str,
     path: &Path,
     dry_run: bool,
     json: bool,
     progress: bool,
+    mass_delete: ingest::MassDeleteGuard,
 ) -> anyhow::Result<i32> {
     // A path that cannot be read is an I/O failure (1), not an invalid package (2).
     if let Err(e) = std::fs::metadata(path) {
@@ -50,7 +90,12 @@ pub(super) fn import(
         return Ok(1);
     }
     let store = Store::open(db)?;
-    let report = match ingest::import(&store, path, &ImportOptions { dry_run, progress }) {
+    let opts = ImportOptions {
+        dry_run,
+        progress,
+        mass_delete,
+    };
+    let report = match ingest::import(&store, path, &opts) {
         // An unreadable or unsafe package is invalid input (exit 2), not a failure.
         Err(ingest::ImportError::Source(e)) => {
             eprintln!("rosterbridge: {e}");

@@ -41,6 +41,7 @@ pub(super) fn run(
             &ImportOptions {
                 dry_run: false,
                 progress,
+                ..ImportOptions::default()
             },
         )?;
         super::data::print_report(&report, false);

@@ -92,6 +92,15 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Apply a bulk import even when it tombstones more of an entity's active records
+        /// than the mass-deletion guard allows.
+        #[arg(long)]
+        allow_mass_delete: bool,
+        /// The guard's limit, in percent of an entity's active records a bulk file may
+        /// tombstone: `PERCENT` for every entity, `ENTITY=PERCENT` for one (repeatable;
+        /// default 20).
+        #[arg(long = "mass-delete-threshold", value_name = "[ENTITY=]PERCENT")]
+        mass_delete_threshold: Vec<String>,
     },
     /// Write the store as a OneRoster CSV package (bulk, or delta with --since).
     Export {
@@ -373,7 +382,18 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             path,
             dry_run,
             json,
-        } => data::import(db, path, *dry_run, *json, progress),
+            allow_mass_delete,
+            mass_delete_threshold,
+        } => {
+            let guard = match data::mass_delete_guard(*allow_mass_delete, mass_delete_threshold) {
+                Ok(g) => g,
+                Err(e) => {
+                    eprintln!("rosterbridge: {e}");
+                    return Ok(2);
+                }
+            };
+            data::import(db, path, *dry_run, *json, progress, guard)
+        }
         Command::Client { action } => clients::run(&cli, action),
         Command::Imports { limit } => data::imports(db, *limit),
         Command::Export {

@@ -222,8 +222,9 @@ pub(crate) fn apply(
     started: &str,
     path: &Path,
     diags: &Diags,
-    progress: bool,
+    opts: &super::ImportOptions,
 ) -> Result<Applied, ImportError> {
+    let progress = opts.progress;
     let marker = provisional_marker(started);
     crate::store::import_transaction_on(conn, standalone, |conn| {
         imports::lock(conn, started)?;
@@ -240,6 +241,17 @@ pub(crate) fn apply(
                 fresh.insert(entity);
                 if mode == Mode::Bulk {
                     bulk_into_empty.push(entity);
+                }
+            }
+        }
+        // Active records before, of every entity a bulk file may tombstone (the guard).
+        let mut active_before: BTreeMap<Entity, u64> = BTreeMap::new();
+        for pf in files.iter().filter(|pf| pf.mode == Mode::Bulk) {
+            let roles = pf.entity == Entity::Users && manifest.version == Version::V1_1;
+            for e in std::iter::once(pf.entity).chain(roles.then_some(Entity::Roles)) {
+                if !fresh.contains(&e) {
+                    let (active, _) = records::counts(conn, e)?;
+                    active_before.insert(e, active.max(0) as u64);
                 }
             }
         }
@@ -315,6 +327,24 @@ pub(crate) fn apply(
             if let Some(r) = roles {
                 add(&mut counts, Entity::Roles, r.finish(conn)?);
             }
+        }
+        // The mass-deletion guard: refused, the transaction rolls back.
+        let refused: Vec<super::MassDelete> = active_before
+            .iter()
+            .filter_map(|(e, active)| {
+                let gone = counts.get(e).map_or(0, |c| c.tombstoned);
+                opts.mass_delete
+                    .refuses(*e, *active, gone)
+                    .then(|| super::MassDelete {
+                        entity: *e,
+                        active: *active,
+                        tombstoned: gone,
+                        limit: opts.mass_delete.limit(*e),
+                    })
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(ImportError::MassDelete(refused, counts));
         }
         // A changed association row changes the record it is rendered in.
         let mut stamped: HashSet<Entity> = counts.keys().copied().collect();

@@ -33,6 +33,75 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Draw progress bars (only ever on a terminal).
     pub progress: bool,
+    /// The mass-deletion guard of bulk files.
+    pub mass_delete: MassDeleteGuard,
+}
+
+/// The mass-deletion guard (a truncated SIS export must not silently tombstone a district): a
+/// bulk file that would tombstone more than `percent` of its entity's active records (and more
+/// than `min_records` of them) is refused, the whole import with it, unless `allow`.
+#[derive(Debug, Clone)]
+pub struct MassDeleteGuard {
+    /// The operator confirmed the deletions (`--allow-mass-delete`, or the console's preview).
+    pub allow: bool,
+    /// Most of an entity's active records a bulk file may tombstone, in percent.
+    pub percent: f64,
+    /// Per-entity limits, over `percent`.
+    pub per_entity: BTreeMap<Entity, f64>,
+    /// Fewer tombstones than this are always allowed (small stores, small corrections).
+    pub min_records: u64,
+}
+
+impl Default for MassDeleteGuard {
+    fn default() -> Self {
+        MassDeleteGuard {
+            allow: false,
+            percent: 20.0,
+            per_entity: BTreeMap::new(),
+            min_records: 10,
+        }
+    }
+}
+
+impl MassDeleteGuard {
+    /// The limit for `entity`, in percent.
+    pub fn limit(&self, entity: Entity) -> f64 {
+        self.per_entity
+            .get(&entity)
+            .copied()
+            .unwrap_or(self.percent)
+    }
+
+    /// Whether tombstoning `gone` of `active` records of `entity` is refused.
+    pub fn refuses(&self, entity: Entity, active: u64, gone: u64) -> bool {
+        !self.allow
+            && gone > self.min_records
+            && active > 0
+            && gone as f64 * 100.0 > self.limit(entity) * active as f64
+    }
+}
+
+/// What a refused bulk import would have tombstoned of one entity.
+#[derive(Debug, Clone)]
+pub struct MassDelete {
+    pub entity: Entity,
+    pub active: u64,
+    pub tombstoned: u64,
+    pub limit: f64,
+}
+
+impl std::fmt::Display for MassDelete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "would tombstone {} of {} active {} ({:.1} %), more than the {} % allowed: a truncated export? Rerun with --allow-mass-delete if these deletions are intended",
+            self.tombstoned,
+            self.active,
+            self.entity.name(),
+            self.tombstoned as f64 * 100.0 / self.active.max(1) as f64,
+            self.limit
+        )
+    }
 }
 
 /// Per-entity outcome of an import.
@@ -90,6 +159,10 @@ pub enum ImportError {
     Csv(#[from] csv::Error),
     #[error("database error during import (nothing was changed): {0}")]
     Db(#[from] diesel::result::Error),
+    /// The mass-deletion guard refused the import (nothing was changed); with the counts of
+    /// every entity the import would have changed.
+    #[error("mass deletion refused")]
+    MassDelete(Vec<MassDelete>, BTreeMap<Entity, Counts>),
 }
 
 /// A file of the package, resolved against the manifest.
@@ -221,18 +294,35 @@ fn import_on(
             if opts.dry_run {
                 report.outcome = Outcome::DryRun;
             } else {
-                let result = apply::apply(
-                    conn,
-                    standalone,
-                    &mut input,
-                    &manifest,
-                    &files,
-                    &known,
-                    &started,
-                    path,
-                    &diags,
-                    opts.progress,
-                )?;
+                let applied = apply::apply(
+                    conn, standalone, &mut input, &manifest, &files, &known, &started, path,
+                    &diags, opts,
+                );
+                let result = match applied {
+                    Err(ImportError::MassDelete(refused, counts)) => {
+                        for m in &refused {
+                            diags.error(
+                                &format!("{}.csv", m.entity.name()),
+                                0,
+                                "",
+                                "mass-delete",
+                                m.to_string(),
+                            );
+                        }
+                        report.counts = counts;
+                        report.diags = diags;
+                        let run = run_row(&report, &started, path);
+                        if standalone {
+                            diesel::Connection::transaction(conn, |c| {
+                                imports::record(c, &run).map_err(ImportError::from)
+                            })?;
+                        } else {
+                            imports::record(conn, &run)?;
+                        }
+                        return Ok(report);
+                    }
+                    other => other?,
+                };
                 tracing::debug!("committed");
                 report.counts = result.counts;
                 report.stamped_at = Some(result.stamped_at);

@@ -569,3 +569,153 @@ fn imports_lists_duration_and_counts() {
     assert!(inserted >= 40, "every record of the fixture: {out}");
     assert_eq!((row[6], row[7]), ("0", "0"));
 }
+
+// The mass-deletion guard: a users.csv cut to a tenth, and an enrollments.csv of one school of
+// two, are refused (exit 2, what they would remove said per entity, the store unchanged, the
+// refused run in the import log); --allow-mass-delete or a higher threshold applies them.
+crate::both!(truncated_exports_are_refused_unless_confirmed, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    let (code, _, err) = super::run(
+        &db.url,
+        &[
+            "generate",
+            full.to_str().unwrap(),
+            "--schools",
+            "2",
+            "--students-per-school",
+            "40",
+            "--seed",
+            "5",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let key = dir.path().join("rb.key");
+    let (code, _, err) = super::run_keyed(&db.url, Some(&key), &["import", full.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let users_before = db.count(Entity::Users);
+    let enrollments_before = db.count(Entity::Enrollments);
+    // users.csv cut at 10 % of its rows (the header kept).
+    let cut = dir.path().join("cut");
+    std::fs::create_dir_all(&cut).unwrap();
+    for e in std::fs::read_dir(&full).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), cut.join(e.file_name())).unwrap();
+    }
+    // users.csv cut at a tenth of its rows, and the rows of every other file that name a user
+    // cut away dropped too (else the reference rule, not the guard, would refuse the package).
+    let users = std::fs::read_to_string(full.join("users.csv")).unwrap();
+    let lines: Vec<&str> = users.lines().collect();
+    let keep = 1 + (lines.len() - 1) / 10;
+    let id_of = |l: &str| l.split(',').next().unwrap().to_string();
+    let mut gone: Vec<String> = lines[keep..].iter().map(|l| id_of(l)).collect();
+    // A kept user whose agent was cut goes too, until none is left naming a gone one.
+    loop {
+        let more: Vec<String> = lines[1..keep]
+            .iter()
+            .filter(|l| !gone.contains(&id_of(l)) && gone.iter().any(|g| l.contains(g.as_str())))
+            .map(|l| id_of(l))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        gone.extend(more);
+    }
+    for e in std::fs::read_dir(&full).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().to_string();
+        if name == "manifest.csv" || !name.ends_with(".csv") {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let mut rows = text.lines();
+        let header = rows.next().unwrap_or("");
+        let kept: Vec<&str> = rows
+            .filter(|r| !gone.iter().any(|g| r.contains(g.as_str())))
+            .collect();
+        std::fs::write(cut.join(&name), format!("{header}\n{}\n", kept.join("\n"))).unwrap();
+    }
+    let (code, out, err) =
+        super::run_keyed(&db.url, Some(&key), &["import", cut.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    let said = format!("{out}{err}");
+    assert!(said.contains("mass-delete"), "{said}");
+    assert!(said.contains("active users"), "{said}");
+    assert!(said.contains("--allow-mass-delete"), "{said}");
+    assert_eq!(db.count(Entity::Users), users_before, "store unchanged");
+    let (_, log, _) = super::run_keyed(&db.url, Some(&key), &["imports"]);
+    assert!(log.contains("rejected"), "{log}");
+    // A higher limit for users alone lets enough through? 90 % of them go: still refused at 80.
+    let (code, _, _) = super::run_keyed(
+        &db.url,
+        Some(&key),
+        &[
+            "import",
+            cut.to_str().unwrap(),
+            "--mass-delete-threshold",
+            "users=80",
+        ],
+    );
+    assert_eq!(code, 2);
+    // An enrollments.csv of one school of the two.
+    let one = dir.path().join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    for e in std::fs::read_dir(&full).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), one.join(e.file_name())).unwrap();
+    }
+    let enr = std::fs::read_to_string(full.join("enrollments.csv")).unwrap();
+    let mut lines = enr.lines();
+    let header = lines.next().unwrap();
+    let school_col = header
+        .split(',')
+        .position(|h| h == "schoolSourcedId")
+        .unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let first_school = rows[0].split(',').nth(school_col).unwrap().to_string();
+    let kept: Vec<&str> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.split(',').nth(school_col) == Some(first_school.as_str()))
+        .collect();
+    assert!(kept.len() < rows.len() * 3 / 4);
+    std::fs::write(
+        one.join("enrollments.csv"),
+        format!("{header}\n{}\n", kept.join("\n")),
+    )
+    .unwrap();
+    let (code, out, err) =
+        super::run_keyed(&db.url, Some(&key), &["import", one.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("active enrollments"),
+        "{out}{err}"
+    );
+    assert_eq!(db.count(Entity::Enrollments), enrollments_before);
+    // Confirmed: applied.
+    let (code, out, err) = super::run_keyed(
+        &db.url,
+        Some(&key),
+        &["import", one.to_str().unwrap(), "--allow-mass-delete"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (active, tombstoned) = db.count(Entity::Enrollments);
+    assert_eq!(active as usize, kept.len());
+    assert_eq!(
+        (active + tombstoned),
+        enrollments_before.0 + enrollments_before.1
+    );
+    // A bad threshold is a usage error.
+    let (code, _, err) = super::run_keyed(
+        &db.url,
+        Some(&key),
+        &[
+            "import",
+            one.to_str().unwrap(),
+            "--mass-delete-threshold",
+            "pupils=5",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("'pupils' is not an entity"), "{err}");
+});

@@ -46,7 +46,16 @@ both!(
             let base = dir.path().join("base.zip");
             let delta = dir.path().join("delta.zip");
             let summary = generate(&base, &opts(version, seed)).unwrap();
-            let report = ingest::import(&db.store, &base, &ImportOptions::default()).unwrap();
+            // The second version's package replaces the first's whole district: deletions the
+            // mass-deletion guard is told to allow.
+            let replace = ImportOptions {
+                mass_delete: ingest::MassDeleteGuard {
+                    allow: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let report = ingest::import(&db.store, &base, &replace).unwrap();
             assert_eq!(
                 report.outcome,
                 Outcome::Committed,
