@@ -3,6 +3,7 @@
 //! the OneRoster scope vocabulary. No HTTP here: the REST layer maps [`OAuthError`] to
 //! RFC 6749 / RFC 6750 responses.
 
+pub mod admins;
 pub mod oauth1;
 pub mod scopes;
 

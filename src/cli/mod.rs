@@ -25,10 +25,12 @@ macro_rules! out {
 }
 
 // After `out!`, which they use.
+mod admins;
 mod clients;
 mod data;
 mod demo;
 
+pub use admins::AdminAction;
 pub use clients::ClientAction;
 
 /// One line to standard output; write errors are ignored (see [`out!`]).
@@ -164,6 +166,12 @@ pub enum Command {
     Client {
         #[command(subcommand)]
         action: ClientAction,
+    },
+    /// Manage console administrators: `admin add NAME`, `admin list`, `admin remove NAME`,
+    /// `admin reset-password NAME` (passwords prompted, or `--generate`d and printed once).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
     },
     /// List recorded import runs, newest first.
     Imports {
@@ -395,6 +403,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             data::import(db, path, *dry_run, *json, progress, guard)
         }
         Command::Client { action } => clients::run(&cli, action),
+        Command::Admin { action } => admins::run(&cli, action),
         Command::Imports { limit } => data::imports(db, *limit),
         Command::Export {
             out,

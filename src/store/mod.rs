@@ -4,6 +4,7 @@
 //! Error policy: store functions return `diesel::QueryResult` inside a transaction and
 //! [`StoreError`] at the edges (connect, pool, migrations).
 
+pub mod admins;
 pub mod clients;
 pub mod connection;
 pub mod ddl;

@@ -57,3 +57,21 @@ diesel::table! {
         held_at -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    admins (name) {
+        name -> Text,
+        password_hash -> Text,
+        created_at -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Text,
+        actor -> Text,
+        action -> Text,
+        detail -> Text,
+    }
+}

@@ -719,3 +719,85 @@ crate::both!(truncated_exports_are_refused_unless_confirmed, |db| {
     assert_eq!(code, 2);
     assert!(err.contains("'pupils' is not an entity"), "{err}");
 });
+
+// Console administrators from the command line: passwords read from standard input (or
+// generated and printed once), stored only as argon2id hashes, checked in constant time;
+// every change in the audit log.
+crate::both!(administrators_are_managed_from_the_command_line, |db| {
+    let with_stdin = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = with_stdin(&["admin", "add", "ops"], "short\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("at least 12"), "{err}");
+    let (code, out, err) = with_stdin(&["admin", "add", "ops"], "correct horse battery\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("administrator ops added"), "{out}");
+    let (code, _, err) = with_stdin(&["admin", "add", "ops"], "another long password\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("exists already"), "{err}");
+    let (code, out, err) = with_stdin(&["admin", "add", "helpdesk", "--generate"], "");
+    assert_eq!(code, 0, "{err}");
+    let generated = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown once): "))
+        .expect("printed once")
+        .to_string();
+    let mut conn = db.store.conn().unwrap();
+    use rosterbridge::auth::admins::verify;
+    assert!(verify(&mut conn, "ops", "correct horse battery").unwrap());
+    assert!(!verify(&mut conn, "ops", "correct horse battery ").unwrap());
+    assert!(verify(&mut conn, "helpdesk", &generated).unwrap());
+    assert!(!verify(&mut conn, "nobody", "correct horse battery").unwrap());
+    // Only hashes are stored.
+    let rows = rosterbridge::store::admins::list(&mut conn).unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert!(r.password_hash.starts_with("$argon2id$"), "{}", r.name);
+        assert!(
+            !r.password_hash.contains("correct horse") && !r.password_hash.contains(&generated)
+        );
+    }
+    drop(conn);
+    let (code, _, err) = with_stdin(
+        &["admin", "reset-password", "ops"],
+        "a brand new passphrase\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut conn = db.store.conn().unwrap();
+    assert!(!verify(&mut conn, "ops", "correct horse battery").unwrap());
+    assert!(verify(&mut conn, "ops", "a brand new passphrase").unwrap());
+    drop(conn);
+    let (code, _, _) = with_stdin(&["admin", "remove", "helpdesk"], "");
+    assert_eq!(code, 0);
+    let (code, _, err) = with_stdin(&["admin", "remove", "helpdesk"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("no administrator named 'helpdesk'"), "{err}");
+    let (code, out, _) = with_stdin(&["admin", "list"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("ops") && !out.contains("helpdesk  "), "{out}");
+    for action in ["admin.add", "admin.reset-password", "admin.remove"] {
+        assert!(out.contains(action), "{action}: {out}");
+    }
+    assert!(!out.contains("argon2"), "{out}");
+});
