@@ -185,6 +185,33 @@ both!(term_and_org_groups_land_and_read_back, |db| {
         "<x:readGroupRequest><x:sourcedId>d1</x:sourcedId></x:readGroupRequest>",
     );
     assert_eq!(r.minor(), "unknownobject", "{}", r.text);
+    // … and may not write outside them: renaming the district is refused, the name stays.
+    let r = post(
+        &s,
+        GMS,
+        Auth::Basic(&rid, &rsecret),
+        GMS_NS,
+        &group_xml("replaceGroup", "d1", "district", "Hijacked", ""),
+    );
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert_eq!(
+        s.db.get(Entity::Orgs, "d1").unwrap().get("name"),
+        Some("North District")
+    );
+    // A client without the write scope may not write at all.
+    let (ro, rosecret) = s.client(&["roster.readonly"], &[]);
+    let r = post(
+        &s,
+        GMS,
+        Auth::Basic(&ro, &rosecret),
+        GMS_NS,
+        &group_xml("replaceGroup", "d1", "district", "Hijacked", ""),
+    );
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert_eq!(
+        s.db.get(Entity::Orgs, "d1").unwrap().get("name"),
+        Some("North District")
+    );
 });
 
 // Blackboard Learn's samples as one flow over SOAP alone, their ids joined up (the samples'

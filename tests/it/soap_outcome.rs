@@ -211,4 +211,13 @@ both!(outcomes_are_the_rest_gradebook, |db| {
         s.db.get(Entity::Results, "res1").unwrap().status,
         rosterbridge::model::record::Status::Active
     );
+    let r = post(
+        &s,
+        OMS,
+        Auth::Basic(&rid, &rsecret),
+        OMS_NS,
+        "<x:replaceResultRequest><x:sourcedId>intruder</x:sourcedId><x:resultRecord><x:sourcedGUID><x:sourcedId>intruder</x:sourcedId></x:sourcedGUID><x:result><x:lineItemSourcedId>li1</x:lineItemSourcedId><x:personSourcedId>u1</x:personSourcedId><x:resultScore><x:language>en</x:language><x:textString>100</x:textString></x:resultScore></x:result></x:resultRecord></x:replaceResultRequest>",
+    );
+    assert_eq!(r.minor(), "unauthorizedrequest", "{}", r.text);
+    assert!(s.db.get(Entity::Results, "intruder").is_none());
 });
