@@ -64,15 +64,6 @@ fn lis_status(s: Status) -> Str {
     })
 }
 
-/// A date (`YYYY-MM-DD`) as an `xs:dateTime`.
-fn date_time(d: &str) -> String {
-    if d.len() == 10 {
-        format!("{d}T00:00:00Z")
-    } else {
-        d.to_string()
-    }
-}
-
 /// The date part of an `xs:dateTime` or date, when it is one.
 pub fn date_of(s: &str) -> Option<String> {
     let d = s.trim().get(..10)?;
@@ -156,7 +147,7 @@ pub fn template_to_lis(course: &Record) -> CourseTemplateRecord {
             org: org_of(course, "orgSourcedId"),
             listof_topics: kept(course, "listofTopics"),
             listof_prerequisites: kept(course, "listofPrerequisites"),
-            data_source: kept_str(course, "dataSource"),
+            data_source: super::kept::text(course, "dataSource"),
             record_info: kept(course, "recordInfo"),
             extension: Some(extension(course, COURSE_STRUCTURAL)),
         },
@@ -180,7 +171,7 @@ pub fn offering_to_lis(course: &Record) -> CourseOfferingRecord {
             org: org_of(course, "orgSourcedId"),
             time_frame: kept::<TimeFrame>(course, "timeFrame").into_iter().collect(),
             enroll_control: kept(course, "enrollControl"),
-            data_source: kept_str(course, "dataSource"),
+            data_source: super::kept::text(course, "dataSource"),
             record_info: kept(course, "recordInfo"),
             extension: Some(extension(course, COURSE_STRUCTURAL)),
         },
@@ -192,22 +183,6 @@ fn guid(rec: &Record) -> SourcedGuid {
         ref_agent_instance_id: None,
         sourced_id: rec.sourced_id.clone().into(),
     }
-}
-
-fn kept_str(rec: &Record, name: &str) -> Option<Str> {
-    if rec.metadata.is_empty() {
-        return None;
-    }
-    rec.metadata
-        .get(&format!("lis.{name}"))
-        .map(|s| Str::Owned(s.clone()))
-}
-
-fn store_str(rec: &mut Record, name: &str, value: &Option<Str>) {
-    match value.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(v) => rec.metadata.insert(format!("lis.{name}"), v.to_string()),
-        None => rec.metadata.remove(&format!("lis.{name}")),
-    };
 }
 
 /// What a course write says about references the service resolves: the org (`org/id`, else
@@ -260,7 +235,7 @@ pub fn course_from_template(
     store_kept(&mut c, "listofPrerequisites", &t.listof_prerequisites);
     store_kept(&mut c, "recordInfo", &t.record_info);
     store_kept(&mut c, "org", &t.org);
-    store_str(&mut c, "dataSource", &t.data_source);
+    super::kept::store_text(&mut c, "dataSource", t.data_source.as_deref());
     apply_extension(&mut c, &t.extension, COURSE_STRUCTURAL, "courseTemplate")?;
     let (org_id, org_name) = org_refs(&t.org);
     Ok((
@@ -308,7 +283,7 @@ pub fn course_from_offering(
     store_kept(&mut c, "recordInfo", &o.record_info);
     store_kept(&mut c, "org", &o.org);
     store_kept(&mut c, "timeFrame", &o.time_frame.first().cloned());
-    store_str(&mut c, "dataSource", &o.data_source);
+    super::kept::store_text(&mut c, "dataSource", o.data_source.as_deref());
     apply_extension(&mut c, &o.extension, COURSE_STRUCTURAL, "courseOffering")?;
     let (org_id, org_name) = org_refs(&o.org);
     Ok((
@@ -338,8 +313,8 @@ const CLASS_STRUCTURAL: &[&str] = &[
 pub fn section_to_lis(class: &Record, term: Option<&Record>) -> CourseSectionRecord {
     let time_frame = match term {
         Some(t) if t.get("startDate").is_some() || t.get("endDate").is_some() => vec![TimeFrame {
-            begin: t.get("startDate").map(|d| date_time(d).into()),
-            end: t.get("endDate").map(|d| date_time(d).into()),
+            begin: t.get("startDate").map(|d| super::kept::date_time(d).into()),
+            end: t.get("endDate").map(|d| super::kept::date_time(d).into()),
             ..TimeFrame::default()
         }],
         _ => kept::<TimeFrame>(class, "timeFrame").into_iter().collect(),
@@ -354,15 +329,15 @@ pub fn section_to_lis(class: &Record, term: Option<&Record>) -> CourseSectionRec
             status: Some(lis_status(class.status)),
             default_credits: kept(class, "defaultCredits"),
             category: kept(class, "category"),
-            max_numberof_students: kept_str(class, "maxNumberofStudents"),
-            numberof_students: kept_str(class, "numberofStudents"),
+            max_numberof_students: super::kept::text(class, "maxNumberofStudents"),
+            numberof_students: super::kept::text(class, "numberofStudents"),
             org: org_of(class, "schoolSourcedId"),
             time_frame,
             enroll_control: kept(class, "enrollControl"),
             location: opt_text(class.get("location")),
             notes: kept(class, "notes"),
             meeting: opt_text(class.get("periods")),
-            data_source: kept_str(class, "dataSource"),
+            data_source: super::kept::text(class, "dataSource"),
             record_info: kept(class, "recordInfo"),
             extension: Some(extension(class, CLASS_STRUCTURAL)),
         },
@@ -431,9 +406,13 @@ pub fn class_from_section(
     store_kept(&mut c, "recordInfo", &s.record_info);
     store_kept(&mut c, "org", &s.org);
     store_kept(&mut c, "timeFrame", &s.time_frame.first().cloned());
-    store_str(&mut c, "maxNumberofStudents", &s.max_numberof_students);
-    store_str(&mut c, "numberofStudents", &s.numberof_students);
-    store_str(&mut c, "dataSource", &s.data_source);
+    super::kept::store_text(
+        &mut c,
+        "maxNumberofStudents",
+        s.max_numberof_students.as_deref(),
+    );
+    super::kept::store_text(&mut c, "numberofStudents", s.numberof_students.as_deref());
+    super::kept::store_text(&mut c, "dataSource", s.data_source.as_deref());
     apply_extension(&mut c, &s.extension, CLASS_STRUCTURAL, "courseSection")?;
     let (org_id, org_name) = org_refs(&s.org);
     let frame = s.time_frame.first();

@@ -45,14 +45,6 @@ pub fn entity_of(group_type: &str) -> Option<(Entity, &'static str)> {
         .map(|o| (Entity::Orgs, *o))
 }
 
-fn date_time(d: &str) -> String {
-    if d.len() == 10 {
-        format!("{d}T00:00:00Z")
-    } else {
-        d.to_string()
-    }
-}
-
 /// The LIS group of an org or an academic session. Sessions are of type `TERM`, their own
 /// type in `typevalue/id`; orgs carry their type in both.
 pub fn to_lis(rec: &Record) -> GroupRecord {
@@ -74,8 +66,10 @@ pub fn to_lis(rec: &Record) -> GroupRecord {
         .get(if session { "title" } else { "name" })
         .unwrap_or("");
     let timeframe = session.then(|| TimeFrame {
-        begin: rec.get("startDate").map(|d| date_time(d).into()),
-        end: rec.get("endDate").map(|d| date_time(d).into()),
+        begin: rec
+            .get("startDate")
+            .map(|d| super::kept::date_time(d).into()),
+        end: rec.get("endDate").map(|d| super::kept::date_time(d).into()),
         ..TimeFrame::default()
     });
     let mut relationship: Vec<Relationship> = Vec::new();
@@ -106,20 +100,17 @@ pub fn to_lis(rec: &Record) -> GroupRecord {
         },
         group: Group {
             group_type,
-            email: rec.metadata.get("lis.email").map(|s| s.clone().into()),
-            url: rec.metadata.get("lis.url").map(|s| s.clone().into()),
+            email: super::kept::text(rec, "email"),
+            url: super::kept::text(rec, "url"),
             timeframe,
             description: Some(Description {
                 short_description: name.to_string().into(),
-                long_description: rec
-                    .metadata
-                    .get("lis.longDescription")
-                    .map(|s| s.clone().into()),
+                long_description: super::kept::text(rec, "longDescription"),
                 full_description: None,
             }),
             relationship,
             enroll_control: super::kept::kept(rec, "enrollControl"),
-            data_source: rec.metadata.get("lis.dataSource").map(|s| s.clone().into()),
+            data_source: super::kept::text(rec, "dataSource"),
             record_info: None,
             extension: Some(extension),
         },
@@ -139,13 +130,6 @@ fn invalid(path: &str, message: impl Into<String>) -> Invalid {
         path: path.to_string(),
         message: message.into(),
     }
-}
-
-fn set_meta(rec: &mut Record, key: &str, v: Option<&str>) {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(v) => rec.metadata.insert(format!("lis.{key}"), v.to_string()),
-        None => rec.metadata.remove(&format!("lis.{key}")),
-    };
 }
 
 /// The org or session of a group write, over `base` (the stored record, for an update), and
@@ -202,16 +186,16 @@ pub fn from_lis(
         }
         None => {}
     }
-    set_meta(
+    super::kept::store_text(
         &mut rec,
         "longDescription",
         g.description
             .as_ref()
             .and_then(|d| d.long_description.as_deref()),
     );
-    set_meta(&mut rec, "email", g.email.as_deref());
-    set_meta(&mut rec, "url", g.url.as_deref());
-    set_meta(&mut rec, "dataSource", g.data_source.as_deref());
+    super::kept::store_text(&mut rec, "email", g.email.as_deref());
+    super::kept::store_text(&mut rec, "url", g.url.as_deref());
+    super::kept::store_text(&mut rec, "dataSource", g.data_source.as_deref());
     super::kept::store(NAMESPACE, &mut rec, "level", &g.group_type.typevalue.level);
     super::kept::store(NAMESPACE, &mut rec, "enrollControl", &g.enroll_control);
     if entity == Entity::AcademicSessions {

@@ -5,7 +5,7 @@
 //! extension fields are kept as `lis.ext.<name>`), as plain name/value pairs each service
 //! wraps in its own namespace's extension type.
 
-use super::bind::{self, Out, XmlValue};
+use super::bind::{self, Out, Str, XmlValue};
 use super::person::ONEROSTER;
 use crate::model::record::Record;
 
@@ -60,6 +60,34 @@ fn oneroster_names(entity: crate::model::catalog::Entity) -> &'static [String] {
         .get(&entity)
         .map(Vec::as_slice)
         .unwrap_or(&[])
+}
+
+/// A kept plain-text LIS value (`lis.<name>`), if any.
+pub fn text(rec: &Record, name: &str) -> Option<Str> {
+    if rec.metadata.is_empty() {
+        return None;
+    }
+    rec.metadata
+        .get(&format!("lis.{name}"))
+        .map(|s| Str::Owned(s.clone()))
+}
+
+/// Keep the plain-text LIS value `name` (trimmed); absent or blank removes it.
+pub fn store_text(rec: &mut Record, name: &str, value: Option<&str>) {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(v) => rec.metadata.insert(format!("lis.{name}"), v.to_string()),
+        None => rec.metadata.remove(&format!("lis.{name}")),
+    };
+}
+
+/// A date (`YYYY-MM-DD`) as the `xs:dateTime` LIS time frames and dates carry; anything else
+/// as it is.
+pub fn date_time(d: &str) -> String {
+    if d.len() == 10 {
+        format!("{d}T00:00:00Z")
+    } else {
+        d.to_string()
+    }
 }
 
 /// The extension fields of a record: its status and timestamp, the catalogue fields the LIS

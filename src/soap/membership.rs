@@ -35,15 +35,6 @@ pub fn enrollment_role(role_type: &str) -> Option<&'static str> {
     })
 }
 
-/// A date (`YYYY-MM-DD`) as the `xs:dateTime` LIS time frames carry.
-fn date_time(d: &str) -> String {
-    if d.len() == 10 {
-        format!("{d}T00:00:00Z")
-    } else {
-        d.to_string()
-    }
-}
-
 fn field(name: &str, value: &str) -> ExtensionField {
     ExtensionField {
         field_name: name.to_string().into(),
@@ -97,8 +88,8 @@ pub fn to_lis(rec: &Record) -> MembershipRecord {
     }
     let (begin, end) = (rec.get("beginDate"), rec.get("endDate"));
     let time_frame = (begin.is_some() || end.is_some()).then(|| TimeFrame {
-        begin: begin.map(|d| date_time(d).into()),
-        end: end.map(|d| date_time(d).into()),
+        begin: begin.map(|d| super::kept::date_time(d).into()),
+        end: end.map(|d| super::kept::date_time(d).into()),
         ..TimeFrame::default()
     });
     MembershipRecord {

@@ -30,14 +30,6 @@ fn text(s: impl Into<Str>) -> Text {
     }
 }
 
-fn date_time(d: &str) -> String {
-    if d.len() == 10 {
-        format!("{d}T00:00:00Z")
-    } else {
-        d.to_string()
-    }
-}
-
 fn extension(rec: &Record, structural: &[&str]) -> ImsExtension {
     ImsExtension {
         extension_name_vocabulary: EXTENSION_VOCABULARY.into(),
@@ -125,7 +117,7 @@ pub fn line_item_to_lis(li: &Record, category: Option<&Record>) -> LineItemRecor
             result_value: None,
             line_item_settings: None,
             outcomes_handler_sourced_id: None,
-            data_source: li.metadata.get("lis.dataSource").map(|s| s.clone().into()),
+            data_source: super::kept::text(li, "dataSource"),
             record_info: None,
             extension: Some(extension(li, LINE_ITEM_STRUCTURAL)),
         },
@@ -176,15 +168,7 @@ pub fn line_item_from_lis(
     if let Some(range) = l.result_value.as_ref().and_then(|v| v.value_range.as_ref()) {
         set_range(&mut rec, range, "lineItem/resultValue/valueRange")?;
     }
-    match l
-        .data_source
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(d) => rec.metadata.insert("lis.dataSource".into(), d.to_string()),
-        None => rec.metadata.remove("lis.dataSource"),
-    };
+    super::kept::store_text(&mut rec, "dataSource", l.data_source.as_deref());
     apply(&mut rec, &l.extension, LINE_ITEM_STRUCTURAL, "lineItem")?;
     Ok((
         rec,
@@ -249,14 +233,14 @@ pub fn result_to_lis(r: &Record) -> ResultRecord {
             }),
             line_item_sourced_id: r.get("lineItemSourcedId").unwrap_or("").to_string().into(),
             person_sourced_id: r.get("studentSourcedId").map(|s| s.to_string().into()),
-            date: r.get("scoreDate").map(|d| date_time(d).into()),
+            date: r.get("scoreDate").map(|d| super::kept::date_time(d).into()),
             result_value_sourced_id: r
                 .get("lineItemSourcedId")
                 .map(|l| format!("{l}{RANGE}").into()),
             result_value: None,
             result_score: score.map(text),
             result_message_settings: None,
-            data_source: r.metadata.get("lis.dataSource").map(|s| s.clone().into()),
+            data_source: super::kept::text(r, "dataSource"),
             record_info: None,
             extension: Some(extension(r, RESULT_STRUCTURAL)),
         },
@@ -368,15 +352,7 @@ pub fn result_from_lis(
         }
         None => {}
     }
-    match r
-        .data_source
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(d) => rec.metadata.insert("lis.dataSource".into(), d.to_string()),
-        None => rec.metadata.remove("lis.dataSource"),
-    };
+    super::kept::store_text(&mut rec, "dataSource", r.data_source.as_deref());
     apply(&mut rec, &r.extension, RESULT_STRUCTURAL, "result")?;
     Ok(rec)
 }

@@ -49,7 +49,7 @@ fn to_lis(rec: &Record) -> cms::SectionAssociationRecord {
             course_section_id_list: (!ids.is_empty()).then_some(cms::ListofCourseSectionIds {
                 course_section_id: ids,
             }),
-            data_source: rec.metadata.get("lis.dataSource").map(|s| s.clone().into()),
+            data_source: crate::soap::kept::text(rec, "dataSource"),
             record_info: None,
             extension: None,
         },
@@ -76,13 +76,12 @@ fn from_lis(id: &str, a: &cms::SectionAssociation, base: Option<&Record>) -> Rec
             .collect();
         rec.set("classSourcedIds", ids.join(","));
     }
-    if let Some(d) = a
-        .data_source
+    // An update without one keeps the stored one.
+    if a.data_source
         .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
+        .is_some_and(|d| !d.trim().is_empty())
     {
-        rec.metadata.insert("lis.dataSource".into(), d.to_string());
+        crate::soap::kept::store_text(&mut rec, "dataSource", a.data_source.as_deref());
     }
     rec
 }
