@@ -100,18 +100,13 @@ impl Kind for SectionAssociation {
         by_ids(ctx, ENTITY, ids, tombstones)
     }
     fn all_ids(ctx: &mut Ctx<'_>) -> Result<Vec<String>, OpError> {
-        Ok(ids_of(&select(ctx, ENTITY, vec![Where::Active], false)?))
+        active_ids(ctx, ENTITY, Vec::new())
     }
     fn discover(ctx: &mut Ctx<'_>, query: &str) -> Result<Vec<String>, OpError> {
         discover(ctx, ENTITY, query)
     }
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        select(
-            ctx,
-            ENTITY,
-            vec![Where::ChangedAfter(from.to_string())],
-            true,
-        )
+        changed(ctx, &[ENTITY], from)
     }
     fn writer(_: &mut Ctx<'_>, _: &[Record]) -> Result<RecordWriter, OpError> {
         Ok(Box::new(|r, tag, o| to_lis(r).write_value(tag, o)))
@@ -125,7 +120,7 @@ impl Kind for SectionAssociation {
     ) -> Result<(), OpError> {
         let record: cms::SectionAssociationRecord = record_of::<SectionAssociation, _>(body)?;
         let base = if partial {
-            by_ids(&mut unrestricted(ctx), ENTITY, &[id.to_string()], false)?.pop()
+            stored(ctx, ENTITY, id)?
         } else {
             None
         };

@@ -1,7 +1,7 @@
 //! The Course Management Service (LIS.md §4.3–4.5) as [`Kind`]s of the common operations
 //! (`ops`): course templates and course offerings are courses (option A: the same record),
 //! course sections are classes. One endpoint serves the WSDL's port types; each operation
-//! belongs to the kind its name says ([`port_of`]).
+//! belongs to the kind its name says (`ops::Ports`).
 //!
 //! A section names its course offering, its org and its term the way an SIS knows them, which
 //! need not be records the store has yet (a SOAP-only SIS sends no schools, and sections of
@@ -9,7 +9,7 @@
 //! (`docs/LIS-MAPPING.md`), which stored records they are, and creates the course, the school
 //! or the term when nothing matches, so that the pushes of real SIS land.
 
-use super::ops::{ids_reply, record_of, serve, Family, Kind, RecordWriter};
+use super::ops::{ids_answer, record_of, serve, Kind, Port, Ports, RecordWriter};
 use super::*;
 use crate::soap::bind::{tag, Tag};
 use crate::soap::course::{self, CourseRefs, SectionRefs};
@@ -17,30 +17,6 @@ use crate::soap::gen::cms;
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the three kinds.
-
-/// Records changed after `from` (tombstones too), oldest first.
-fn changed(ctx: &mut Ctx<'_>, entity: Entity, from: &str) -> Result<Vec<Record>, OpError> {
-    select(
-        ctx,
-        entity,
-        vec![Where::ChangedAfter(from.to_string())],
-        true,
-    )
-}
-
-fn active_ids(
-    ctx: &mut Ctx<'_>,
-    entity: Entity,
-    mut conds: Vec<Where>,
-) -> Result<Vec<String>, OpError> {
-    conds.push(Where::Active);
-    Ok(ids_of(&select(ctx, entity, conds, false)?))
-}
-
-/// The stored record of `entity` with id `id` (whoever may see it), active only.
-fn stored(ctx: &mut Ctx<'_>, entity: Entity, id: &str) -> Result<Option<Record>, OpError> {
-    Ok(by_ids(&mut unrestricted(ctx), entity, &[id.to_string()], false)?.pop())
-}
 
 /// The school an org is or belongs to: itself when a school, else the nearest school among its
 /// parents.
@@ -510,7 +486,7 @@ macro_rules! course_kind {
                 discover(ctx, Entity::Courses, query)
             }
             fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-                changed(ctx, Entity::Courses, from)
+                changed(ctx, &[Entity::Courses], from)
             }
             fn writer(_: &mut Ctx<'_>, _: &[Record]) -> Result<RecordWriter, OpError> {
                 Ok(Box::new(|c, tag, o| $to_lis(c).write_value(tag, o)))
@@ -585,11 +561,7 @@ fn course_special(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Option<Result<Rep
                         format!("no course template with sourcedId '{id}'"),
                     ))
                 } else {
-                    Ok(ids_reply(
-                        success_for(1, "course offerings"),
-                        vec![id],
-                        None,
-                    ))
+                    Ok(ids_answer(vec![id], "course offerings"))
                 }
             })
         }
@@ -598,7 +570,7 @@ fn course_special(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Option<Result<Rep
             Entity::Classes,
             vec![Where::Is("courseSourcedId", id())],
         )
-        .map(|ids| ids_reply(success_for(ids.len(), "course sections"), ids, None)),
+        .map(|ids| ids_answer(ids, "course sections")),
         // The courses of that school year, and the courses of the classes of that session.
         "readAllActiveCourseOfferingIdsForAcademicSession" => {
             let s = body.child_text("academicSession").unwrap_or("").to_string();
@@ -623,11 +595,7 @@ fn course_special(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Option<Result<Rep
                 ids.dedup();
                 let visible = by_ids(ctx, Entity::Courses, &ids, false)?;
                 let ids = ids_of(&visible);
-                Ok(ids_reply(
-                    success_for(ids.len(), "course offerings"),
-                    ids,
-                    None,
-                ))
+                Ok(ids_answer(ids, "course offerings"))
             })()
         }
         "updateCourseOfferingStatus" => update_status(ctx, op, body, Entity::Courses),
@@ -661,7 +629,7 @@ impl Kind for CourseSection {
         discover(ctx, Entity::Classes, query)
     }
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        changed(ctx, Entity::Classes, from)
+        changed(ctx, &[Entity::Classes], from)
     }
     /// Each section's time frame is its first term's dates: those terms are read once.
     fn writer(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<RecordWriter, OpError> {
@@ -769,55 +737,40 @@ const SECTION_OWN: &[&str] = &[
     "updateCourseSectionStatus",
 ];
 
-/// The port type an operation belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Port {
-    Template,
-    Offering,
-    Section,
-    Association,
-}
+/// The four port types, in the order `course_management` matches them.
+const PORTS: &[Port] = &[
+    Port {
+        name: "CourseTemplate",
+        own: TEMPLATE_OWN,
+    },
+    Port {
+        name: "CourseOffering",
+        own: OFFERING_OWN,
+    },
+    Port {
+        name: "CourseSection",
+        own: SECTION_OWN,
+    },
+    Port {
+        name: "SectionAssociation",
+        own: super::association_ops::OWN,
+    },
+];
 
-pub(super) fn port_of(op: &str) -> Option<Port> {
-    let is = |name: &str, own: &[&str]| Family::of(name, op).is_some() || own.contains(&op);
-    if is("CourseTemplate", TEMPLATE_OWN) {
-        Some(Port::Template)
-    } else if is("CourseOffering", OFFERING_OWN) {
-        Some(Port::Offering)
-    } else if is("CourseSection", SECTION_OWN) {
-        Some(Port::Section)
-    } else if is("SectionAssociation", super::association_ops::OWN) {
-        Some(Port::Association)
-    } else {
-        None
-    }
-}
-
-/// The dispatch table of one port: its operations of the generated list, with their family.
-fn port_table(port: Port, name: &str) -> Vec<(&'static str, Option<Family>)> {
-    cms::OPERATIONS
-        .iter()
-        .filter(|(op, _)| port_of(op) == Some(port))
-        .map(|(op, _)| (*op, Family::of(name, op)))
-        .collect()
-}
-
-type Table = std::sync::LazyLock<Vec<(&'static str, Option<Family>)>>;
-static TEMPLATES: Table = Table::new(|| port_table(Port::Template, "CourseTemplate"));
-static OFFERINGS: Table = Table::new(|| port_table(Port::Offering, "CourseOffering"));
-static SECTIONS: Table = Table::new(|| port_table(Port::Section, "CourseSection"));
-static ASSOCIATIONS: Table = Table::new(|| port_table(Port::Association, "SectionAssociation"));
+static TABLES: std::sync::LazyLock<Ports> =
+    std::sync::LazyLock::new(|| Ports::new(cms::OPERATIONS, PORTS));
 
 /// The Course Management Service: each operation to its port's kind.
 pub fn course_management(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
-    match port_of(op) {
-        Some(Port::Template) => serve::<CourseTemplate>(ctx, &TEMPLATES, op, body),
-        Some(Port::Offering) => serve::<CourseOffering>(ctx, &OFFERINGS, op, body),
-        Some(Port::Section) => serve::<CourseSection>(ctx, &SECTIONS, op, body),
-        Some(Port::Association) => {
-            serve::<super::association_ops::SectionAssociation>(ctx, &ASSOCIATIONS, op, body)
+    let t = &*TABLES;
+    match t.port_of(op) {
+        Some(i @ 0) => serve::<CourseTemplate>(ctx, t.table(i), op, body),
+        Some(i @ 1) => serve::<CourseOffering>(ctx, t.table(i), op, body),
+        Some(i @ 2) => serve::<CourseSection>(ctx, t.table(i), op, body),
+        Some(i @ 3) => {
+            serve::<super::association_ops::SectionAssociation>(ctx, t.table(i), op, body)
         }
-        None => Reply::fail(
+        _ => Reply::fail(
             Minor::UnsupportedOperation,
             format!("{op} is not a Course Management operation"),
         ),
@@ -834,18 +787,18 @@ mod tests {
     fn every_cms_operation_has_a_port() {
         assert_eq!(cms::OPERATIONS.len(), 57);
         for (op, _) in cms::OPERATIONS {
-            assert!(port_of(op).is_some(), "{op}");
+            assert!(TABLES.port_of(op).is_some(), "{op}");
         }
-        let count = |t: &Table| t.len();
-        assert_eq!(count(&TEMPLATES), 13);
-        assert_eq!(count(&OFFERINGS), 16);
-        assert_eq!(count(&SECTIONS), 14);
-        assert_eq!(count(&ASSOCIATIONS), 14);
+        let count = |i: usize| TABLES.table(i).len();
+        assert_eq!(count(0), 13);
+        assert_eq!(count(1), 16);
+        assert_eq!(count(2), 14);
+        assert_eq!(count(3), 14);
         for (table, own) in [
-            (&TEMPLATES, TEMPLATE_OWN),
-            (&OFFERINGS, OFFERING_OWN),
-            (&SECTIONS, SECTION_OWN),
-            (&ASSOCIATIONS, super::super::association_ops::OWN),
+            (TABLES.table(0), TEMPLATE_OWN),
+            (TABLES.table(1), OFFERING_OWN),
+            (TABLES.table(2), SECTION_OWN),
+            (TABLES.table(3), super::super::association_ops::OWN),
         ] {
             let mut none: Vec<&str> = table
                 .iter()

@@ -2,7 +2,7 @@
 //! [`Kind`] of the common operations (`ops`): groups are orgs, groups of type TERM academic
 //! sessions (`soap::group`). A group id names one or the other, never both.
 
-use super::ops::{ids_reply, record_of, serve, table, Family, Kind, RecordWriter};
+use super::ops::{ids_answer, record_of, serve, table, Family, Kind, RecordWriter};
 use super::*;
 use crate::soap::bind::{tag, Tag};
 use crate::soap::gen::gms;
@@ -16,18 +16,7 @@ fn groups_by_ids(
     ids: &[String],
     tombstones: bool,
 ) -> Result<Vec<Record>, OpError> {
-    let mut found = by_ids(ctx, Entity::Orgs, ids, tombstones)?;
-    let rest: Vec<String> = ids
-        .iter()
-        .filter(|id| !found.iter().any(|r| &r.sourced_id == *id))
-        .cloned()
-        .collect();
-    found.extend(by_ids(ctx, Entity::AcademicSessions, &rest, tombstones)?);
-    let mut by: std::collections::HashMap<String, Record> = found
-        .into_iter()
-        .map(|r| (r.sourced_id.clone(), r))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
+    by_ids_in(ctx, &ENTITIES, ids, tombstones)
 }
 
 /// The stored group of that id, whoever may see it (tombstones too).
@@ -99,7 +88,7 @@ impl Kind for Group {
     fn all_ids(ctx: &mut Ctx<'_>) -> Result<Vec<String>, OpError> {
         let mut ids = Vec::new();
         for e in ENTITIES {
-            ids.extend(ids_of(&select(ctx, e, vec![Where::Active], false)?));
+            ids.extend(active_ids(ctx, e, Vec::new())?);
         }
         Ok(ids)
     }
@@ -119,19 +108,7 @@ impl Kind for Group {
         }
     }
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        let mut rows = Vec::new();
-        for e in ENTITIES {
-            rows.extend(select(
-                ctx,
-                e,
-                vec![Where::ChangedAfter(from.to_string())],
-                true,
-            )?);
-        }
-        rows.sort_by(|a, b| {
-            (&a.date_last_modified, &a.sourced_id).cmp(&(&b.date_last_modified, &b.sourced_id))
-        });
-        Ok(rows)
+        changed(ctx, &ENTITIES, from)
     }
     fn writer(_: &mut Ctx<'_>, _: &[Record]) -> Result<RecordWriter, OpError> {
         Ok(Box::new(|r, tag, o| group::to_lis(r).write_value(tag, o)))
@@ -178,7 +155,7 @@ impl Kind for Group {
                         .collect();
                     ids.sort();
                     ids.dedup();
-                    ids_reply(success_for(ids.len(), "groups"), ids, None)
+                    ids_answer(ids, "groups")
                 })
             }
             "addGroupRelationship" => relationship(ctx, op, body, true),

@@ -2,7 +2,7 @@
 //! (`ops`): course-section memberships are enrollments, group memberships a user's role rows
 //! at an org.
 
-use super::ops::{ids_reply, record_of, serve, table, Family, Kind, RecordWriter};
+use super::ops::{ids_answer, ids_reply, record_of, serve, table, Family, Kind, RecordWriter};
 use super::*;
 use crate::soap::bind::{tag, Tag};
 
@@ -15,18 +15,7 @@ fn memberships_by_ids(
     ids: &[String],
     tombstones: bool,
 ) -> Result<Vec<Record>, OpError> {
-    let mut found = by_ids(ctx, Entity::Enrollments, ids, tombstones)?;
-    let rest: Vec<String> = ids
-        .iter()
-        .filter(|id| !found.iter().any(|r| &r.sourced_id == *id))
-        .cloned()
-        .collect();
-    found.extend(by_ids(ctx, Entity::Roles, &rest, tombstones)?);
-    let mut by: std::collections::HashMap<String, Record> = found
-        .into_iter()
-        .map(|r| (r.sourced_id.clone(), r))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
+    by_ids_in(ctx, &[Entity::Enrollments, Entity::Roles], ids, tombstones)
 }
 
 fn membership_ids(
@@ -107,13 +96,7 @@ impl Kind for Membership {
     }
 
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        let after = || vec![Where::ChangedAfter(from.to_string())];
-        let mut rows = select(ctx, Entity::Enrollments, after(), true)?;
-        rows.extend(select(ctx, Entity::Roles, after(), true)?);
-        rows.sort_by(|a, b| {
-            (&a.date_last_modified, &a.sourced_id).cmp(&(&b.date_last_modified, &b.sourced_id))
-        });
-        Ok(rows)
+        changed(ctx, &[Entity::Enrollments, Entity::Roles], from)
     }
 
     fn writer(_: &mut Ctx<'_>, _: &[Record]) -> Result<RecordWriter, OpError> {
@@ -225,7 +208,7 @@ fn ids_for_collection(ctx: &mut Ctx<'_>, body: &Node) -> Result<Reply, OpError> 
         )?),
         _ => Vec::new(),
     };
-    Ok(ids_reply(success_for(ids.len(), "memberships"), ids, None))
+    Ok(ids_answer(ids, "memberships"))
 }
 
 /// The Membership service's operations, from the generated list.

@@ -290,6 +290,71 @@ fn ids_of(rows: &[Record]) -> Vec<String> {
     rows.iter().map(|r| r.sourced_id.clone()).collect()
 }
 
+/// The ids of the active records of `entity` matching `conds` that the client sees, in id
+/// order.
+fn active_ids(
+    ctx: &mut Ctx<'_>,
+    entity: Entity,
+    mut conds: Vec<Where>,
+) -> Result<Vec<String>, OpError> {
+    conds.push(Where::Active);
+    Ok(ids_of(&select(ctx, entity, conds, false)?))
+}
+
+/// The records of `entities` changed after the savepoint `from` (tombstones too) that the
+/// client sees, oldest first (then by id).
+fn changed(ctx: &mut Ctx<'_>, entities: &[Entity], from: &str) -> Result<Vec<Record>, OpError> {
+    let mut rows = Vec::new();
+    for e in entities {
+        rows.extend(select(
+            ctx,
+            *e,
+            vec![Where::ChangedAfter(from.to_string())],
+            true,
+        )?);
+    }
+    if entities.len() > 1 {
+        rows.sort_by(|a, b| {
+            (&a.date_last_modified, &a.sourced_id).cmp(&(&b.date_last_modified, &b.sourced_id))
+        });
+    }
+    Ok(rows)
+}
+
+/// The active record of `entity` with id `id`, whoever may see it (ids in use, what a
+/// reference names).
+fn stored(ctx: &mut Ctx<'_>, entity: Entity, id: &str) -> Result<Option<Record>, OpError> {
+    Ok(by_ids(&mut unrestricted(ctx), entity, &[id.to_string()], false)?.pop())
+}
+
+/// Records by id where an id names a record of one of `entities` (memberships: enrollments
+/// or role rows; groups: orgs or academic sessions), looked up in that order, visible to the
+/// client, in the order of `ids`.
+fn by_ids_in(
+    ctx: &mut Ctx<'_>,
+    entities: &[Entity],
+    ids: &[String],
+    tombstones: bool,
+) -> Result<Vec<Record>, OpError> {
+    let mut found: Vec<Record> = Vec::new();
+    for e in entities {
+        let rest: Vec<String> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|r| &r.sourced_id == *id))
+            .cloned()
+            .collect();
+        if rest.is_empty() {
+            break;
+        }
+        found.extend(by_ids(ctx, *e, &rest, tombstones)?);
+    }
+    let mut by: std::collections::HashMap<String, Record> = found
+        .into_iter()
+        .map(|r| (r.sourced_id.clone(), r))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by.remove(id)).collect())
+}
+
 /// A savepoint from the request: an `xs:dateTime` (no zone: UTC), not in the future.
 fn savepoint(s: &str) -> Result<String, OpError> {
     let t = time::parse_lenient(s.trim())

@@ -1,11 +1,12 @@
-//! The operations every LIS object service has, written once over a [`Kind`] (the Person and
-//! Membership services today; Course and Group will be two more kinds), and the dispatch
-//! table built from the generated operation list: each operation name is read as one of the
+//! The operations every LIS object service has, written once over a [`Kind`] (Person,
+//! Membership, Group, and the port types of Course Management and Outcomes, whose operations
+//! [`Ports`] sends to their port's kind), and the dispatch table built from the generated
+//! operation list: each operation name is read as one of the
 //! [`Family`] patterns (`read<X>`, `read<X>s`, `readAll<X>Ids`, `discover<X>Ids`,
 //! `read<X>IdsFromSavePoint`, `read<X>sFromSavePoint`, `create<X>`, `createByProxy<X>`,
 //! `replace<X>`, `update<X>`, `delete<X>`, `change<X>Identifier`), else handed to the kind's
-//! own operations ([`Kind::special`]). A test checks that every generated operation of both
-//! services is answered.
+//! own operations ([`Kind::special`]). Tests check that every generated operation of every
+//! service is answered.
 
 use super::*;
 use crate::soap::bind::{read_one, tag, write_complex, write_opt, Tag, TagBuf};
@@ -108,6 +109,53 @@ pub(super) fn table<K: Kind>(
         .iter()
         .map(|(op, _)| (*op, Family::of(K::NAME, op)))
         .collect()
+}
+
+/// One port type of a service whose WSDL has several (Course Management, Outcomes): the object
+/// its operations name (`CourseSection`) and its kind's own operations.
+pub(super) struct Port {
+    pub name: &'static str,
+    pub own: &'static [&'static str],
+}
+
+/// The dispatch tables of a service with several port types, one per port, in their order.
+pub(super) struct Ports {
+    ports: &'static [Port],
+    tables: Vec<Vec<(&'static str, Option<Family>)>>,
+}
+
+impl Ports {
+    /// The tables of `ports` over the generated operation list.
+    pub(super) fn new(operations: &[(&'static str, &str)], ports: &'static [Port]) -> Ports {
+        let mut me = Ports {
+            ports,
+            tables: Vec::new(),
+        };
+        me.tables = (0..ports.len())
+            .map(|i| {
+                operations
+                    .iter()
+                    .filter(|(op, _)| me.port_of(op) == Some(i))
+                    .map(|(op, _)| (*op, Family::of(ports[i].name, op)))
+                    .collect()
+            })
+            .collect();
+        me
+    }
+
+    /// The port (its index) operation `op` belongs to: the first whose object a common family
+    /// of `op` names, or that lists `op` as its own (so `ResultValue` must come before
+    /// `Result`).
+    pub(super) fn port_of(&self, op: &str) -> Option<usize> {
+        self.ports
+            .iter()
+            .position(|p| Family::of(p.name, op).is_some() || p.own.contains(&op))
+    }
+
+    /// The dispatch table of port `i`.
+    pub(super) fn table(&self, i: usize) -> &[(&'static str, Option<Family>)] {
+        self.tables.get(i).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Answer `op` of kind `K` from its `table`.
@@ -295,6 +343,11 @@ pub(super) fn ids_reply(status: Status, ids: Vec<String>, save_point: Option<Str
             save_point: save_point.map(Str::from),
         },
     )
+}
+
+/// The answer of an id read without a savepoint: the ids, and `nosourcedids` when none.
+pub(super) fn ids_answer(ids: Vec<String>, what: &str) -> Reply {
+    ids_reply(success_for(ids.len(), what), ids, None)
 }
 
 /// `<sourcedIdSet>` then `<savePoint>`, as the generated id answers write them.

@@ -2,11 +2,11 @@
 //! over the REST gradebook's records (`soap::outcome`): LIS line items are line items, results
 //! are results, result values a line item's range (`<lineItem>:rv`) or a score scale. One
 //! endpoint serves the three port types; each operation goes to the kind its name says
-//! ([`port_of`]). Writes go through the same door as REST gradebook writes, so a grade written
+//! (`ops::Ports`). Writes go through the same door as REST gradebook writes, so a grade written
 //! here is the record a REST client reads, is stamped, and reaches the SIS by
 //! `export --since`.
 
-use super::ops::{ids_reply, record_of, serve, Family, Kind, RecordWriter};
+use super::ops::{ids_answer, record_of, serve, Kind, Port, Ports, RecordWriter};
 use super::*;
 use crate::soap::bind::{tag, Tag};
 use crate::soap::gen::oms;
@@ -18,28 +18,6 @@ fn today() -> String {
 
 fn invalid_data(e: impl std::fmt::Display) -> OpError {
     status(Minor::InvalidData, e.to_string())
-}
-
-fn stored(ctx: &mut Ctx<'_>, entity: Entity, id: &str) -> Result<Option<Record>, OpError> {
-    Ok(by_ids(&mut unrestricted(ctx), entity, &[id.to_string()], false)?.pop())
-}
-
-fn active_ids(
-    ctx: &mut Ctx<'_>,
-    entity: Entity,
-    mut conds: Vec<Where>,
-) -> Result<Vec<String>, OpError> {
-    conds.push(Where::Active);
-    Ok(ids_of(&select(ctx, entity, conds, false)?))
-}
-
-fn changed(ctx: &mut Ctx<'_>, entity: Entity, from: &str) -> Result<Vec<Record>, OpError> {
-    select(
-        ctx,
-        entity,
-        vec![Where::ChangedAfter(from.to_string())],
-        true,
-    )
 }
 
 /// The ids of the visible line items of `classes`.
@@ -75,10 +53,6 @@ fn classes_of_course(ctx: &mut Ctx<'_>, course: &str) -> Result<Vec<String>, OpE
         Entity::Classes,
         vec![Where::Is("courseSourcedId", course.to_string())],
     )
-}
-
-fn ids_answer(ids: Vec<String>, what: &str) -> Reply {
-    ids_reply(success_for(ids.len(), what), ids, None)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,7 +193,7 @@ impl Kind for LineItem {
         discover(ctx, Entity::LineItems, query)
     }
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        changed(ctx, Entity::LineItems, from)
+        changed(ctx, &[Entity::LineItems], from)
     }
     /// The line items' categories are read once, for the types' display names.
     fn writer(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<RecordWriter, OpError> {
@@ -326,7 +300,7 @@ impl Kind for Result_ {
         discover(ctx, Entity::Results, query)
     }
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        changed(ctx, Entity::Results, from)
+        changed(ctx, &[Entity::Results], from)
     }
     fn writer(_: &mut Ctx<'_>, _: &[Record]) -> Result<RecordWriter, OpError> {
         Ok(Box::new(|r, tag, o| {
@@ -506,14 +480,14 @@ impl Kind for ResultValue {
         discover(ctx, Entity::ScoreScales, query)
     }
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        let mut rows: Vec<Record> = changed(ctx, Entity::LineItems, from)?
+        let mut rows: Vec<Record> = changed(ctx, &[Entity::LineItems], from)?
             .into_iter()
             .map(|mut li| {
                 li.sourced_id.push_str(RANGE);
                 li
             })
             .collect();
-        rows.extend(changed(ctx, Entity::ScoreScales, from)?);
+        rows.extend(changed(ctx, &[Entity::ScoreScales], from)?);
         rows.sort_by(|a, b| {
             (&a.date_last_modified, &a.sourced_id).cmp(&(&b.date_last_modified, &b.sourced_id))
         });
@@ -590,22 +564,22 @@ impl Kind for ResultValue {
                 .pop()
                 .map(|l| format!("{}{RANGE}", l.sourced_id)))
         };
-        let answer = |rv: Option<String>, what: &str| -> Result<Reply, OpError> {
-            match rv {
-                None => Err(status(Minor::UnknownObject, format!("no {what}"))),
-                Some(rv) => Ok(Reply::with(
-                    Status::success(format!("result value {rv}")),
-                    RvId(rv.into()),
-                )),
-            }
-        };
+        let unknown = |what: String| status(Minor::UnknownObject, format!("no {what}"));
         Some(match op {
             "readResultValueIdForLineItem" => {
                 let li = body
                     .child_text("lineItemSourcedId")
                     .unwrap_or("")
                     .to_string();
-                found(ctx, &li).and_then(|rv| answer(rv, &format!("line item '{li}'")))
+                found(ctx, &li).and_then(|rv| {
+                    let rv = rv.ok_or_else(|| unknown(format!("line item '{li}'")))?;
+                    Ok(Reply::with(
+                        Status::success(format!("result value {rv}")),
+                        oms::ReadResultValueIdForLineItemResponse {
+                            result_value_sourced_id: Some(rv.into()),
+                        },
+                    ))
+                })
             }
             "readResultValueIdForResult" => {
                 let r = body.child_text("resultSourcedId").unwrap_or("").to_string();
@@ -619,35 +593,17 @@ impl Kind for ResultValue {
                         None => None,
                     };
                     // The draft's spelling of this answer: resultValueSourceId.
-                    match rv {
-                        None => Err(status(Minor::UnknownObject, format!("no result '{r}'"))),
-                        Some(rv) => Ok(Reply::with(
-                            Status::success(format!("result value {rv}")),
-                            oms::ReadResultValueIdForResultResponse {
-                                result_value_source_id: Some(rv.into()),
-                            },
-                        )),
-                    }
+                    let rv = rv.ok_or_else(|| unknown(format!("result '{r}'")))?;
+                    Ok(Reply::with(
+                        Status::success(format!("result value {rv}")),
+                        oms::ReadResultValueIdForResultResponse {
+                            result_value_source_id: Some(rv.into()),
+                        },
+                    ))
                 })
             }
             _ => return None,
         })
-    }
-}
-
-/// `<resultValueSourcedId>`: the answer of `readResultValueIdForLineItem`.
-#[derive(Debug, Default)]
-struct RvId(Str);
-
-impl XmlValue for RvId {
-    fn read_value(_: &Node) -> Result<Self, crate::soap::bind::BindError> {
-        Ok(RvId::default())
-    }
-    fn write_value(&self, tag: &Tag<'_>, out: &mut Out) {
-        oms::ReadResultValueIdForLineItemResponse {
-            result_value_sourced_id: Some(self.0.clone()),
-        }
-        .write_value(tag, out)
     }
 }
 
@@ -670,46 +626,34 @@ const RESULT_OWN: &[&str] = &[
 ];
 const VALUE_OWN: &[&str] = &["readResultValueIdForLineItem", "readResultValueIdForResult"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Port {
-    LineItem,
-    Result,
-    ResultValue,
-}
+/// The three port types, in the order `outcomes` matches them (`ResultValue` before
+/// `Result`, whose name it starts with).
+const PORTS: &[Port] = &[
+    Port {
+        name: "LineItem",
+        own: LINE_ITEM_OWN,
+    },
+    Port {
+        name: "ResultValue",
+        own: VALUE_OWN,
+    },
+    Port {
+        name: "Result",
+        own: RESULT_OWN,
+    },
+];
 
-pub(super) fn port_of(op: &str) -> Option<Port> {
-    let is = |name: &str, own: &[&str]| Family::of(name, op).is_some() || own.contains(&op);
-    if is("LineItem", LINE_ITEM_OWN) {
-        Some(Port::LineItem)
-    } else if is("ResultValue", VALUE_OWN) {
-        Some(Port::ResultValue)
-    } else if is("Result", RESULT_OWN) {
-        Some(Port::Result)
-    } else {
-        None
-    }
-}
-
-fn port_table(port: Port, name: &str) -> Vec<(&'static str, Option<Family>)> {
-    oms::OPERATIONS
-        .iter()
-        .filter(|(op, _)| port_of(op) == Some(port))
-        .map(|(op, _)| (*op, Family::of(name, op)))
-        .collect()
-}
-
-type Table = std::sync::LazyLock<Vec<(&'static str, Option<Family>)>>;
-static LINE_ITEMS: Table = Table::new(|| port_table(Port::LineItem, "LineItem"));
-static RESULTS: Table = Table::new(|| port_table(Port::Result, "Result"));
-static VALUES: Table = Table::new(|| port_table(Port::ResultValue, "ResultValue"));
+static TABLES: std::sync::LazyLock<Ports> =
+    std::sync::LazyLock::new(|| Ports::new(oms::OPERATIONS, PORTS));
 
 /// The Outcomes Management Service: each operation to its port's kind.
 pub fn outcomes(ctx: &mut Ctx<'_>, op: &str, body: &Node) -> Reply {
-    match port_of(op) {
-        Some(Port::LineItem) => serve::<LineItem>(ctx, &LINE_ITEMS, op, body),
-        Some(Port::Result) => serve::<Result_>(ctx, &RESULTS, op, body),
-        Some(Port::ResultValue) => serve::<ResultValue>(ctx, &VALUES, op, body),
-        None => Reply::fail(
+    let t = &*TABLES;
+    match t.port_of(op) {
+        Some(i @ 0) => serve::<LineItem>(ctx, t.table(i), op, body),
+        Some(i @ 1) => serve::<ResultValue>(ctx, t.table(i), op, body),
+        Some(i @ 2) => serve::<Result_>(ctx, t.table(i), op, body),
+        _ => Reply::fail(
             Minor::UnsupportedOperation,
             format!("{op} is not an Outcomes Management operation"),
         ),
@@ -724,15 +668,15 @@ mod tests {
     fn every_oms_operation_has_a_port() {
         assert_eq!(oms::OPERATIONS.len(), 48);
         for (op, _) in oms::OPERATIONS {
-            assert!(port_of(op).is_some(), "{op}");
+            assert!(TABLES.port_of(op).is_some(), "{op}");
         }
-        assert_eq!(LINE_ITEMS.len(), 16);
-        assert_eq!(RESULTS.len(), 18);
-        assert_eq!(VALUES.len(), 14);
+        assert_eq!(TABLES.table(0).len(), 16);
+        assert_eq!(TABLES.table(2).len(), 18);
+        assert_eq!(TABLES.table(1).len(), 14);
         for (table, own) in [
-            (&LINE_ITEMS, LINE_ITEM_OWN),
-            (&RESULTS, RESULT_OWN),
-            (&VALUES, VALUE_OWN),
+            (TABLES.table(0), LINE_ITEM_OWN),
+            (TABLES.table(2), RESULT_OWN),
+            (TABLES.table(1), VALUE_OWN),
         ] {
             let mut none: Vec<&str> = table
                 .iter()

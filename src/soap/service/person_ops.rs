@@ -129,12 +129,7 @@ impl Kind for Person {
     }
 
     fn all_ids(ctx: &mut Ctx<'_>) -> Result<Vec<String>, OpError> {
-        Ok(ids_of(&select(
-            ctx,
-            Entity::Users,
-            vec![Where::Active],
-            false,
-        )?))
+        active_ids(ctx, Entity::Users, Vec::new())
     }
 
     fn discover(ctx: &mut Ctx<'_>, query: &str) -> Result<Vec<String>, OpError> {
@@ -142,12 +137,7 @@ impl Kind for Person {
     }
 
     fn changed_since(ctx: &mut Ctx<'_>, from: &str) -> Result<Vec<Record>, OpError> {
-        select(
-            ctx,
-            Entity::Users,
-            vec![Where::ChangedAfter(from.to_string())],
-            true,
-        )
+        changed(ctx, &[Entity::Users], from)
     }
 
     fn writer(ctx: &mut Ctx<'_>, records: &[Record]) -> Result<RecordWriter, OpError> {
