@@ -298,7 +298,8 @@ fn import_on(
                     conn, standalone, &mut input, &manifest, &files, &known, &started, path,
                     &diags, opts,
                 );
-                let result = match applied {
+                match applied {
+                    // Refused by the guard (rolled back): a rejected run, logged below.
                     Err(ImportError::MassDelete(refused, counts)) => {
                         for m in &refused {
                             diags.error(
@@ -310,25 +311,17 @@ fn import_on(
                             );
                         }
                         report.counts = counts;
+                    }
+                    other => {
+                        let result = other?;
+                        tracing::debug!("committed");
+                        report.counts = result.counts;
+                        report.stamped_at = Some(result.stamped_at);
+                        report.outcome = Outcome::Committed;
                         report.diags = diags;
-                        let run = run_row(&report, &started, path);
-                        if standalone {
-                            diesel::Connection::transaction(conn, |c| {
-                                imports::record(c, &run).map_err(ImportError::from)
-                            })?;
-                        } else {
-                            imports::record(conn, &run)?;
-                        }
                         return Ok(report);
                     }
-                    other => other?,
-                };
-                tracing::debug!("committed");
-                report.counts = result.counts;
-                report.stamped_at = Some(result.stamped_at);
-                report.outcome = Outcome::Committed;
-                report.diags = diags;
-                return Ok(report);
+                }
             }
         }
     }
