@@ -133,6 +133,29 @@ pub(crate) fn post_raw(s: &Server, path: &str, auth: &Auth<'_>, doc: &str) -> So
     }
 }
 
+/// `../shared`, when it holds the LIS examples (required under `RB_SHARED_FIXTURES`).
+pub(crate) fn shared() -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if p.join("spec/lis/examples").exists() {
+        Some(p)
+    } else {
+        assert!(
+            std::env::var_os("RB_SHARED_FIXTURES").is_none(),
+            "../shared is required"
+        );
+        None
+    }
+}
+
+/// The trimmed text at `path` below `n`, if every step is there.
+pub(crate) fn text_at<'a>(n: &'a Node, path: &[&str]) -> Option<&'a str> {
+    let mut cur = n;
+    for p in path {
+        cur = cur.child(&[p])?;
+    }
+    Some(cur.text.trim())
+}
+
 pub(crate) fn id_set(ids: &[String]) -> String {
     let inner: String = ids
         .iter()

@@ -11,23 +11,10 @@ use rosterbridge::soap::bind::Node;
 
 use crate::both;
 use crate::http::Server;
-use crate::soap::{post, post_raw, Auth, WRITE};
+use crate::soap::{post, post_raw, shared, text_at, Auth, WRITE};
 
 const CMS: &str = "/lis/v2p0/CourseManagementService";
 const CMS_NS: &str = "http://www.imsglobal.org/services/lis/cmsv1p0/wsdl11/sync/imscms_v1p0";
-
-fn shared() -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("spec/lis/examples").exists() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var_os("RB_SHARED_FIXTURES").is_none(),
-            "../shared is required"
-        );
-        None
-    }
-}
 
 /// A store holding only the Banner term 201740 (what a SOAP-only SIS has sent before its
 /// sections: its terms).
@@ -43,14 +30,6 @@ fn banner_term_only(db: &crate::common::TestDb) {
         "{:?}",
         report.diags.list
     );
-}
-
-fn text_at<'a>(n: &'a Node, path: &[&str]) -> Option<&'a str> {
-    let mut cur = n;
-    for p in path {
-        cur = cur.child(&[p])?;
-    }
-    Some(cur.text.trim())
 }
 
 both!(section_pushes_land_and_read_back_over_soap_and_rest, |db| {

@@ -9,24 +9,11 @@ use rosterbridge::model::catalog::Entity;
 
 use crate::both;
 use crate::http::Server;
-use crate::soap::{post, post_raw, Auth, WRITE};
+use crate::soap::{post, post_raw, shared, Auth, WRITE};
 
 const GMS: &str = "/lis/v2p0/GroupManagementService";
 const GMS_NS: &str = "http://www.imsglobal.org/services/lis/gms2p0/wsdl11/sync/imsgms_v2p0";
 const CMS: &str = "/lis/v2p0/CourseManagementService";
-
-fn shared() -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if p.join("spec/lis/examples").exists() {
-        Some(p)
-    } else {
-        assert!(
-            std::env::var_os("RB_SHARED_FIXTURES").is_none(),
-            "../shared is required"
-        );
-        None
-    }
-}
 
 fn group_xml(op: &str, id: &str, ty: &str, name: &str, extra: &str) -> String {
     format!(

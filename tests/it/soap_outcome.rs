@@ -5,13 +5,12 @@
 
 use rosterbridge::http::server::Settings;
 use rosterbridge::model::catalog::Entity;
-use rosterbridge::soap::bind::Node;
 use serde_json::json;
 
 use crate::both;
 use crate::common::fixture;
 use crate::http::Server;
-use crate::soap::{post, Auth, WRITE};
+use crate::soap::{post, text_at, Auth, WRITE};
 
 const OMS: &str = "/lis/v2p0/OutcomesManagementService";
 const OMS_NS: &str = "http://www.imsglobal.org/services/lis/oms1p0/wsdl11/sync/imsoms_v1p0";
@@ -20,14 +19,6 @@ const GB: &[&str] = &[
     "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.readonly",
     "https://purl.imsglobal.org/spec/or/v1p2/scope/gradebook.createput",
 ];
-
-fn text_at<'a>(n: &'a Node, path: &[&str]) -> Option<&'a str> {
-    let mut cur = n;
-    for p in path {
-        cur = cur.child(&[p])?;
-    }
-    Some(cur.text.trim())
-}
 
 both!(outcomes_are_the_rest_gradebook, |db| {
     db.import(&fixture("valid-1.2"));
