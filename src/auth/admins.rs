@@ -98,6 +98,7 @@ pub fn remove(conn: &mut DbConnection, actor: &str, name: &str) -> Result<(), Ad
         if !admins::remove(conn, name)? {
             return Err(AdminError::Unknown(name.to_string()));
         }
+        crate::store::sessions::remove_of(conn, name)?;
         admins::audit(conn, &time::now(), actor, "admin.remove", name)?;
         Ok(())
     })
@@ -115,6 +116,7 @@ pub fn reset_password(
         if !admins::set_password(conn, name, &h)? {
             return Err(AdminError::Unknown(name.to_string()));
         }
+        crate::store::sessions::remove_of(conn, name)?;
         admins::audit(conn, &time::now(), actor, "admin.reset-password", name)?;
         Ok(())
     })

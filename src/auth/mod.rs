@@ -101,6 +101,28 @@ pub fn add_client(
 ) -> Result<NewClient, AuthError> {
     let scopes = resolve_scopes(scopes)?;
     let client_id = random_hex(16)?;
+    let (client_secret, secret_hash, secret_salt) = new_secret(key)?;
+    let row = ClientRow {
+        client_id: client_id.clone(),
+        name: name.to_string(),
+        secret_hash,
+        scopes: scopes.join(" "),
+        orgs: (!orgs.is_empty()).then(|| orgs.join(",")),
+        created_at: time::now(),
+        secret_salt: Some(secret_salt),
+        disabled_at: None,
+    };
+    store.transaction(|c| clients::insert(c, &row).map_err(AuthError::from))?;
+    Ok(NewClient {
+        client_id,
+        client_secret,
+        scopes,
+    })
+}
+
+/// A fresh client secret (derived from the server key and a new salt, so OAuth 1.0a can check
+/// signatures made with it): the secret, its argon2id hash and the salt.
+fn new_secret(key: &oauth1::ServerKey) -> Result<(String, String, String), AuthError> {
     let secret_salt = random_hex(16)?;
     let client_secret = key.client_secret(&secret_salt);
     let mut salt = [0u8; 16];
@@ -110,21 +132,19 @@ pub fn add_client(
         .hash_password(client_secret.as_bytes(), &salt)
         .map_err(|e| AuthError::Hash(e.to_string()))?
         .to_string();
-    let row = ClientRow {
-        client_id: client_id.clone(),
-        name: name.to_string(),
-        secret_hash,
-        scopes: scopes.join(" "),
-        orgs: (!orgs.is_empty()).then(|| orgs.join(",")),
-        created_at: time::now(),
-        secret_salt: Some(secret_salt),
-    };
-    store.transaction(|c| clients::insert(c, &row).map_err(AuthError::from))?;
-    Ok(NewClient {
-        client_id,
-        client_secret,
-        scopes,
-    })
+    Ok((client_secret, secret_hash, secret_salt))
+}
+
+/// Give a client a new secret: the old one and every token issued with it stop working. The
+/// new secret (shown once), or `None` when there is no such client.
+pub fn rotate_secret(
+    conn: &mut crate::store::DbConnection,
+    key: &oauth1::ServerKey,
+    client_id: &str,
+) -> Result<Option<String>, AuthError> {
+    let (client_secret, secret_hash, secret_salt) = new_secret(key)?;
+    let found = clients::set_secret(conn, client_id, &secret_hash, &secret_salt)?;
+    Ok(found.then_some(client_secret))
 }
 
 /// A successful client-credentials grant.
@@ -147,7 +167,7 @@ pub fn issue_token(
     requested: Option<&str>,
 ) -> Result<Result<IssuedToken, OAuthError>, AuthError> {
     let mut conn = store.conn()?;
-    let Some(client) = clients::get(&mut conn, client_id)? else {
+    let Some(client) = clients::get_enabled(&mut conn, client_id)? else {
         // Spend the same work as a real verification so ids cannot be probed by timing.
         let _ = verify_secret(dummy_hash(), client_secret);
         return Ok(Err(OAuthError::InvalidClient));
@@ -232,7 +252,7 @@ pub fn verify_bearer_on(
     let Some(t) = clients::find_token(conn, &sha256_hex(token), &time::now())? else {
         return Ok(None);
     };
-    let Some(client) = clients::get(conn, &t.client_id)? else {
+    let Some(client) = clients::get_enabled(conn, &t.client_id)? else {
         return Ok(None);
     };
     Ok(Some(Bearer::new(client, &t.scopes, t.expires_at)))

@@ -94,6 +94,7 @@ pub(super) fn import(
         dry_run,
         progress,
         mass_delete,
+        ..ImportOptions::default()
     };
     let report = match ingest::import(&store, path, &opts) {
         // An unreadable or unsafe package is invalid input (exit 2), not a failure.

@@ -223,6 +223,21 @@ pub struct ServeArgs {
     /// Log format [default: text].
     #[arg(long, value_enum, env = "ROSTERBRIDGE_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// HTTPS: PEM file of the certificate chain (with --tls-key). HTTP/1.1 and HTTP/2 are
+    /// served over TLS (rustls); without it, plain HTTP (put a reverse proxy in front, or use
+    /// this on a trusted network only).
+    #[arg(long, env = "ROSTERBRIDGE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// HTTPS: PEM file of the private key (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ROSTERBRIDGE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Behind a reverse proxy: trust its Forwarded / X-Forwarded-For / X-Forwarded-Proto /
+    /// X-Forwarded-Host headers for the client address and the external URL. Off by default:
+    /// a client could otherwise forge its address (and escape the sign-in throttle) or the
+    /// links the server writes.
+    #[arg(long, env = "ROSTERBRIDGE_TRUST_FORWARDED_HEADERS")]
+    #[serde(default)]
+    pub trust_forwarded_headers: bool,
     /// Benchmarks only: also serve GET /bench/fixed, a constant JSON body of N bytes.
     #[arg(long, hide = true)]
     #[serde(skip)]
@@ -257,6 +272,15 @@ impl ServeArgs {
                 .unwrap_or(d.oauth1_future_secs),
             server_key: None,
             bench_fixed_bytes: self.bench_fixed_bytes,
+            tls: match (
+                self.tls_cert.clone().or(file.tls_cert),
+                self.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+            },
+            trust_forwarded: self.trust_forwarded_headers || file.trust_forwarded_headers,
         };
         if s.max_limit < 1 {
             anyhow::bail!("max-limit must be at least 1");

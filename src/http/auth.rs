@@ -200,6 +200,14 @@ impl CredentialCache {
             .then(|| b.clone())
     }
 
+    /// Forget every cached credential of `client_id` (its secret was rotated, or it was
+    /// disabled, changed or removed): on this server the change holds from the next request.
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, (b, _)| b.client_id != client_id);
+        }
+    }
+
     fn put(&self, token: &str, bearer: &Bearer) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() > 10_000 {
@@ -340,7 +348,7 @@ fn bearer_of(c: clients::ClientRow) -> Bearer {
 }
 
 /// Constant-time equality (length is not secret).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -356,7 +364,7 @@ fn client_secret(
         .server_key
         .as_ref()
         .ok_or_else(|| refuse(scheme, "no server key is configured"))?;
-    let client = clients::get(conn, client_id)
+    let client = clients::get_enabled(conn, client_id)
         .map_err(|e| internal(&e))?
         .ok_or_else(|| refuse(scheme, "unknown client or wrong secret"))?;
     let salt = client

@@ -16,9 +16,25 @@ use crate::store::records;
 pub fn base_url(req: &HttpRequest, state: &AppState) -> String {
     match &state.settings.public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
-        None => {
+        None if state.settings.trust_forwarded => {
             let info = req.connection_info();
             format!("{}://{}", info.scheme(), info.host())
+        }
+        // Forwarded headers are not trusted: the connection's own scheme and the Host header.
+        None => {
+            let scheme = if state.settings.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            let host = req
+                .headers()
+                .get(actix_web::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| req.uri().authority().map(|a| a.to_string()))
+                .unwrap_or_else(|| state.settings.bind.clone());
+            format!("{scheme}://{host}")
         }
     }
 }
@@ -156,6 +172,15 @@ pub async fn discovery(
 
 /// The peer's IP address (the failed-authentication throttle's second key).
 pub fn peer_ip(req: &HttpRequest) -> Option<String> {
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.trust_forwarded);
+    if trusted {
+        // The proxy's view of the client (Forwarded `for=`, else the first X-Forwarded-For).
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return Some(ip.to_string());
+        }
+    }
     req.peer_addr().map(|a| a.ip().to_string())
 }
 

@@ -3,10 +3,11 @@
 //! parameters, imsx errors, JSON rendering, the read handler), the LIS SOAP endpoint ([`lis`];
 //! the LIS bindings themselves are `crate::soap`), the OAuth 2 token endpoint ([`token`]), the
 //! server's own endpoints ([`handlers`]), the pieced response body ([`body`]), metrics and rate
-//! limits. Handlers are thin: they pull what the request carries and call the roster service.
+//! limits, per-app usage ([`usage`]) and the administrators' web console ([`console`]). Handlers are thin: they pull what the request carries and call the roster service.
 
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod handlers;
 pub mod lis;
 pub mod metrics;
@@ -15,3 +16,4 @@ pub mod ratelimit;
 pub mod rest;
 pub mod server;
 pub mod token;
+pub mod usage;

@@ -120,7 +120,7 @@ pub fn verify(
     if signed.timestamp < now - past || signed.timestamp > now + future {
         return Err(fail("oauth_timestamp is outside the accepted window"));
     }
-    let client = clients::get(conn, &signed.consumer_key)?;
+    let client = clients::get_enabled(conn, &signed.consumer_key)?;
     let Some((client, salt)) = client.and_then(|c| {
         let salt = c.secret_salt.clone()?;
         Some((c, salt))

@@ -36,6 +36,11 @@ pub struct Settings {
     /// Benchmarks only: serve `GET /bench/fixed`, a constant JSON body of this many bytes
     /// (no auth, no database), as the ceiling of the HTTP stack.
     pub bench_fixed_bytes: Option<usize>,
+    /// HTTPS: PEM certificate chain and private key files; `None`: plain HTTP.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Trust a reverse proxy's forwarded headers (client address, scheme, host); off: the
+    /// peer address and the Host header only.
+    pub trust_forwarded: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +55,8 @@ impl Default for Settings {
             oauth1_future_secs: 300,
             server_key: None,
             bench_fixed_bytes: None,
+            tls: None,
+            trust_forwarded: false,
         }
     }
 }
@@ -70,6 +77,10 @@ pub struct AppState {
     pub auth_throttle: super::ratelimit::AuthThrottle,
     /// Group commit of the REST writes.
     pub writes: super::rest::write::Writes,
+    /// The web console's upload jobs, sign-in throttle and overview cache.
+    pub console: super::console::Console,
+    /// Per-app request counts, written to the store every few seconds.
+    pub usage: super::usage::Usage,
 }
 
 /// The route-table pattern a request matched, for the request log and metrics.
@@ -113,6 +124,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(only("GET, POST")),
         );
     }
+    super::console::configure(cfg);
     cfg.service(
         web::resource(super::lis::BULK_PATH)
             .app_data(web::PayloadConfig::new(super::lis::MAX_BODY))
@@ -201,7 +213,7 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
     let bind = settings.bind.clone();
     let fixed_body = settings.bench_fixed_bytes.map(handlers::fixed_body);
     let bench = fixed_body.is_some();
-    let state = web::Data::from(Arc::new(AppState {
+    let state = Arc::new(AppState {
         store,
         settings,
         metrics: Metrics::default(),
@@ -211,7 +223,23 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         auth_throttle: Default::default(),
         credentials: Default::default(),
         writes: Default::default(),
-    }));
+        console: Default::default(),
+        usage: Default::default(),
+    });
+    // Usage counts reach the store every few seconds, until the server's state is dropped.
+    let weak = Arc::downgrade(&state);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(super::usage::FLUSH_SECS));
+        match weak.upgrade() {
+            Some(s) => {
+                if let Err(e) = s.usage.flush(&s.store) {
+                    tracing::warn!(error = %e, "usage counts not written");
+                }
+            }
+            None => break,
+        }
+    });
+    let state = web::Data::from(state);
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -252,6 +280,9 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
                                 .unwrap_or_else(|| "-".into());
                             if let Some(s) = state {
                                 s.metrics.observe(&route, status, secs);
+                                if client != "-" {
+                                    s.usage.record(&client, status >= 400);
+                                }
                             }
                             tracing::info!(
                                 target: "rosterbridge::access",

@@ -293,6 +293,7 @@ pub(crate) fn apply(
                         n += 1;
                         if n % 4096 == 0 {
                             pb.set_position(n);
+                            opts.count_rows(4096);
                         }
                         if let Some(r) = roles.as_mut() {
                             let derived = v11_user(&mut parsed, known);
@@ -343,6 +344,9 @@ pub(crate) fn apply(
                     })
             })
             .collect();
+        if opts.preview {
+            return Err(ImportError::Previewed(counts, refused));
+        }
         if !refused.is_empty() {
             return Err(ImportError::MassDelete(refused, counts));
         }
@@ -394,6 +398,7 @@ pub(crate) fn apply(
             counts: counts.clone(),
             rows: known.rows.clone(),
             stamped_at: Some(stamped_at.clone()),
+            mass_delete: Vec::new(),
         };
         imports::record(conn, &run_row(&report, started, path))?;
         Ok(Applied { counts, stamped_at })

@@ -35,6 +35,21 @@ pub struct ImportOptions {
     pub progress: bool,
     /// The mass-deletion guard of bulk files.
     pub mass_delete: MassDeleteGuard,
+    /// Preview: apply in a transaction that is rolled back, to count what would change
+    /// (the console's preview); the run is not logged.
+    pub preview: bool,
+    /// Rows read so far (validation, then apply), for a progress display elsewhere (the
+    /// console's upload page).
+    pub rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl ImportOptions {
+    /// Add `n` rows to [`ImportOptions::rows_done`].
+    pub(crate) fn count_rows(&self, n: u64) {
+        if let Some(c) = &self.rows_done {
+            c.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 /// The mass-deletion guard (a truncated SIS export must not silently tombstone a district): a
@@ -125,6 +140,8 @@ pub enum Outcome {
     Committed,
     Rejected,
     DryRun,
+    /// Applied and rolled back: the counts say what the import would change.
+    Preview,
 }
 
 impl Outcome {
@@ -133,6 +150,7 @@ impl Outcome {
             Outcome::Committed => "committed",
             Outcome::Rejected => "rejected",
             Outcome::DryRun => "dry-run",
+            Outcome::Preview => "preview",
         }
     }
 }
@@ -147,6 +165,8 @@ pub struct ImportReport {
     pub rows: BTreeMap<Entity, u64>,
     /// The store timestamp stamped on every change of this import.
     pub stamped_at: Option<String>,
+    /// A preview's deletions the mass-deletion guard would refuse (empty otherwise).
+    pub mass_delete: Vec<MassDelete>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +183,10 @@ pub enum ImportError {
     /// every entity the import would have changed.
     #[error("mass deletion refused")]
     MassDelete(Vec<MassDelete>, BTreeMap<Entity, Counts>),
+    /// A preview's apply, rolled back on purpose: what it would change, and what the guard
+    /// would refuse.
+    #[error("preview (rolled back)")]
+    Previewed(BTreeMap<Entity, Counts>, Vec<MassDelete>),
 }
 
 /// A file of the package, resolved against the manifest.
@@ -274,6 +298,7 @@ fn import_on(
         counts: BTreeMap::new(),
         rows: BTreeMap::new(),
         stamped_at: None,
+        mass_delete: Vec::new(),
     };
     let plan = match &mut input {
         Input::Files(src) => plan(src, &mut diags)?,
@@ -281,14 +306,7 @@ fn import_on(
     };
     if let Some((manifest, files)) = plan {
         report.version = Some(manifest.version);
-        let known = validate::validate(
-            conn,
-            &mut input,
-            &manifest,
-            &files,
-            &mut diags,
-            opts.progress,
-        )?;
+        let known = validate::validate(conn, &mut input, &manifest, &files, &mut diags, opts)?;
         report.rows = known.rows.clone();
         if diags.errors == 0 {
             if opts.dry_run {
@@ -299,6 +317,13 @@ fn import_on(
                     &diags, opts,
                 );
                 match applied {
+                    Err(ImportError::Previewed(counts, refused)) => {
+                        report.counts = counts;
+                        report.mass_delete = refused;
+                        report.outcome = Outcome::Preview;
+                        report.diags = diags;
+                        return Ok(report);
+                    }
                     // Refused by the guard (rolled back): a rejected run, logged below.
                     Err(ImportError::MassDelete(refused, counts)) => {
                         for m in &refused {

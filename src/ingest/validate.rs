@@ -62,8 +62,9 @@ pub(crate) fn validate(
     manifest: &Manifest,
     files: &[PlannedFile],
     diags: &mut Diags,
-    progress: bool,
+    opts: &super::ImportOptions,
 ) -> Result<Known, ImportError> {
+    let progress = opts.progress;
     let mut known = Known::default();
     let mut pending: Vec<PendingRef> = Vec::new();
     // userProfile id → its user, for "a role's profile belongs to the same user".
@@ -96,6 +97,7 @@ pub(crate) fn validate(
             n += 1;
             if n % 8192 == 0 {
                 pb.set_position(n);
+                opts.count_rows(8192);
             }
             let (line, parsed) = match row {
                 Row::Parsed(line, parsed) => (line, parsed),

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 
 use super::connection::DbConnection;
-use super::schema::{access_tokens, clients, oauth1_nonces};
+use super::schema::{access_tokens, client_usage, clients, oauth1_nonces};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = clients)]
@@ -20,6 +20,8 @@ pub struct ClientRow {
     pub created_at: String,
     /// Salt of the derived secret (OAuth 1.0a); `None` for clients without one.
     pub secret_salt: Option<String>,
+    /// When the app was disabled (its credentials are refused); `None`: enabled.
+    pub disabled_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -50,6 +52,104 @@ pub fn get(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<Clien
         .select(ClientRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The client, when it exists and is not disabled: what every credential check looks up.
+pub fn get_enabled(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+    Ok(get(conn, client_id)?.filter(|c| c.disabled_at.is_none()))
+}
+
+/// Disable (`Some(when)`) or enable (`None`) a client; a disabled one loses its tokens.
+/// Whether the client exists.
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    client_id: &str,
+    disabled_at: Option<&str>,
+) -> QueryResult<bool> {
+    let n = diesel::update(clients::table.find(client_id))
+        .set(clients::disabled_at.eq(disabled_at))
+        .execute(conn)?;
+    if disabled_at.is_some() {
+        revoke_tokens(conn, client_id)?;
+    }
+    Ok(n > 0)
+}
+
+/// Give a client a new secret (its hash and, for OAuth 1.0a, its derivation salt) and revoke
+/// its tokens, so the old secret and every token issued with it stop working. Whether the
+/// client exists.
+pub fn set_secret(
+    conn: &mut DbConnection,
+    client_id: &str,
+    secret_hash: &str,
+    secret_salt: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(clients::table.find(client_id))
+        .set((
+            clients::secret_hash.eq(secret_hash),
+            clients::secret_salt.eq(secret_salt),
+        ))
+        .execute(conn)?;
+    revoke_tokens(conn, client_id)?;
+    Ok(n > 0)
+}
+
+/// Delete every access token of a client.
+pub fn revoke_tokens(conn: &mut DbConnection, client_id: &str) -> QueryResult<usize> {
+    diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
+        .execute(conn)
+}
+
+/// One app's calls on one day (UTC, `YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = client_usage)]
+pub struct UsageRow {
+    pub client_id: String,
+    pub day: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub last_call: String,
+}
+
+/// Add `requests` calls (`errors` of them answered 4xx/5xx) to a client's day.
+pub fn add_usage(conn: &mut DbConnection, u: &UsageRow) -> QueryResult<()> {
+    let key = client_usage::table.find((&u.client_id, &u.day));
+    let updated = diesel::update(key)
+        .set((
+            client_usage::requests.eq(client_usage::requests + u.requests),
+            client_usage::errors.eq(client_usage::errors + u.errors),
+            client_usage::last_call.eq(&u.last_call),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(client_usage::table)
+            .values((
+                client_usage::client_id.eq(&u.client_id),
+                client_usage::day.eq(&u.day),
+                client_usage::requests.eq(u.requests),
+                client_usage::errors.eq(u.errors),
+                client_usage::last_call.eq(&u.last_call),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Usage rows on or after `since_day`, of one client or of all, newest day first.
+pub fn usage(
+    conn: &mut DbConnection,
+    client_id: Option<&str>,
+    since_day: &str,
+) -> QueryResult<Vec<UsageRow>> {
+    let mut q = client_usage::table
+        .filter(client_usage::day.ge(since_day))
+        .into_boxed();
+    if let Some(c) = client_id {
+        q = q.filter(client_usage::client_id.eq(c));
+    }
+    q.order((client_usage::day.desc(), client_usage::client_id))
+        .select(UsageRow::as_select())
+        .load(conn)
 }
 
 /// Change a client's allowed scopes (space-separated URIs) and/or org restriction
@@ -83,7 +183,8 @@ pub fn update(
 /// Remove a client and its tokens (explicitly: SQLite connections may run without foreign
 /// keys). Returns whether it existed.
 pub fn remove(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
-    diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
+    revoke_tokens(conn, client_id)?;
+    diesel::delete(client_usage::table.filter(client_usage::client_id.eq(client_id)))
         .execute(conn)?;
     Ok(diesel::delete(clients::table.find(client_id)).execute(conn)? > 0)
 }

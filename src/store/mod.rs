@@ -12,6 +12,7 @@ pub mod imports;
 pub mod records;
 pub mod related;
 pub mod schema;
+pub mod sessions;
 pub mod sql;
 pub mod views;
 

@@ -1,5 +1,6 @@
 //! Diesel table declarations of the fixed-shape tables: API clients, their tokens, OAuth 1.0a /
-//! WS-Security nonces, the import log and the import lock (migrations `…000001` to `…000004`;
+//! WS-Security nonces, the import log and the import lock (migrations `…000001` to `…000004`),
+//! console administrators, sessions, the audit log and app usage (`…000009`, `…000010`;
 //! the same column types on both backends; `…000005` gives the roster's references the ids'
 //! collation on PostgreSQL). The roster's own tables are built from the
 //! catalogue instead (`store::ddl`) and queried through `store::sql`.
@@ -15,6 +16,8 @@ diesel::table! {
         orgs -> Nullable<Text>,
         created_at -> Text,
         secret_salt -> Nullable<Text>,
+        /// When the app was disabled; NULL: enabled.
+        disabled_at -> Nullable<Text>,
     }
 }
 
@@ -73,5 +76,24 @@ diesel::table! {
         actor -> Text,
         action -> Text,
         detail -> Text,
+    }
+}
+
+diesel::table! {
+    console_sessions (token_hash) {
+        token_hash -> Text,
+        admin -> Text,
+        created_at -> Text,
+        last_seen -> Text,
+    }
+}
+
+diesel::table! {
+    client_usage (client_id, day) {
+        client_id -> Text,
+        day -> Text,
+        requests -> BigInt,
+        errors -> BigInt,
+        last_call -> Text,
     }
 }

@@ -1,0 +1,769 @@
+//! Apps (API clients), ClassLink-style "select and deliver": register an app with scopes
+//! chosen in plain language and the orgs it may see (whole district or some schools, from the
+//! org tree), with a preview of what it will see; its credentials shown once with every
+//! connection detail a vendor needs; later edit, rotate, disable, delete; its usage; and
+//! "view as app": exactly the records the app receives, through the roster service with the
+//! app's own scopes and orgs.
+
+use std::collections::{BTreeMap, HashSet};
+
+use actix_web::{web, HttpRequest};
+use minijinja::context;
+use serde::Serialize;
+
+use super::pages::day_ago;
+use super::{ok_page, see_other, signed_in, templates, Admin, ConsoleError, Form, Reply, BASE};
+use crate::auth::scopes;
+use crate::http::handlers::base_url;
+use crate::http::rest::render::Renderer;
+use crate::http::rest::routes::{self, Api, Method, Service};
+use crate::http::server::AppState;
+use crate::model::catalog::Entity;
+use crate::roster::{Caller, Need, ReadError, ReadSpec, Roster, Where};
+use crate::store::clients::{self, ClientRow};
+use crate::store::{admins, DbConnection};
+
+/// A scope choice in plain language, and the scopes (short names, every version) it grants.
+pub struct Choice {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub scopes: &'static [&'static str],
+}
+
+pub const CHOICES: &[Choice] = &[
+    Choice {
+        key: "rosters",
+        label: "Rosters",
+        help: "schools, terms, courses, classes, students, teachers and enrollments (REST and LIS reads)",
+        scopes: &["roster-core.readonly", "roster.readonly"],
+    },
+    Choice {
+        key: "demographics",
+        label: "Rosters with demographics",
+        help: "the rosters, and each person's demographics (birth date, sex, race and ethnicity)",
+        scopes: &["roster-core.readonly", "roster.readonly", "roster-demographics.readonly"],
+    },
+    Choice {
+        key: "gradebook-read",
+        label: "Gradebook read",
+        help: "line items, categories, score scales, results and assessments",
+        scopes: &["gradebook-core.readonly", "gradebook.readonly", "assessment.readonly"],
+    },
+    Choice {
+        key: "gradebook-write",
+        label: "Gradebook write",
+        help: "create, change and delete line items, results and assessments (grades sent back)",
+        scopes: &[
+            "gradebook.createput",
+            "gradebook.createpost",
+            "gradebook.delete",
+            "assessment.createput",
+            "assessment.delete",
+        ],
+    },
+    Choice {
+        key: "resources",
+        label: "Resources",
+        help: "learning resources and which classes, courses and people use them",
+        scopes: &["resource-core.readonly", "resource.readonly"],
+    },
+    Choice {
+        key: "lis-writes",
+        label: "LIS SOAP writes",
+        help: "create, change and delete people, courses, sections, groups and memberships over LIS 2.0",
+        scopes: &["roster.write"],
+    },
+];
+
+/// The scope URIs of the chosen keys.
+fn uris_of(keys: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = CHOICES
+        .iter()
+        .filter(|c| keys.iter().any(|k| k == c.key))
+        .flat_map(|c| c.scopes.iter().flat_map(|s| scopes::expand(s)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The choices a client's scopes cover in full.
+fn keys_of(scopes_held: &str) -> Vec<String> {
+    let held: HashSet<&str> = scopes_held.split_whitespace().collect();
+    CHOICES
+        .iter()
+        .filter(|c| {
+            c.scopes
+                .iter()
+                .flat_map(|s| scopes::expand(s))
+                .all(|u| held.contains(u.as_str()))
+        })
+        .map(|c| c.key.to_string())
+        .collect()
+}
+
+/// Plain-language labels of a client's scopes (and any URI no choice covers).
+fn labels_of(scopes_held: &str) -> Vec<String> {
+    let keys = keys_of(scopes_held);
+    let covered = uris_of(&keys);
+    let mut out: Vec<String> = CHOICES
+        .iter()
+        .filter(|c| keys.iter().any(|k| k == c.key))
+        .filter(|c| !(c.key == "rosters" && keys.iter().any(|k| k == "demographics")))
+        .map(|c| c.label.to_string())
+        .collect();
+    out.extend(
+        scopes_held
+            .split_whitespace()
+            .filter(|s| !covered.iter().any(|c| c == s))
+            .map(str::to_string),
+    );
+    out
+}
+
+/// A caller with every scope and no org restriction (the console's own reads).
+pub fn console_caller(
+    orgs: Option<&[String]>,
+    conn: &mut DbConnection,
+) -> diesel::QueryResult<Caller> {
+    Caller::new(
+        conn,
+        "console".into(),
+        scopes::ALL.iter().map(|s| s.to_string()).collect(),
+        orgs,
+    )
+}
+
+#[derive(Serialize)]
+struct OrgNode {
+    id: String,
+    name: String,
+    kind: String,
+    depth: usize,
+    checked: bool,
+}
+
+/// The active orgs as a tree (depth-first, children by name), `chosen` checked.
+fn org_tree(conn: &mut DbConnection, chosen: &[String]) -> Result<Vec<OrgNode>, ConsoleError> {
+    let caller = console_caller(None, conn)?;
+    let mut roster = Roster::new(conn, &caller, None);
+    let all = Need::OneOf(&caller.scopes);
+    let page = roster.read(&ReadSpec::new(
+        Entity::Orgs,
+        all,
+        vec![Where::Active],
+        100_000,
+    ))?;
+    let ids: HashSet<&str> = page.records.iter().map(|r| r.sourced_id.as_str()).collect();
+    let mut children: BTreeMap<String, Vec<&crate::model::record::Record>> = BTreeMap::new();
+    for r in &page.records {
+        let parent = r
+            .get("parentSourcedId")
+            .filter(|p| ids.contains(p))
+            .unwrap_or("")
+            .to_string();
+        children.entry(parent).or_default().push(r);
+    }
+    for list in children.values_mut() {
+        list.sort_by(|a, b| a.get("name").cmp(&b.get("name")));
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<(&str, usize)> = children
+        .get("")
+        .map(|l| l.iter().rev().map(|r| (r.sourced_id.as_str(), 0)).collect())
+        .unwrap_or_default();
+    let by_id: BTreeMap<&str, &crate::model::record::Record> = page
+        .records
+        .iter()
+        .map(|r| (r.sourced_id.as_str(), r))
+        .collect();
+    let mut seen = HashSet::new();
+    while let Some((id, depth)) = stack.pop() {
+        if !seen.insert(id.to_string()) {
+            continue;
+        }
+        let Some(r) = by_id.get(id) else { continue };
+        out.push(OrgNode {
+            id: id.to_string(),
+            name: r.get("name").unwrap_or(id).to_string(),
+            kind: r.get("type").unwrap_or("").to_string(),
+            depth,
+            checked: chosen.iter().any(|c| c == id),
+        });
+        if let Some(kids) = children.get(id) {
+            stack.extend(
+                kids.iter()
+                    .rev()
+                    .map(|k| (k.sourced_id.as_str(), depth + 1)),
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+pub struct Reach {
+    pub label: &'static str,
+    pub count: i64,
+}
+
+/// How many active orgs, classes, users and enrollments a client restricted to `orgs`
+/// (`None`: every org) sees: the roster service's own visibility rule.
+pub fn reach(conn: &mut DbConnection, orgs: Option<&[String]>) -> Result<Vec<Reach>, ConsoleError> {
+    let caller = console_caller(orgs, conn)?;
+    let mut roster = Roster::new(conn, &caller, None);
+    let mut out = Vec::new();
+    for (label, e) in [
+        ("orgs", Entity::Orgs),
+        ("classes", Entity::Classes),
+        ("users", Entity::Users),
+        ("enrollments", Entity::Enrollments),
+    ] {
+        let mut spec = ReadSpec::new(e, Need::OneOf(&caller.scopes), vec![Where::Active], 1);
+        spec.count = true;
+        let page = roster.read(&spec)?;
+        out.push(Reach {
+            label,
+            count: page.total,
+        });
+    }
+    Ok(out)
+}
+
+/// What the app form holds.
+struct AppForm {
+    name: String,
+    keys: Vec<String>,
+    /// `None`: the whole district.
+    orgs: Option<Vec<String>>,
+}
+
+impl AppForm {
+    fn read(form: &Form) -> Result<AppForm, String> {
+        let name = form.get("name").unwrap_or_default().to_string();
+        let keys = form.all("scope");
+        let some = form.get("reach") == Some("some");
+        let orgs = form.all("org");
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err("Give the app a name (up to 100 characters).".into());
+        }
+        if keys.is_empty() {
+            return Err("Choose at least one thing the app may do.".into());
+        }
+        if some && orgs.is_empty() {
+            return Err("Pick at least one org, or choose the whole district.".into());
+        }
+        Ok(AppForm {
+            name,
+            keys,
+            orgs: some.then_some(orgs),
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct ChoiceView {
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    checked: bool,
+}
+
+fn choices(keys: &[String]) -> Vec<ChoiceView> {
+    CHOICES
+        .iter()
+        .map(|c| ChoiceView {
+            key: c.key,
+            label: c.label,
+            help: c.help,
+            checked: keys.iter().any(|k| k == c.key),
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn form_page(
+    conn: &mut DbConnection,
+    admin: &Admin,
+    action: &str,
+    client_id: Option<&str>,
+    name: &str,
+    keys: &[String],
+    orgs: Option<&[String]>,
+    message: Option<&str>,
+    preview: Option<Vec<Reach>>,
+) -> Result<Reply, ConsoleError> {
+    let tree = org_tree(conn, orgs.unwrap_or_default())?;
+    let mut res = ok_page(templates::render(
+        "app_form.html",
+        context! { admin => admin.name, csrf => admin.csrf, section => "apps",
+        action, client_id, name, choices => choices(keys), tree,
+        some => orgs.is_some(), message, preview },
+    ));
+    if message.is_some() {
+        res = res.with_status(actix_web::http::StatusCode::BAD_REQUEST);
+    }
+    Ok(res)
+}
+
+#[derive(Serialize)]
+struct Connection {
+    base: String,
+    token_url: String,
+    v1p1: String,
+    v1p2: Vec<String>,
+    lis: Vec<(String, String)>,
+}
+
+fn connection(base: &str) -> Connection {
+    Connection {
+        base: base.to_string(),
+        token_url: format!("{base}/oauth/token"),
+        v1p1: format!("{base}/ims/oneroster/v1p1"),
+        v1p2: [Service::Rostering, Service::Gradebook, Service::Resources]
+            .iter()
+            .map(|s| format!("{base}{}", Api::V1p2.base_of(*s)))
+            .collect(),
+        lis: crate::soap::wsdl::SERVICES
+            .iter()
+            .map(|s| {
+                (
+                    format!("{base}{}", s.path),
+                    format!("{base}{}?wsdl", s.path),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The page that shows a secret, once (creation and rotation).
+fn secret_page(
+    admin: &Admin,
+    base: &str,
+    client: &ClientRow,
+    secret: &str,
+    rotated: bool,
+) -> Reply {
+    let scopes: Vec<&str> = client.scopes.split_whitespace().collect();
+    ok_page(templates::render(
+        "app_secret.html",
+        context! { admin => admin.name, csrf => admin.csrf, section => "apps",
+        name => client.name, client_id => client.client_id, secret, rotated,
+        scopes, labels => labels_of(&client.scopes), conn => connection(base) },
+    ))
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    admin: &Admin,
+    action: &str,
+    detail: &str,
+) -> Result<(), ConsoleError> {
+    admins::audit(
+        conn,
+        &crate::model::time::now(),
+        &admin.name,
+        action,
+        detail,
+    )?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct AppLine {
+    client_id: String,
+    name: String,
+    labels: Vec<String>,
+    orgs: String,
+    created_at: String,
+    disabled: bool,
+}
+
+fn orgs_label(c: &ClientRow) -> String {
+    match &c.orgs {
+        None => "whole district".into(),
+        Some(o) => o.split(',').collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// `GET /console/apps`.
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply, ConsoleError> {
+    signed_in(&req, &state, None, |_, conn, admin| {
+        let apps: Vec<AppLine> = clients::list(conn)?
+            .into_iter()
+            .map(|c| AppLine {
+                labels: labels_of(&c.scopes),
+                orgs: orgs_label(&c),
+                disabled: c.disabled_at.is_some(),
+                client_id: c.client_id,
+                name: c.name,
+                created_at: c.created_at,
+            })
+            .collect();
+        Ok(ok_page(templates::render(
+            "apps.html",
+            context! { admin => admin.name, csrf => admin.csrf, section => "apps", apps },
+        )))
+    })
+    .await
+}
+
+/// `GET /console/apps/new`.
+pub async fn new_form(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply, ConsoleError> {
+    signed_in(&req, &state, None, |_, conn, admin| {
+        form_page(
+            conn,
+            admin,
+            "new",
+            None,
+            "",
+            &["rosters".to_string()],
+            None,
+            None,
+            None,
+        )
+    })
+    .await
+}
+
+/// `POST /console/apps/new`: `action=preview` shows what the app would see; `action=create`
+/// registers it and shows its credentials, once.
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<Reply, ConsoleError> {
+    let form = Form::parse(&body);
+    let base = base_url(&req, &state);
+    let f = form.clone();
+    signed_in(&req, &state, Some(&form), move |st, conn, admin| {
+        let parsed = AppForm::read(&f);
+        let (name, keys, orgs) = match &parsed {
+            Ok(a) => (a.name.clone(), a.keys.clone(), a.orgs.clone()),
+            Err(_) => (
+                f.get("name").unwrap_or_default().to_string(),
+                f.all("scope"),
+                (f.get("reach") == Some("some")).then(|| f.all("org")),
+            ),
+        };
+        let app = match parsed {
+            Err(why) => {
+                return form_page(
+                    conn,
+                    admin,
+                    "new",
+                    None,
+                    &name,
+                    &keys,
+                    orgs.as_deref(),
+                    Some(&why),
+                    None,
+                )
+            }
+            Ok(app) => app,
+        };
+        if f.get("action") != Some("create") {
+            let preview = reach(conn, app.orgs.as_deref())?;
+            return form_page(
+                conn,
+                admin,
+                "new",
+                None,
+                &name,
+                &keys,
+                orgs.as_deref(),
+                None,
+                Some(preview),
+            );
+        }
+        let key = st
+            .settings
+            .server_key
+            .as_ref()
+            .ok_or_else(|| ConsoleError::Internal("no server key is configured".into()))?;
+        let created = crate::auth::add_client(
+            &st.store,
+            key,
+            &app.name,
+            &uris_of(&app.keys),
+            app.orgs.as_deref().unwrap_or_default(),
+        )?;
+        let row = clients::get(conn, &created.client_id)?
+            .ok_or_else(|| ConsoleError::Internal("the new app vanished".into()))?;
+        audit(
+            conn,
+            admin,
+            "app.create",
+            &format!(
+                "{} ({}): {}; orgs: {}",
+                row.name,
+                row.client_id,
+                labels_of(&row.scopes).join(", "),
+                orgs_label(&row)
+            ),
+        )?;
+        Ok(secret_page(
+            admin,
+            &base,
+            &row,
+            &created.client_secret,
+            false,
+        ))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct UsageLine {
+    day: String,
+    requests: i64,
+    errors: i64,
+    last_call: String,
+}
+
+/// `GET /console/apps/{id}`.
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<Reply, ConsoleError> {
+    let id = id.into_inner();
+    let base = base_url(&req, &state);
+    signed_in(&req, &state, None, move |st, conn, admin| {
+        let _ = st.usage.flush(&st.store);
+        app_page(conn, admin, &id, &base, None, None)
+    })
+    .await
+}
+
+fn app_page(
+    conn: &mut DbConnection,
+    admin: &Admin,
+    id: &str,
+    base: &str,
+    message: Option<&str>,
+    preview: Option<Vec<Reach>>,
+) -> Result<Reply, ConsoleError> {
+    let c =
+        clients::get(conn, id)?.ok_or_else(|| ConsoleError::NotFound(format!("no app '{id}'")))?;
+    let usage: Vec<UsageLine> = clients::usage(conn, Some(id), &day_ago(13))?
+        .into_iter()
+        .map(|u| UsageLine {
+            day: u.day,
+            requests: u.requests,
+            errors: u.errors,
+            last_call: u.last_call,
+        })
+        .collect();
+    let orgs: Option<Vec<String>> = c
+        .orgs
+        .as_ref()
+        .map(|o| o.split(',').map(str::to_string).collect());
+    let keys = keys_of(&c.scopes);
+    let tree = org_tree(conn, orgs.as_deref().unwrap_or_default())?;
+    let sees = match &preview {
+        Some(_) => None,
+        None => Some(reach(conn, orgs.as_deref())?),
+    };
+    let views: Vec<&str> = VIEWS.iter().map(|v| v.0).collect();
+    let mut res = ok_page(templates::render(
+        "app.html",
+        context! { admin => admin.name, csrf => admin.csrf, section => "apps",
+        client_id => c.client_id, name => c.name, created_at => c.created_at,
+        disabled_at => c.disabled_at, labels => labels_of(&c.scopes),
+        scopes => c.scopes.split_whitespace().collect::<Vec<_>>(),
+        orgs_label => orgs_label(&c), usage, choices => choices(&keys), tree,
+        some => orgs.is_some(), message, preview, sees, views, conn => connection(base) },
+    ));
+    if message.is_some() {
+        res = res.with_status(actix_web::http::StatusCode::BAD_REQUEST);
+    }
+    Ok(res)
+}
+
+/// `POST /console/apps/{id}`: `action` is `preview` or `save` (scopes and orgs), `rotate`,
+/// `disable`, `enable` or `delete` (with `confirm`).
+pub async fn change(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<Reply, ConsoleError> {
+    let id = id.into_inner();
+    let form = Form::parse(&body);
+    let base = base_url(&req, &state);
+    let f = form.clone();
+    signed_in(&req, &state, Some(&form), move |st, conn, admin| {
+        let c = clients::get(conn, &id)?
+            .ok_or_else(|| ConsoleError::NotFound(format!("no app '{id}'")))?;
+        let done = |conn: &mut DbConnection,
+                    action: &str,
+                    detail: String|
+         -> Result<Reply, ConsoleError> {
+            st.credentials.forget(&id);
+            audit(conn, admin, action, &detail)?;
+            Ok(see_other(format!("{BASE}/apps/{id}")))
+        };
+        match f.get("action").unwrap_or_default() {
+            "preview" | "save" => {
+                let mut f2 = f.clone();
+                f2.0.push(("name".into(), c.name.clone()));
+                let app = match AppForm::read(&f2) {
+                    Ok(a) => a,
+                    Err(why) => return app_page(conn, admin, &id, &base, Some(&why), None),
+                };
+                if f.get("action") == Some("preview") {
+                    let preview = reach(conn, app.orgs.as_deref())?;
+                    return app_page(conn, admin, &id, &base, None, Some(preview));
+                }
+                let uris = uris_of(&app.keys).join(" ");
+                let orgs = app.orgs.as_ref().map(|o| o.join(","));
+                clients::update(conn, &id, Some(&uris), Some(orgs.as_deref()))?;
+                let detail = format!(
+                    "{} ({id}): {}; orgs: {}",
+                    c.name,
+                    labels_of(&uris).join(", "),
+                    orgs.unwrap_or_else(|| "whole district".into())
+                );
+                done(conn, "app.update", detail)
+            }
+            "rotate" => {
+                let key =
+                    st.settings.server_key.as_ref().ok_or_else(|| {
+                        ConsoleError::Internal("no server key is configured".into())
+                    })?;
+                let secret = crate::auth::rotate_secret(conn, key, &id)?
+                    .ok_or_else(|| ConsoleError::NotFound(format!("no app '{id}'")))?;
+                st.credentials.forget(&id);
+                audit(
+                    conn,
+                    admin,
+                    "app.rotate-secret",
+                    &format!("{} ({id})", c.name),
+                )?;
+                Ok(secret_page(admin, &base, &c, &secret, true))
+            }
+            "disable" => {
+                clients::set_disabled(conn, &id, Some(&crate::model::time::now()))?;
+                done(conn, "app.disable", format!("{} ({id})", c.name))
+            }
+            "enable" => {
+                clients::set_disabled(conn, &id, None)?;
+                done(conn, "app.enable", format!("{} ({id})", c.name))
+            }
+            "delete" => {
+                if f.get("confirm") != Some("yes") {
+                    return app_page(
+                        conn,
+                        admin,
+                        &id,
+                        &base,
+                        Some("Tick the box to confirm the deletion."),
+                        None,
+                    );
+                }
+                clients::remove(conn, &id)?;
+                st.credentials.forget(&id);
+                audit(conn, admin, "app.delete", &format!("{} ({id})", c.name))?;
+                Ok(see_other(format!("{BASE}/apps")))
+            }
+            other => Err(ConsoleError::BadRequest(format!(
+                "unknown action '{other}'"
+            ))),
+        }
+    })
+    .await
+}
+
+/// What "view as app" can show: a REST 1.2 collection each.
+pub const VIEWS: &[(&str, Service, &str)] = &[
+    ("orgs", Service::Rostering, "/orgs"),
+    ("academicSessions", Service::Rostering, "/academicSessions"),
+    ("courses", Service::Rostering, "/courses"),
+    ("classes", Service::Rostering, "/classes"),
+    ("users", Service::Rostering, "/users"),
+    ("enrollments", Service::Rostering, "/enrollments"),
+    ("demographics", Service::Rostering, "/demographics"),
+    ("lineItems", Service::Gradebook, "/lineItems"),
+    ("results", Service::Gradebook, "/results"),
+    ("resources", Service::Resources, "/resources"),
+];
+
+const VIEW_PAGE: i64 = 25;
+
+/// `GET /console/apps/{id}/view?what=users&offset=0`: the records this app receives from the
+/// REST 1.2 collection, read by the roster service as the app (its scopes, its orgs).
+pub async fn view_as(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<Reply, ConsoleError> {
+    let id = id.into_inner();
+    let q = Form::parse(req.query_string().as_bytes());
+    let what = q.get("what").unwrap_or("users").to_string();
+    let offset: i64 = q
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0)
+        .max(0);
+    let base = base_url(&req, &state);
+    signed_in(&req, &state, None, move |_, conn, admin| {
+        let c = clients::get(conn, &id)?
+            .ok_or_else(|| ConsoleError::NotFound(format!("no app '{id}'")))?;
+        let (service, tail) = VIEWS
+            .iter()
+            .find(|v| v.0 == what)
+            .map(|v| (v.1, v.2))
+            .ok_or_else(|| ConsoleError::BadRequest(format!("cannot show '{what}'")))?;
+        let (route, _) = routes::find_in(Api::V1p2, service, Method::Get, tail)
+            .ok_or_else(|| ConsoleError::Internal(format!("no route for {tail}")))?;
+        let orgs: Option<Vec<String>> = c
+            .orgs
+            .as_ref()
+            .map(|o| o.split(',').map(str::to_string).collect());
+        let caller = Caller::new(
+            conn,
+            c.client_id.clone(),
+            c.scopes.split_whitespace().map(str::to_string).collect(),
+            orgs.as_deref(),
+        )?;
+        let need = route.scope_uris(Api::V1p2);
+        let mut roster = Roster::new(conn, &caller, None);
+        let mut spec = ReadSpec::new(
+            route.entity,
+            Need::OneOf(&need),
+            vec![Where::Active],
+            VIEW_PAGE,
+        );
+        spec.count = true;
+        spec.offset = offset;
+        let url = format!("{base}{}{tail}", Api::V1p2.base_of(service));
+        let (refused, total, json) = match roster.read(&spec) {
+            Err(ReadError::Forbidden) => (Some(need.join(" ")), 0, Vec::new()),
+            Err(e) => return Err(e.into()),
+            Ok(page) => {
+                let related = roster.related(route.entity, &page.records)?;
+                let r = Renderer { base_url: &base };
+                let json: Vec<String> = page
+                    .records
+                    .iter()
+                    .map(|rec| {
+                        serde_json::to_string_pretty(&r.v1p2(rec, &related)).unwrap_or_default()
+                    })
+                    .collect();
+                (None, page.total, json)
+            }
+        };
+        let views: Vec<&str> = VIEWS.iter().map(|v| v.0).collect();
+        Ok(ok_page(templates::render(
+            "app_view.html",
+            context! { admin => admin.name, csrf => admin.csrf, section => "apps",
+            client_id => c.client_id, name => c.name, what, views, url, refused, total,
+            offset, json, next => (offset + VIEW_PAGE < total).then_some(offset + VIEW_PAGE),
+            prev => (offset > 0).then_some((offset - VIEW_PAGE).max(0)),
+            orgs_label => orgs_label(&c) },
+        )))
+    })
+    .await
+}
