@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod cli;
+mod console;
 mod export_roundtrip;
 mod fixtures;
 mod generate;
