@@ -11,6 +11,9 @@ use crate::ingest::{self, ImportOptions, Outcome};
 use crate::model::catalog::{Entity, Version};
 use crate::store::{records, Store};
 
+/// The console administrator the demo creates.
+const DEMO_ADMIN: &str = "admin";
+
 /// Run the demo.
 pub(super) fn run(
     cli: &Cli,
@@ -67,6 +70,17 @@ pub(super) fn run(
         .map(|s| s.to_string())
         .collect();
     let c = crate::auth::add_client(&store, &key, "demo", &every, &[])?;
+    // A console administrator with a fresh password (printed once below).
+    let admin_password = crate::auth::admins::generate_password()?;
+    {
+        let mut conn = store.conn()?;
+        let exists = crate::store::admins::get(&mut conn, DEMO_ADMIN)?.is_some();
+        if exists {
+            crate::auth::admins::reset_password(&mut conn, "demo", DEMO_ADMIN, &admin_password)?;
+        } else {
+            crate::auth::admins::add(&mut conn, "demo", DEMO_ADMIN, &admin_password)?;
+        }
+    }
     let running = if no_serve {
         None
     } else {
@@ -77,6 +91,9 @@ pub(super) fn run(
         (None, Some(r)) => format!("http://{}", r.addr),
         (None, None) => format!("http://{}", settings.bind),
     };
+    out!("\nweb console: {base}/console");
+    out!("  administrator: {DEMO_ADMIN}");
+    out!("  password:      {admin_password}   (shown only now; `rosterbridge admin reset-password {DEMO_ADMIN}` sets another)");
     out!("\ndemo client (every scope; the secret is shown only now):");
     out!("  client_id:     {}", c.client_id);
     out!("  client_secret: {}", c.client_secret);

@@ -801,3 +801,30 @@ crate::both!(administrators_are_managed_from_the_command_line, |db| {
     }
     assert!(!out.contains("argon2"), "{out}");
 });
+
+#[test]
+fn demo_creates_a_console_administrator_and_prints_the_console_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rb.db").display());
+    let args = ["demo", "--schools", "1", "--students-per-school", "10", "--no-serve", "--bind", "127.0.0.1:8799"];
+    let (code, out, err) = run(&url, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("web console: http://127.0.0.1:8799/console"), "{out}");
+    let password = |out: &str| {
+        out.lines()
+            .find_map(|l| l.trim().strip_prefix("password:"))
+            .map(|p| p.split_whitespace().next().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no password in {out}"))
+    };
+    let first = password(&out);
+    let store = rosterbridge::store::Store::open(&url).unwrap();
+    let mut conn = store.conn().unwrap();
+    assert!(rosterbridge::auth::admins::verify(&mut conn, "admin", &first).unwrap());
+    // A second demo on the same store gives the administrator a new password.
+    let (code, out, _) = run(&url, &args);
+    assert_eq!(code, 0);
+    let second = password(&out);
+    assert_ne!(first, second);
+    assert!(!rosterbridge::auth::admins::verify(&mut conn, "admin", &first).unwrap());
+    assert!(rosterbridge::auth::admins::verify(&mut conn, "admin", &second).unwrap());
+}
