@@ -365,10 +365,15 @@ fn start_server(
     key: ServerKey,
 ) -> anyhow::Result<crate::http::server::Running> {
     settings.server_key = Some(key);
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let running =
         crate::http::server::start(store, settings).context("starting the HTTP server")?;
-    tracing::info!(addr = %running.addr, "serving OneRoster 1.1 and 1.2");
-    eprintln!("rosterbridge: listening on http://{}", running.addr);
+    tracing::info!(addr = %running.addr, scheme, "serving OneRoster 1.1 and 1.2");
+    eprintln!("rosterbridge: listening on {scheme}://{}", running.addr);
     Ok(running)
 }
 

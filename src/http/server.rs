@@ -197,6 +197,37 @@ impl Running {
     }
 }
 
+/// The TLS settings of `serve --tls-cert CERT --tls-key KEY`: the PEM certificate chain and
+/// private key, TLS 1.2 and 1.3 (rustls with the ring provider); actix offers HTTP/2 and
+/// HTTP/1.1 by ALPN.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> std::io::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &std::path::Path, e: &dyn std::fmt::Display| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}: {e}", what.display()),
+        )
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad(cert, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad(cert, &"no PEM certificate in the file"));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, &e))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(cert, &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| bad(key, &e))
+}
+
 /// Bind and start serving on a thread of its own; returns once the socket is bound.
 pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
     let limiter = settings.rate_limit.map(RateLimiter::new);
@@ -240,6 +271,10 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         }
     });
     let state = web::Data::from(state);
+    let tls = match &state.settings.tls {
+        Some((cert, key)) => Some(tls_config(cert, key)?),
+        None => None,
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -316,7 +351,11 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
             .h1_write_buffer_size(60 * 1024)
             .worker_max_blocking_threads(blocking)
             .shutdown_timeout(30);
-            let server = match server.bind(&bind) {
+            let bound = match &tls {
+                Some(config) => server.bind_rustls_0_23(&bind, config.clone()),
+                None => server.bind(&bind),
+            };
+            let server = match bound {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = tx.send(Err(e));

@@ -806,10 +806,22 @@ crate::both!(administrators_are_managed_from_the_command_line, |db| {
 fn demo_creates_a_console_administrator_and_prints_the_console_url() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("rb.db").display());
-    let args = ["demo", "--schools", "1", "--students-per-school", "10", "--no-serve", "--bind", "127.0.0.1:8799"];
+    let args = [
+        "demo",
+        "--schools",
+        "1",
+        "--students-per-school",
+        "10",
+        "--no-serve",
+        "--bind",
+        "127.0.0.1:8799",
+    ];
     let (code, out, err) = run(&url, &args);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("web console: http://127.0.0.1:8799/console"), "{out}");
+    assert!(
+        out.contains("web console: http://127.0.0.1:8799/console"),
+        "{out}"
+    );
     let password = |out: &str| {
         out.lines()
             .find_map(|l| l.trim().strip_prefix("password:"))

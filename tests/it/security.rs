@@ -683,3 +683,88 @@ both!(
         eprintln!("32 concurrent createPerson: {total:?}");
     }
 );
+
+/// `serve --tls-cert/--tls-key`: HTTPS with HTTP/2 and HTTP/1.1 offered by ALPN, and the
+/// console's cookie marked `Secure`.
+#[test]
+fn https_serves_http2_and_http11_with_secure_console_cookies() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
+    rosterbridge::auth::admins::add(
+        &mut db.store.conn().unwrap(),
+        "t",
+        "alice",
+        "correct horse battery",
+    )
+    .unwrap();
+    let server = crate::http::Server::start(
+        db,
+        rosterbridge::http::server::Settings {
+            tls: Some((cert.clone(), key.clone())),
+            ..Default::default()
+        },
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let client = |alpn: &[&[u8]]| {
+        let mut c = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        c.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let conn =
+            rustls::ClientConnection::new(Arc::new(c), "localhost".try_into().unwrap()).unwrap();
+        rustls::StreamOwned::new(conn, std::net::TcpStream::connect(&addr).unwrap())
+    };
+    // HTTP/2 is chosen when offered.
+    let mut h2 = client(&[b"h2", b"http/1.1"]);
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    h2.flush().unwrap();
+    assert_eq!(h2.conn.alpn_protocol(), Some(&b"h2"[..]));
+    let mut frame = [0u8; 9];
+    h2.read_exact(&mut frame).unwrap();
+    assert_eq!(
+        frame[3], 0x4,
+        "the server answers with an HTTP/2 SETTINGS frame"
+    );
+    // HTTP/1.1 over TLS: the console sets a Secure cookie.
+    let mut h1 = client(&[b"http/1.1"]);
+    let body = "name=alice&password=correct+horse+battery&next=%2Fconsole";
+    write!(
+        h1,
+        "POST /console/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    let _ = h1.read_to_string(&mut text);
+    assert!(text.starts_with("HTTP/1.1 303"), "{text}");
+    let cookie = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Signed in: on to the console.
+    assert!(
+        text.contains("Location: /console") || text.contains("location: /console"),
+        "{text}"
+    );
+    // A key that is not a key is a clear error at start.
+    std::fs::write(&key, "not a key").unwrap();
+    let err = rosterbridge::http::server::tls_config(&cert, &key).unwrap_err();
+    assert!(err.to_string().contains("key.pem"), "{err}");
+}
