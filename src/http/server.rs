@@ -257,18 +257,22 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         console: Default::default(),
         usage: Default::default(),
     });
-    // Usage counts reach the store every few seconds, until the server's state is dropped.
+    // Every few seconds, until the server's state is dropped: usage counts reach the store,
+    // and the console's per-entity counts are taken again if the store changed.
     let weak = Arc::downgrade(&state);
     std::thread::spawn(move || loop {
-        std::thread::sleep(std::time::Duration::from_secs(super::usage::FLUSH_SECS));
         match weak.upgrade() {
             Some(s) => {
                 if let Err(e) = s.usage.flush(&s.store) {
                     tracing::warn!(error = %e, "usage counts not written");
                 }
+                if let Err(e) = super::console::pages::refresh_counts(&s) {
+                    tracing::warn!(error = %e, "console counts not taken");
+                }
             }
             None => break,
         }
+        std::thread::sleep(std::time::Duration::from_secs(super::usage::FLUSH_SECS));
     });
     let state = web::Data::from(state);
     let tls = match &state.settings.tls {

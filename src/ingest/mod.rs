@@ -41,6 +41,8 @@ pub struct ImportOptions {
     /// Rows read so far (validation, then apply), for a progress display elsewhere (the
     /// console's upload page).
     pub rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// Set once validation has finished (before any apply), for a progress display.
+    pub validated: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ImportOptions {
@@ -308,6 +310,9 @@ fn import_on(
         report.version = Some(manifest.version);
         let known = validate::validate(conn, &mut input, &manifest, &files, &mut diags, opts)?;
         report.rows = known.rows.clone();
+        if let Some(v) = &opts.validated {
+            v.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         if diags.errors == 0 {
             if opts.dry_run {
                 report.outcome = Outcome::DryRun;

@@ -768,3 +768,43 @@ fn https_serves_http2_and_http11_with_secure_console_cookies() {
     let err = rosterbridge::http::server::tls_config(&cert, &key).unwrap_err();
     assert!(err.to_string().contains("key.pem"), "{err}");
 }
+
+/// Forwarded headers name the server's external URL (and the client's address) only when the
+/// operator says a proxy sets them (`--trust-forwarded-headers`).
+#[test]
+fn forwarded_headers_are_believed_only_when_configured() {
+    let path =
+        "/ims/oneroster/rostering/v1p2/discovery/onerosterv1p2rostersservice_openapi3_v1p0.json";
+    let url_of = |trust: bool| {
+        let db = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
+        let s = crate::http::Server::start(
+            db,
+            rosterbridge::http::server::Settings {
+                trust_forwarded: trust,
+                ..Default::default()
+            },
+        );
+        let r = crate::http::send(
+            ureq::get(&format!("{}{path}", s.base))
+                .set("X-Forwarded-Host", "evil.example")
+                .set("X-Forwarded-Proto", "https"),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        (
+            r.json()["servers"][0]["url"].as_str().unwrap().to_string(),
+            s.base.clone(),
+        )
+    };
+    let (url, base) = url_of(false);
+    assert_eq!(
+        url,
+        format!("{base}/ims/oneroster/rostering/v1p2"),
+        "ignored by default"
+    );
+    let (url, _) = url_of(true);
+    assert_eq!(
+        url, "https://evil.example/ims/oneroster/rostering/v1p2",
+        "believed when configured"
+    );
+}

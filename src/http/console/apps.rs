@@ -210,16 +210,35 @@ pub struct Reach {
 
 /// How many active orgs, classes, users and enrollments a client restricted to `orgs`
 /// (`None`: every org) sees: the roster service's own visibility rule.
-pub fn reach(conn: &mut DbConnection, orgs: Option<&[String]>) -> Result<Vec<Reach>, ConsoleError> {
-    let caller = console_caller(orgs, conn)?;
-    let mut roster = Roster::new(conn, &caller, None);
-    let mut out = Vec::new();
-    for (label, e) in [
+pub fn reach(
+    st: &AppState,
+    conn: &mut DbConnection,
+    orgs: Option<&[String]>,
+) -> Result<Vec<Reach>, ConsoleError> {
+    const SHOWN: [(&str, Entity); 4] = [
         ("orgs", Entity::Orgs),
         ("classes", Entity::Classes),
         ("users", Entity::Users),
         ("enrollments", Entity::Enrollments),
-    ] {
+    ];
+    if orgs.is_none() {
+        // The whole district: the overview's counts (cached per store generation).
+        let counts = super::pages::entity_counts(st, conn)?;
+        return Ok(SHOWN
+            .iter()
+            .map(|(label, e)| Reach {
+                label,
+                count: counts
+                    .iter()
+                    .find(|c| c.entity == e.name())
+                    .map_or(0, |c| c.active),
+            })
+            .collect());
+    }
+    let caller = console_caller(orgs, conn)?;
+    let mut roster = Roster::new(conn, &caller, None);
+    let mut out = Vec::new();
+    for (label, e) in SHOWN {
         let mut spec = ReadSpec::new(e, Need::OneOf(&caller.scopes), vec![Where::Active], 1);
         spec.count = true;
         let page = roster.read(&spec)?;
@@ -464,7 +483,7 @@ pub async fn create(
             Ok(app) => app,
         };
         if f.get("action") != Some("create") {
-            let preview = reach(conn, app.orgs.as_deref())?;
+            let preview = reach(st, conn, app.orgs.as_deref())?;
             return form_page(
                 conn,
                 admin,
@@ -532,12 +551,13 @@ pub async fn show(
     let base = base_url(&req, &state);
     signed_in(&req, &state, None, move |st, conn, admin| {
         let _ = st.usage.flush(&st.store);
-        app_page(conn, admin, &id, &base, None, None)
+        app_page(st, conn, admin, &id, &base, None, None)
     })
     .await
 }
 
 fn app_page(
+    st: &AppState,
     conn: &mut DbConnection,
     admin: &Admin,
     id: &str,
@@ -564,7 +584,7 @@ fn app_page(
     let tree = org_tree(conn, orgs.as_deref().unwrap_or_default())?;
     let sees = match &preview {
         Some(_) => None,
-        None => Some(reach(conn, orgs.as_deref())?),
+        None => Some(reach(st, conn, orgs.as_deref())?),
     };
     let views: Vec<&str> = VIEWS.iter().map(|v| v.0).collect();
     let mut res = ok_page(templates::render(
@@ -611,11 +631,11 @@ pub async fn change(
                 f2.0.push(("name".into(), c.name.clone()));
                 let app = match AppForm::read(&f2) {
                     Ok(a) => a,
-                    Err(why) => return app_page(conn, admin, &id, &base, Some(&why), None),
+                    Err(why) => return app_page(st, conn, admin, &id, &base, Some(&why), None),
                 };
                 if f.get("action") == Some("preview") {
-                    let preview = reach(conn, app.orgs.as_deref())?;
-                    return app_page(conn, admin, &id, &base, None, Some(preview));
+                    let preview = reach(st, conn, app.orgs.as_deref())?;
+                    return app_page(st, conn, admin, &id, &base, None, Some(preview));
                 }
                 let uris = uris_of(&app.keys).join(" ");
                 let orgs = app.orgs.as_ref().map(|o| o.join(","));
@@ -655,6 +675,7 @@ pub async fn change(
             "delete" => {
                 if f.get("confirm") != Some("yes") {
                     return app_page(
+                        st,
                         conn,
                         admin,
                         &id,

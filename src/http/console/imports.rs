@@ -128,6 +128,8 @@ pub struct Job {
     pub admin: String,
     pub bytes: u64,
     rows: Arc<AtomicU64>,
+    /// Validation has finished (the preview's apply may still run).
+    validated: Arc<std::sync::atomic::AtomicBool>,
     since: Mutex<Instant>,
     created: Instant,
     state: Mutex<JobState>,
@@ -150,6 +152,7 @@ impl Job {
 
     fn restart_clock(&self) {
         self.rows.store(0, Ordering::Relaxed);
+        self.validated.store(false, Ordering::Relaxed);
         if let Ok(mut t) = self.since.lock() {
             *t = Instant::now();
         }
@@ -370,6 +373,7 @@ pub async fn upload(
         admin: admin.name.clone(),
         bytes,
         rows: Arc::new(AtomicU64::new(0)),
+        validated: Default::default(),
         since: Mutex::new(Instant::now()),
         created: Instant::now(),
         state: Mutex::new(JobState::Validating),
@@ -387,6 +391,7 @@ fn run_job(state: web::Data<AppState>, job: Arc<Job>, preview: bool, allow: bool
         let opts = ImportOptions {
             preview,
             rows_done: Some(job.rows.clone()),
+            validated: Some(job.validated.clone()),
             mass_delete: MassDeleteGuard {
                 allow,
                 ..MassDeleteGuard::default()

@@ -209,6 +209,13 @@ pub fn entity_counts(
     Ok(out)
 }
 
+/// Take the per-entity counts again when the store changed since they were taken (run by the
+/// server's background thread every few seconds, so the overview rarely waits for them).
+pub fn refresh_counts(state: &AppState) -> Result<(), ConsoleError> {
+    let mut conn = state.store.conn()?;
+    entity_counts(state, &mut conn).map(|_| ())
+}
+
 /// A run's summary as one line: "users +10 ~2 -1".
 pub fn changes_line(summary: &str) -> String {
     let parsed: std::collections::BTreeMap<String, crate::ingest::Counts> =
