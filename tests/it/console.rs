@@ -493,6 +493,63 @@ crate::both!(
         }
         assert!(audit.contains("alice"));
 
+        // The roster browser: users by e-mail or family-name prefix in any case, or exact id.
+        let u = server
+            .db
+            .all(Entity::Users)
+            .into_iter()
+            .find(|u| u.get("email").is_some() && u.get("familyName").is_some_and(|f| f.len() > 3))
+            .unwrap();
+        let email = u.get("email").unwrap().to_uppercase();
+        let r = c.get(&format!(
+            "/console/roster?kind=users&q={}",
+            crate::http::enc(&email)
+        ));
+        assert!(
+            r.text
+                .contains(&format!("/console/roster/users/{}", u.sourced_id)),
+            "{}",
+            r.text
+        );
+        let r = c.get(&format!(
+            "/console/roster?kind=users&q={}",
+            crate::http::enc(&u.sourced_id)
+        ));
+        assert!(r
+            .text
+            .contains(&format!("/console/roster/users/{}", u.sourced_id)));
+        let fam = u.get("familyName").unwrap().to_lowercase();
+        let r = c.get(&format!(
+            "/console/roster?kind=users&q={}",
+            crate::http::enc(&fam)
+        ));
+        let shown: Vec<String> = r
+            .text
+            .split("/console/roster/users/")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .collect();
+        assert!(!shown.is_empty());
+        for id in shown.iter().filter(|id| **id != u.sourced_id) {
+            let other = server.db.get(Entity::Users, id).unwrap();
+            let starts = |f: &str| {
+                other
+                    .get(f)
+                    .is_some_and(|v| v.to_lowercase().starts_with(&fam))
+            };
+            assert!(
+                starts("familyName")
+                    || starts("givenName")
+                    || starts("email")
+                    || starts("username"),
+                "{id} does not match {fam}"
+            );
+        }
+        let r = c.get("/console/roster?kind=users&q=zzzqqq");
+        assert!(r.text.contains("0 match(es)"));
+        let page = c.get(&format!("/console/roster/users/{}", u.sourced_id));
+        assert!(page.text.contains("<h2>Roles (") && page.text.contains("<h2>Enrollments ("));
+
         // Deleting needs the confirmation.
         let r = c.post(
             &format!("/console/apps/{id}"),

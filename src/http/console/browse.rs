@@ -1,5 +1,6 @@
-//! The roster browser: search users, classes, courses and orgs (by the OneRoster filter
-//! grammar's "contains", through the roster service), and a page per record with what it is
+//! The roster browser: search users (family name, given name, e-mail or username starting
+//! with the text, or an exact identifier or id, from indexes), classes, courses and orgs (the
+//! OneRoster filter grammar's "contains"), all through the roster service, and a page per record with what it is
 //! tied to: a class's teachers, students and terms; a user's roles, enrollments and
 //! demographics; an org's schools, courses and classes; a course's classes.
 
@@ -14,7 +15,8 @@ use crate::model::catalog::{Entity, Kind};
 use crate::model::record::Record;
 use crate::roster::{Need, ReadSpec, Roster, Where};
 
-/// What can be browsed: the URL segment, its entity and the fields searched.
+/// What can be browsed: the URL segment, its entity and the fields searched ("contains";
+/// users are searched by prefix, [`Where::UserNamed`]).
 const KINDS: &[(&str, Entity, &[&str])] = &[
     (
         "users",
@@ -98,25 +100,39 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> Result<Repl
         let mut total = 0;
         if !text.trim().is_empty() {
             let t = text.trim();
-            let mut clauses: Vec<String> = fields.iter().map(|f| format!("{f}~'{t}'")).collect();
-            clauses.push(format!("sourcedId='{t}'"));
-            let filter = crate::query::filter::parse(&clauses.join(" OR "))
-                .map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
+            // Users (the big table): prefixes from indexes. The others: "contains", by the
+            // filter grammar (a district has a few thousand classes at most).
+            let filter = if entity == Entity::Users {
+                None
+            } else {
+                let mut clauses: Vec<String> =
+                    fields.iter().map(|f| format!("{f}~'{t}'")).collect();
+                clauses.push(format!("sourcedId='{t}'"));
+                Some(
+                    crate::query::filter::parse(&clauses.join(" OR "))
+                        .map_err(|e| ConsoleError::BadRequest(e.to_string()))?,
+                )
+            };
             let caller = console_caller(None, conn)?;
             let mut roster = Roster::new(conn, &caller, Some(&st.caches));
             let mut spec = ReadSpec::new(
                 entity,
                 Need::OneOf(&caller.scopes),
-                vec![Where::Active],
-                MAX_RESULTS,
+                match entity {
+                    Entity::Users => vec![Where::Active, Where::UserNamed(t.to_string())],
+                    _ => vec![Where::Active],
+                },
+                MAX_RESULTS + 1,
             );
-            spec.filter = Some(&filter);
-            spec.count = true;
+            // Not counted: counting every match scans the whole table for each new search
+            // (~170 ms over 100,000 users); one more than shown says whether there are more.
+            spec.filter = filter.as_ref();
             let page = roster.read(&spec)?;
-            total = page.total;
+            total = page.records.len() as i64;
             results = page
                 .records
                 .iter()
+                .take(MAX_RESULTS as usize)
                 .map(|r| {
                     line(
                         r,

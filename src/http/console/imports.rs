@@ -505,7 +505,8 @@ pub async fn show(
             context! { admin => admin.name, csrf => admin.csrf, section => "imports",
             id => job.id, file_name => job.file_name, bytes => job.bytes,
             state => state_name(&s), running, previewed => matches!(s, JobState::Previewed(_)),
-            rows => job.rows.load(Ordering::Relaxed), elapsed => format!("{:.1}", job.elapsed()),
+            rows => job.rows.load(Ordering::Relaxed), validated => job.validated.load(Ordering::Relaxed),
+            elapsed => format!("{:.1}", job.elapsed()),
             summary, failed, diags, page => page.min(pages), pages,
             listed_max => ingest::diag::MAX_LISTED },
         )))

@@ -548,13 +548,15 @@ pub fn scan(
     }
 }
 
-/// Active and tombstoned counts of `entity`.
+/// Active and tombstoned counts of `entity`: every row counted (SQLite counts from its
+/// smallest index), tombstones from their partial index, so no row is read (0.5 s -> tens of ms
+/// for a 100,000-student district's tables on SQLite, docs/PERFORMANCE.md).
 pub fn counts(conn: &mut DbConnection, entity: Entity) -> QueryResult<(i64, i64)> {
     let mut q = Sql::new(conn);
+    let t = entity.table();
     q.push(&format!(
-        "SELECT CAST(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS TEXT) AS t0, \
-         CAST(SUM(CASE WHEN status = 'active' THEN 0 ELSE 1 END) AS TEXT) AS t1 FROM {}",
-        entity.table()
+        "SELECT CAST(COUNT(*) - (SELECT COUNT(*) FROM {t} WHERE status = 'tobedeleted') AS TEXT) AS t0, \
+         CAST((SELECT COUNT(*) FROM {t} WHERE status = 'tobedeleted') AS TEXT) AS t1 FROM {t}"
     ));
     let rows: Vec<DynRow> = q.load(conn)?;
     let get = |i: usize| {
