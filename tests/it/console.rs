@@ -257,6 +257,45 @@ crate::both!(
         let r = c.post("/console/logout", &[]);
         assert_eq!(r.status, 403, "signing out needs the token too");
 
+        // A session idle past its limit, or older than the absolute limit, is over (and deleted).
+        let age = |column: &str| {
+            use diesel::connection::SimpleConnection;
+            server
+                .db
+                .store
+                .conn()
+                .unwrap()
+                .batch_execute(&format!(
+                    "UPDATE console_sessions SET {column} = '2000-01-01T00:00:00.000Z'"
+                ))
+                .unwrap();
+        };
+        let mut idle = Console::new(&server.base);
+        idle.sign_in("bob", PASSWORD);
+        assert_eq!(idle.get("/console").status, 200);
+        age("last_seen");
+        assert_eq!(idle.get("/console").status, 303, "idle too long");
+        assert_eq!(c.get("/console").status, 303, "every session aged");
+        let count = || -> i64 {
+            use diesel::prelude::*;
+            use rosterbridge::store::schema::console_sessions::dsl::*;
+            console_sessions
+                .count()
+                .get_result(&mut *server.db.store.conn().unwrap())
+                .unwrap()
+        };
+        assert_eq!(count(), 1, "the expired ones checked so far are deleted");
+        let mut old = Console::new(&server.base);
+        old.sign_in("bob", PASSWORD);
+        age("created_at");
+        assert_eq!(
+            old.get("/console").status,
+            303,
+            "past the absolute limit, however recently used"
+        );
+        c.sign_in("alice", PASSWORD);
+        other.cookie = c.cookie.clone();
+
         // Signing out ends the session on every instance.
         let csrf = c.csrf();
         let r = c.post("/console/logout", &[("csrf", &csrf)]);
