@@ -47,7 +47,9 @@ def form(**kw):
     return urllib.parse.urlencode([(k, v) for k, vs in kw.items() for v in (vs if isinstance(vs, list) else [vs])]).encode()
 
 
-status, _, _, _ = call("POST", "/console/login", form(name=ADMIN, password=PASSWORD, next="/console"))
+_, page, _, _ = call("GET", "/console/login")
+login_token = re.search(r'name="login_token" value="([0-9a-f]+)"', page).group(1)
+status, _, _, _ = call("POST", "/console/login", form(name=ADMIN, password=PASSWORD, next="/console", login_token=login_token))
 assert status == 303, status
 status, page, cold, _ = call("GET", "/console")
 assert status == 200 and "What the store holds" in page

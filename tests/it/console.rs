@@ -54,9 +54,33 @@ impl Console {
     }
 
     fn sign_in(&mut self, name: &str, password: &str) -> Resp {
-        let r = self.post(
-            "/console/login",
-            &[("name", name), ("password", password), ("next", "/console")],
+        // The form first: its sign-in token, in the page and in a cookie.
+        let form = self.get("/console/login");
+        let token =
+            between(&form.text, "name=\"login_token\" value=\"", "\"").expect("a login token");
+        let cookie = form
+            .header("set-cookie")
+            .expect("a login cookie")
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let pair = cookie.split(';').next().unwrap().to_string();
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("name", name),
+                ("password", password),
+                ("next", "/console"),
+                ("login_token", &token),
+            ])
+            .finish();
+        let r = send(
+            self.agent
+                .post(&format!("{}/console/login", self.base))
+                .set("Cookie", &pair)
+                .set("Content-Type", "application/x-www-form-urlencoded"),
+            Some(&body),
         );
         if let Some(c) = r.header("set-cookie") {
             let v = c.split(';').next().unwrap().split_once('=').unwrap().1;
@@ -167,6 +191,13 @@ crate::both!(
             Some("/console/login?next=%2Fconsole%2Fapps")
         );
         assert_eq!(c.get("/console/audit").status, 303);
+        // A sign-in posted without the form's token pair (from another site) is refused.
+        let r = c.post(
+            "/console/login",
+            &[("name", "alice"), ("password", PASSWORD)],
+        );
+        assert_eq!(r.status, 403);
+        assert!(r.header("set-cookie").is_none());
         // A wrong password is refused without a cookie.
         let r = c.sign_in("alice", "wrong password here");
         assert_eq!(r.status, 401);

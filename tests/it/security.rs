@@ -738,18 +738,16 @@ fn https_serves_http2_and_http11_with_secure_console_cookies() {
         frame[3], 0x4,
         "the server answers with an HTTP/2 SETTINGS frame"
     );
-    // HTTP/1.1 over TLS: the console sets a Secure cookie.
+    // HTTP/1.1 over TLS: the console's cookies are Secure.
     let mut h1 = client(&[b"http/1.1"]);
-    let body = "name=alice&password=correct+horse+battery&next=%2Fconsole";
     write!(
         h1,
-        "POST /console/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+        "GET /console/login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut text = String::new();
     let _ = h1.read_to_string(&mut text);
-    assert!(text.starts_with("HTTP/1.1 303"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     let cookie = text
         .lines()
         .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
@@ -757,11 +755,6 @@ fn https_serves_http2_and_http11_with_secure_console_cookies() {
     assert!(
         cookie.contains("; Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
-    );
-    // Signed in: on to the console.
-    assert!(
-        text.contains("Location: /console") || text.contains("location: /console"),
-        "{text}"
     );
     // A key that is not a key is a clear error at start.
     std::fs::write(&key, "not a key").unwrap();

@@ -34,17 +34,28 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_page(next: &str, name: &str, message: Option<&str>) -> String {
+fn login_page(next: &str, name: &str, message: Option<&str>, token: &str) -> String {
     templates::render(
         "login.html",
-        context! { next => next, name => name, message => message },
+        context! { next => next, name => name, message => message, login_token => token },
     )
 }
 
-/// `GET /console/login`.
-pub async fn login_form(req: HttpRequest) -> HttpResponse {
+/// `GET /console/login`: the form, with a fresh sign-in token in a cookie and in the form
+/// (double submit: a sign-in posted from another site carries no matching pair).
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ConsoleError> {
     let q = Form::parse(req.query_string().as_bytes());
-    html(login_page(&safe_next(q.get("next")), "", None))
+    let token = session::login_token()?;
+    let mut res = html(login_page(&safe_next(q.get("next")), "", None, &token));
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        header::HeaderValue::from_str(&session::set_login_cookie(&token, secure(&state)))
+            .map_err(|e| ConsoleError::Internal(e.to_string()))?,
+    );
+    Ok(res)
 }
 
 /// `POST /console/login`: name and password; failures are throttled per name and per address.
@@ -62,6 +73,12 @@ pub async fn login(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let next = safe_next(form.get("next"));
+    let login_token = form.get("login_token").unwrap_or_default().to_string();
+    let paired = session::login_cookie(&req)
+        .is_some_and(|c| crate::http::auth::ct_eq(c.as_bytes(), login_token.as_bytes()));
+    if !paired {
+        return Err(ConsoleError::Csrf);
+    }
     let peer = peer_ip(&req);
     let key = format!("admin:{name}");
     if let Err(wait) = state.console.logins.check(Some(&key), peer.as_deref()) {
@@ -69,6 +86,7 @@ pub async fn login(
             &next,
             &name,
             Some(&ConsoleError::Throttled(wait).to_string()),
+            &login_token,
         ));
         *res.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
         res.headers_mut()
@@ -112,6 +130,7 @@ pub async fn login(
                 &next,
                 &name,
                 Some("Unknown administrator or wrong password."),
+                &login_token,
             ));
             *res.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
             Ok(res)

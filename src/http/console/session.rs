@@ -44,14 +44,42 @@ pub fn csrf_of(token: &str) -> String {
 
 /// The session token the request's cookie carries.
 pub fn cookie(req: &actix_web::HttpRequest) -> Option<String> {
+    cookie_named(req, COOKIE)
+}
+
+/// The sign-in form's cookie (double-submit token of the form before there is a session).
+pub const LOGIN_COOKIE: &str = "rb_console_login";
+
+/// A fresh sign-in token.
+pub fn login_token() -> Result<String, ConsoleError> {
+    let mut raw = [0u8; 32];
+    getrandom::getrandom(&mut raw).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    Ok(hex(&raw))
+}
+
+/// The `Set-Cookie` value of the sign-in form's token (an hour, sign-in path only).
+pub fn set_login_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{LOGIN_COOKIE}={token}; Path={}/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}",
+        super::BASE
+    )
+}
+
+fn cookie_named(req: &actix_web::HttpRequest, name: &str) -> Option<String> {
     req.headers()
         .get_all(actix_web::http::header::COOKIE)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The sign-in token the request's cookie carries.
+pub fn login_cookie(req: &actix_web::HttpRequest) -> Option<String> {
+    cookie_named(req, LOGIN_COOKIE)
 }
 
 /// The `Set-Cookie` value for `token` (`None`: clear the cookie).
