@@ -244,11 +244,6 @@ where
     .map_err(|e| ConsoleError::Internal(e.to_string()))?
 }
 
-/// The form of a POST body.
-pub fn form_of(body: &web::Bytes) -> Form {
-    Form::parse(body)
-}
-
 /// The console's routes, under [`BASE`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -14,6 +14,14 @@ use crate::http::server::AppState;
 use crate::model::catalog::Entity;
 use crate::store::{admins, clients, records};
 
+/// Add a `Set-Cookie` header (a value from `session`) to `res`.
+fn set_cookie(res: &mut HttpResponse, value: &str) -> Result<(), ConsoleError> {
+    let v =
+        header::HeaderValue::from_str(value).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    res.headers_mut().append(header::SET_COOKIE, v);
+    Ok(())
+}
+
 /// Whether the console is served over HTTPS (its cookie is then `Secure`).
 pub fn secure(state: &AppState) -> bool {
     state.settings.tls.is_some()
@@ -50,11 +58,7 @@ pub async fn login_form(
     let q = Form::parse(req.query_string().as_bytes());
     let token = session::login_token()?;
     let mut res = html(login_page(&safe_next(q.get("next")), "", None, &token));
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        header::HeaderValue::from_str(&session::set_login_cookie(&token, secure(&state)))
-            .map_err(|e| ConsoleError::Internal(e.to_string()))?,
-    );
+    set_cookie(&mut res, &session::set_login_cookie(&token, secure(&state)))?;
     Ok(res)
 }
 
@@ -117,11 +121,7 @@ pub async fn login(
     match token {
         Some(token) => {
             let mut res = redirect(&next);
-            res.headers_mut().insert(
-                header::SET_COOKIE,
-                header::HeaderValue::from_str(&session::set_cookie(Some(&token), secure(&state)))
-                    .map_err(|e| ConsoleError::Internal(e.to_string()))?,
-            );
+            set_cookie(&mut res, &session::set_cookie(Some(&token), secure(&state)))?;
             Ok(res)
         }
         None => {
@@ -162,11 +162,7 @@ pub async fn logout(
     })
     .await?;
     let mut res = redirect(&format!("{BASE}/login"));
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        header::HeaderValue::from_str(&session::set_cookie(None, secure(&state)))
-            .map_err(|e| ConsoleError::Internal(e.to_string()))?,
-    );
+    set_cookie(&mut res, &session::set_cookie(None, secure(&state)))?;
     Ok(res)
 }
 
