@@ -111,6 +111,8 @@ pub fn add_client(
         created_at: time::now(),
         secret_salt: Some(secret_salt),
         disabled_at: None,
+        sharing: None,
+        mask: None,
     };
     store.transaction(|c| clients::insert(c, &row).map_err(AuthError::from))?;
     Ok(NewClient {
@@ -212,13 +214,15 @@ pub fn issue_token(
     }))
 }
 
-/// A verified bearer: the client, its granted scopes and its org restriction.
+/// A verified bearer: the client, its granted scopes, its sharing rules and mask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bearer {
     pub client_id: String,
     pub scopes: Vec<String>,
-    /// `None`: every org.
-    pub orgs: Option<Vec<String>>,
+    /// The app's sharing rules (`model::sharing`); `None`: everything.
+    pub rules: Option<Vec<crate::model::sharing::Rule>>,
+    /// JSON field names removed from everything the app receives.
+    pub mask: Vec<String>,
     /// When the credential expires (store timestamp form); for OAuth 1.0a, which is verified
     /// anew on every request, the moment of verification.
     pub expires_at: String,
@@ -228,11 +232,10 @@ impl Bearer {
     /// `client` acting with `scopes` (space-separated URIs) until `expires_at`.
     pub fn new(client: ClientRow, scopes: &str, expires_at: String) -> Bearer {
         Bearer {
+            rules: client.rules(),
+            mask: client.masked(),
             client_id: client.client_id,
             scopes: scopes.split_whitespace().map(str::to_string).collect(),
-            orgs: client
-                .orgs
-                .map(|o| o.split(',').map(str::to_string).collect()),
             expires_at,
         }
     }

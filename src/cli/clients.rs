@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use super::{server_key, Cli};
 use crate::model::catalog::Entity;
+use crate::model::sharing::{parse_mask, parse_rules, rules_text, Rule};
 use crate::store::{records, Store};
 
 #[derive(Subcommand, Debug)]
@@ -39,6 +40,15 @@ pub enum ClientAction {
         /// Lift the org restriction: the client may see every org.
         #[arg(long)]
         all_orgs: bool,
+        /// Sharing rules replacing the client's whole rule set, repeated for a union:
+        /// `org=ID,ID;course=ID;class=ID;grades=09,10;classType=scheduled;from=DATE;until=DATE`
+        /// (every part optional, parts AND-ed, values OR-ed), or `all` for everything.
+        #[arg(long, conflicts_with_all = ["orgs", "all_orgs"])]
+        share: Vec<String>,
+        /// JSON fields removed from everything the client receives and refused in its filters
+        /// and sorts (comma-separated, e.g. `phone,sms,birthDate`; `none` to unmask).
+        #[arg(long)]
+        mask: Option<String>,
     },
     /// Remove a client and its tokens.
     Remove {
@@ -89,13 +99,38 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
                 "orgs"
             );
             for c in rows {
+                let rules = c.rules();
+                let whole = match &rules {
+                    None => "(every org)".to_string(),
+                    Some(r)
+                        if r.len() == 1
+                            && !r[0].selects_classes()
+                            && r[0].from.is_none()
+                            && r[0].until.is_none() =>
+                    {
+                        r[0].orgs.join(",")
+                    }
+                    Some(_) => "(by rules)".to_string(),
+                };
                 out!(
                     "{:<32}  {:<20}  {:<20}  {}",
                     c.client_id,
                     c.name,
-                    c.orgs.as_deref().unwrap_or("(every org)"),
+                    whole,
                     short_scopes(&c.scopes)
                 );
+                if let Some(r) = rules.as_ref().filter(|_| c.sharing.is_some()) {
+                    for rule in r {
+                        out!("    share: {rule}");
+                    }
+                }
+                let masked = c.masked();
+                if !masked.is_empty() {
+                    out!("    mask:  {}", masked.join(","));
+                }
+                if c.disabled_at.is_some() {
+                    out!("    (disabled)");
+                }
             }
         }
         ClientAction::Update {
@@ -103,11 +138,48 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
             scopes,
             orgs,
             all_orgs,
+            share,
+            mask,
         } => {
-            if scopes.is_empty() && orgs.is_empty() && !all_orgs {
-                eprintln!("rosterbridge: nothing to change: give --scopes, --orgs or --all-orgs");
+            if scopes.is_empty()
+                && orgs.is_empty()
+                && !all_orgs
+                && share.is_empty()
+                && mask.is_none()
+            {
+                eprintln!(
+                    "rosterbridge: nothing to change: give --scopes, --orgs, --all-orgs, --share or --mask"
+                );
                 return Ok(1);
             }
+            let rules = if share.is_empty() {
+                None
+            } else {
+                match parse_rules(share) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        eprintln!("rosterbridge: {e}");
+                        return Ok(2);
+                    }
+                }
+            };
+            if let Some(Some(rules)) = &rules {
+                if let Err(msg) = check_named(&store, rules) {
+                    eprintln!("rosterbridge: {msg}");
+                    return Ok(2);
+                }
+            }
+            let mask = match mask.as_deref() {
+                None => None,
+                Some("none") => Some(String::new()),
+                Some(m) => match parse_mask(m) {
+                    Ok(fields) => Some(fields.join(",")),
+                    Err(e) => {
+                        eprintln!("rosterbridge: {e}");
+                        return Ok(2);
+                    }
+                },
+            };
             if let Err(msg) = check_orgs(&store, orgs) {
                 eprintln!("rosterbridge: {msg}");
                 return Ok(1);
@@ -130,9 +202,19 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
             } else {
                 Some(Some(joined.as_str()))
             };
+            let text = rules.as_ref().map(|r| rules_text(r.as_deref()));
             let found = store.transaction(|c| {
-                crate::store::clients::update(c, client_id, new_scopes.as_deref(), new_orgs)
-                    .map_err(crate::store::StoreError::from)
+                let mut found =
+                    crate::store::clients::update(c, client_id, new_scopes.as_deref(), new_orgs)?;
+                if found && (text.is_some() || mask.is_some()) {
+                    found = crate::store::clients::set_sharing(
+                        c,
+                        client_id,
+                        text.as_ref().map(Option::as_deref),
+                        mask.as_deref(),
+                    )?;
+                }
+                Ok::<_, crate::store::StoreError>(found)
             })?;
             if !found {
                 eprintln!("rosterbridge: no client {client_id}");
@@ -167,6 +249,36 @@ fn check_orgs(store: &Store, orgs: &[String]) -> anyhow::Result<(), String> {
     } else {
         Err(format!(
             "no org {} in the store (import the roster first, or check the sourcedId)",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Every org, course and class the rules name must be in the store (a typo would share
+/// nothing, silently).
+fn check_named(store: &Store, rules: &[Rule]) -> anyhow::Result<(), String> {
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let mut missing = Vec::new();
+    for rule in rules {
+        for (entity, ids) in rule.named() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let found =
+                records::existing_ids(&mut conn, entity, &ids).map_err(|e| e.to_string())?;
+            missing.extend(
+                ids.into_iter()
+                    .filter(|i| !found.contains(*i))
+                    .map(|i| format!("{} {i}", entity.name())),
+            );
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "not in the store: {} (import the roster first, or check the sourcedId)",
             missing.join(", ")
         ))
     }

@@ -260,7 +260,8 @@ pub fn authenticate(
         conn,
         bearer.client_id,
         bearer.scopes,
-        bearer.orgs.as_deref(),
+        bearer.rules.as_deref(),
+        bearer.mask,
     )
     .map_err(|e| internal(&e))
 }

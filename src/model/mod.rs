@@ -1,6 +1,7 @@
 //! The domain: the entity catalogue and records. No I/O, no database, no wire formats.
 pub mod catalog;
 pub mod record;
+pub mod sharing;
 pub mod time;
 pub mod v11;
 

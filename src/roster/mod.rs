@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::auth::scopes;
 use crate::model::catalog::Entity;
 use crate::model::record::Record;
+use crate::model::sharing::Rule;
 use crate::query::{Filter, FilterError};
 use crate::store::records::{self, CountCache, EmptyCache, Query};
 use crate::store::related;
@@ -30,7 +31,7 @@ pub mod batch;
 mod write;
 
 pub use crate::store::related::Related;
-pub use crate::store::views::Where;
+pub use crate::store::views::{ClassSel, Visibility, Where};
 pub use write::WriteError;
 
 /// Who is asking: an authenticated client, what it was granted, and what it may see.
@@ -39,32 +40,85 @@ pub struct Caller {
     pub client_id: String,
     /// Granted scope URIs.
     pub scopes: Vec<String>,
-    /// The client's orgs and every org below them; `None`: unrestricted.
-    pub orgs: Option<Arc<Vec<String>>>,
-    /// The orgs the client was registered with (before expansion).
+    /// What its sharing rules in force let it see, orgs expanded; `None`: everything.
+    pub sharing: Option<Arc<Visibility>>,
+    /// The orgs its rules share whole (before expansion), where the LIS write operations put a
+    /// new person's roles; `None` when it shares everything.
     pub client_orgs: Option<Vec<String>>,
+    /// JSON field names removed from every record it receives and refused in its filters
+    /// and sorts.
+    pub mask: Arc<Vec<String>>,
 }
 
 impl Caller {
-    /// A caller from a verified credential: the client's orgs expanded to everything below
-    /// them (`store::views::expand_orgs`).
+    /// A caller from a verified credential: its rules in force today, each org expanded to
+    /// everything below it (`store::views::expand_orgs`), and its mask.
     pub fn new(
+        conn: &mut DbConnection,
+        client_id: String,
+        scopes: Vec<String>,
+        rules: Option<&[Rule]>,
+        mask: Vec<String>,
+    ) -> diesel::QueryResult<Caller> {
+        let today = crate::model::time::now();
+        let today = today.get(..10).unwrap_or_default();
+        let (sharing, client_orgs) = match rules {
+            None => (None, None),
+            Some(rules) => {
+                let in_force: Vec<&Rule> = rules.iter().filter(|r| r.in_force(today)).collect();
+                let mut whole: Vec<String> = in_force
+                    .iter()
+                    .filter(|r| !r.selects_classes())
+                    .flat_map(|r| r.orgs.iter().cloned())
+                    .collect();
+                whole.sort();
+                whole.dedup();
+                if in_force.iter().any(|r| r.shares_all()) {
+                    (None, None)
+                } else {
+                    let mut vis = Visibility {
+                        orgs: if whole.is_empty() {
+                            Vec::new()
+                        } else {
+                            views::expand_orgs(conn, &whole)?
+                        },
+                        classes: Vec::new(),
+                    };
+                    for r in in_force.iter().filter(|r| r.selects_classes()) {
+                        vis.classes.push(ClassSel {
+                            schools: if r.orgs.is_empty() {
+                                Vec::new()
+                            } else {
+                                views::expand_orgs(conn, &r.orgs)?
+                            },
+                            courses: r.courses.clone(),
+                            classes: r.classes.clone(),
+                            grades: r.grades.clone(),
+                            class_types: r.class_types.clone(),
+                        });
+                    }
+                    (Some(Arc::new(vis)), Some(whole))
+                }
+            }
+        };
+        Ok(Caller {
+            client_id,
+            scopes,
+            sharing,
+            client_orgs,
+            mask: Arc::new(mask),
+        })
+    }
+
+    /// A caller sharing `orgs` whole (`None`: everything), nothing masked.
+    pub fn with_orgs(
         conn: &mut DbConnection,
         client_id: String,
         scopes: Vec<String>,
         orgs: Option<&[String]>,
     ) -> diesel::QueryResult<Caller> {
-        let orgs_given = orgs;
-        let orgs = match orgs {
-            Some(o) => Some(Arc::new(views::expand_orgs(conn, o)?)),
-            None => None,
-        };
-        Ok(Caller {
-            client_id,
-            scopes,
-            orgs,
-            client_orgs: orgs_given.map(<[String]>::to_vec),
-        })
+        let rules = orgs.map(|o| vec![Rule::orgs(o)]);
+        Caller::new(conn, client_id, scopes, rules.as_deref(), Vec::new())
     }
 
     /// Whether the caller holds one of `scopes` (URIs).
@@ -87,14 +141,14 @@ impl Caller {
 
     /// The condition limiting reads to what the caller may see (none when unrestricted).
     pub fn visible(&self) -> Option<Where> {
-        self.orgs.clone().map(Where::VisibleTo)
+        self.sharing.clone().map(Where::VisibleTo)
     }
 
     /// The same client without its org restriction, for the checks a write must make over
     /// every record (ids in use, where a membership's class is); never for answers.
     fn unrestricted(&self) -> Caller {
         Caller {
-            orgs: None,
+            sharing: None,
             ..self.clone()
         }
     }
@@ -174,6 +228,9 @@ pub enum ReadError {
     NoParent(usize),
     #[error(transparent)]
     Filter(#[from] FilterError),
+    /// The filter or sort names a field masked for this caller.
+    #[error("field '{0}' is not available to this client")]
+    Masked(String),
     #[error("store error: {0}")]
     Db(#[from] diesel::result::Error),
 }
@@ -267,6 +324,9 @@ impl<'a> Roster<'a> {
                 return Err(ReadError::NoParent(i));
             }
         }
+        if let Some(name) = self.masked_in(spec) {
+            return Err(ReadError::Masked(name));
+        }
         let plan = match spec.filter {
             Some(f) => Some(crate::query::plan::plan(spec.entity, f)?),
             None => None,
@@ -290,7 +350,34 @@ impl<'a> Roster<'a> {
                 count_cache,
             },
         )?;
+        let mut records = records;
+        if !self.caller.mask.is_empty() {
+            for r in &mut records {
+                mask(r, &self.caller.mask);
+            }
+        }
         Ok(Page { records, total })
+    }
+
+    /// The first masked field the spec's filter or sort names.
+    fn masked_in(&self, spec: &ReadSpec<'_>) -> Option<String> {
+        let mask = &self.caller.mask;
+        if mask.is_empty() {
+            return None;
+        }
+        let in_filter = spec
+            .filter
+            .into_iter()
+            .flat_map(|f| &f.clauses)
+            .find_map(|c| {
+                let head = c.path.first()?;
+                mask.iter().find(|m| *m == head).cloned()
+            });
+        let in_sort = spec.sort.and_then(|(column, _)| {
+            let f = spec.entity.fields().iter().find(|f| f.column == column)?;
+            mask.iter().find(|m| *m == f.name).cloned()
+        });
+        in_filter.or(in_sort)
     }
 
     /// The associations `entity`'s records embed, for `slice` of a page (tables known empty
@@ -347,6 +434,21 @@ impl<'a> Roster<'a> {
     /// The newest change of `entity` (the high-water mark batch reads return).
     pub fn newest_change(&mut self, entity: Entity) -> diesel::QueryResult<Option<String>> {
         records::newest_change(self.conn, entity)
+    }
+}
+
+/// Remove the masked fields from `r` (`metadata`: its extension values and the SIS's
+/// `dateLastModified`).
+fn mask(r: &mut Record, masked: &[String]) {
+    for m in masked {
+        if m == "metadata" {
+            r.metadata.clear();
+            r.sis_date_last_modified = None;
+        } else if let Some(i) = r.entity.field_index(m) {
+            if let Some(v) = r.values.get_mut(i) {
+                *v = crate::model::record::Value::Null;
+            }
+        }
     }
 }
 

@@ -67,7 +67,7 @@ impl Roster<'_> {
         guard(self, need, &records)?;
         self.generation = None;
         let label = format!("{label}:{}", self.caller.client_id);
-        let after: Vec<(Entity, String)> = match self.caller.orgs {
+        let after: Vec<(Entity, String)> = match self.caller.sharing {
             Some(_) => checked_after(&records),
             None => Vec::new(),
         };
@@ -179,7 +179,10 @@ fn visible_after(
 /// shared user's roles and enrollments at other orgs), so this check refuses a write only when
 /// the operation itself reaches outside the client's orgs.
 fn guard(roster: &mut Roster<'_>, need: Need<'_>, records: &[Record]) -> Result<(), WriteError> {
-    let Some(mine) = roster.caller.orgs.clone() else {
+    // Rostering records are ruled on by the orgs the client shares whole; a client whose
+    // rules only select classes may change none (its gradebook and resources writes are
+    // checked after they are applied, by what it sees).
+    let Some(mine) = roster.caller.sharing.as_ref().map(|s| s.orgs.clone()) else {
         return Ok(());
     };
     let at_mine = |org: Option<&str>| org.is_some_and(|o| mine.iter().any(|m| m == o));
@@ -289,7 +292,7 @@ fn stored_and_seen(
     ids: &[String],
 ) -> Result<(Vec<Record>, HashSet<String>), WriteError> {
     let stored = roster.unrestricted().by_ids(need, entity, ids, true)?;
-    let seen = if roster.caller.orgs.is_some() {
+    let seen = if roster.caller.sharing.is_some() {
         roster
             .by_ids(need, entity, ids, true)?
             .into_iter()

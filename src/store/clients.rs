@@ -6,6 +6,7 @@ use diesel::result::{DatabaseErrorKind, Error};
 
 use super::connection::DbConnection;
 use super::schema::{access_tokens, client_usage, clients, oauth1_nonces};
+use crate::model::sharing::{parse_rules, Rule};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = clients)]
@@ -22,6 +23,46 @@ pub struct ClientRow {
     pub secret_salt: Option<String>,
     /// When the app was disabled (its credentials are refused); `None`: enabled.
     pub disabled_at: Option<String>,
+    /// Sharing rules, one per line (`model::sharing`); `None`: `orgs` decides.
+    pub sharing: Option<String>,
+    /// Masked JSON field names, comma-separated.
+    pub mask: Option<String>,
+}
+
+impl ClientRow {
+    /// The app's sharing rules (`None`: everything): its `sharing` lines, or else one rule
+    /// sharing its `orgs` whole. A stored rule that no longer parses shares nothing (it was
+    /// checked when written; never widen on a surprise).
+    pub fn rules(&self) -> Option<Vec<Rule>> {
+        if let Some(text) = &self.sharing {
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            return match parse_rules(&lines) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    tracing::error!(client = %self.client_id, error = %e, "stored sharing rule unreadable");
+                    Some(Vec::new())
+                }
+            };
+        }
+        self.orgs.as_ref().map(|o| {
+            vec![Rule::orgs(
+                &o.split(',').map(str::to_string).collect::<Vec<_>>(),
+            )]
+        })
+    }
+
+    /// The app's masked field names.
+    pub fn masked(&self) -> Vec<String> {
+        self.mask
+            .as_deref()
+            .map(|m| {
+                m.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -172,11 +213,39 @@ pub fn update(
     }
     if let Some(orgs) = orgs {
         diesel::update(row)
-            .set(clients::orgs.eq(orgs))
+            .set((clients::orgs.eq(orgs), clients::sharing.eq(None::<String>)))
             .execute(conn)?;
     }
     diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
         .execute(conn)?;
+    Ok(true)
+}
+
+/// Replace a client's sharing: its rules (`None`: everything; stored one per line) and its
+/// mask (empty: nothing masked). Its tokens stay: every credential check reads the client's
+/// row (servers cache it up to 10 s), so the change reaches a running app without a new
+/// token. Whether the client exists.
+pub fn set_sharing(
+    conn: &mut DbConnection,
+    client_id: &str,
+    rules: Option<Option<&str>>,
+    mask: Option<&str>,
+) -> QueryResult<bool> {
+    if get(conn, client_id)?.is_none() {
+        return Ok(false);
+    }
+    let row = clients::table.find(client_id);
+    if let Some(rules) = rules {
+        diesel::update(row)
+            .set((clients::sharing.eq(rules), clients::orgs.eq(None::<String>)))
+            .execute(conn)?;
+    }
+    if let Some(mask) = mask {
+        let mask = (!mask.is_empty()).then_some(mask);
+        diesel::update(row)
+            .set(clients::mask.eq(mask))
+            .execute(conn)?;
+    }
     Ok(true)
 }
 

@@ -18,6 +18,10 @@ diesel::table! {
         secret_salt -> Nullable<Text>,
         /// When the app was disabled; NULL: enabled.
         disabled_at -> Nullable<Text>,
+        /// Sharing rules, one per line; NULL: `orgs` decides.
+        sharing -> Nullable<Text>,
+        /// Masked JSON field names, comma-separated.
+        mask -> Nullable<Text>,
     }
 }
 

@@ -59,8 +59,8 @@ pub enum Where {
     ResultsOfClass(String),
     /// Score scales of this school (their org) or of its classes.
     ScoreScalesOfSchool(String),
-    /// What a client restricted to these orgs (already expanded, [`expand_orgs`]) may see.
-    VisibleTo(Arc<Vec<String>>),
+    /// What a client restricted by sharing rules may see ([`Visibility`]).
+    VisibleTo(Arc<Visibility>),
     /// Users whose family name, given name or e-mail starts with this text (any case), whose
     /// username starts with it, or whose identifier or sourcedId is it: the console's search,
     /// answered from indexes (migration 000011) instead of a scan of every user.
@@ -113,7 +113,7 @@ impl Where {
             Where::ScoreScalesOfSchool(school) => {
                 Cond::new(SCALES_OF_SCHOOL, vec![one(school), one(school)])
             }
-            Where::VisibleTo(orgs) => condition(entity, orgs),
+            Where::VisibleTo(vis) => vis.condition(entity),
             Where::UserNamed(text) => {
                 let lower = text.to_lowercase();
                 let n = lower.chars().count().to_string();
@@ -266,7 +266,145 @@ const ASSESSMENT_RESULT_AT: &str = "t.assessment_line_item_sourced_id IN (SELECT
 const SCALE_AT: &str = "t.org_sourced_id IN (?) OR t.class_sourced_id IN (SELECT c.sourced_id \
      FROM classes c WHERE c.school_sourced_id IN (?))";
 
-/// The condition limiting `entity` to what a client restricted to `orgs` (already expanded)
+/// What a client restricted by its sharing rules in force may see (`model::sharing`): orgs
+/// shared whole, and classes selected by rules with a class part. Built by `roster::Caller`
+/// with every org expanded ([`expand_orgs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Visibility {
+    /// Orgs shared whole, with every org below them.
+    pub orgs: Vec<String>,
+    /// The class-selecting rules (OR-ed).
+    pub classes: Vec<ClassSel>,
+}
+
+/// One rule's class selection: every non-empty part must hold (values OR-ed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClassSel {
+    /// The class's school is one of these (the rule's orgs, expanded).
+    pub schools: Vec<String>,
+    pub courses: Vec<String>,
+    pub classes: Vec<String>,
+    /// One of the class's grades, or of its course's when the class lists none.
+    pub grades: Vec<String>,
+    pub class_types: Vec<String>,
+}
+
+impl Visibility {
+    /// The condition limiting `entity` to what the client may see: the whole-org part and the
+    /// class part, OR-ed (nothing when both are empty).
+    fn condition(&self, entity: Entity) -> Cond {
+        let mut parts = Vec::new();
+        if !self.orgs.is_empty() {
+            parts.push(condition(entity, &self.orgs));
+        }
+        if !self.classes.is_empty() {
+            parts.push(class_condition(entity, &self.classes));
+        }
+        match parts.len() {
+            0 => Cond::new("1 = 0", Vec::new()),
+            1 => parts.remove(0),
+            _ => {
+                let mut template = String::new();
+                let mut args = Vec::new();
+                for (i, p) in parts.into_iter().enumerate() {
+                    if i > 0 {
+                        template.push_str(" OR ");
+                    }
+                    template.push('(');
+                    template.push_str(&p.template);
+                    template.push(')');
+                    args.extend(p.args);
+                }
+                Cond {
+                    template: template.into(),
+                    args,
+                }
+            }
+        }
+    }
+}
+
+/// The ids of the classes `sels` select: a subquery over `classes vk`.
+fn selected_classes(sels: &[ClassSel]) -> (String, Vec<Arg>) {
+    let mut sql = String::from("SELECT vk.sourced_id FROM classes vk WHERE ");
+    let mut args = Vec::new();
+    for (i, sel) in sels.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        let mut parts: Vec<&str> = Vec::new();
+        for (values, part) in [
+            (&sel.schools, "vk.school_sourced_id IN (?)"),
+            (&sel.courses, "vk.course_sourced_id IN (?)"),
+            (&sel.classes, "vk.sourced_id IN (?)"),
+            (&sel.class_types, "vk.class_type IN (?)"),
+        ] {
+            if !values.is_empty() {
+                parts.push(part);
+                args.push(Arg::Many(values.clone()));
+            }
+        }
+        if !sel.grades.is_empty() {
+            parts.push(GRADES_OF_CLASS);
+            args.push(Arg::Many(sel.grades.clone()));
+            args.push(Arg::Many(sel.grades.clone()));
+        }
+        if parts.is_empty() {
+            parts.push("1 = 1");
+        }
+        sql.push('(');
+        sql.push_str(&parts.join(" AND "));
+        sql.push(')');
+    }
+    (sql, args)
+}
+
+/// A class's grades meet the rule's, or its course's do when the class lists none.
+const GRADES_OF_CLASS: &str = "(EXISTS (SELECT 1 FROM list_values vg WHERE vg.entity = 'classes'      AND vg.field = 'grades' AND vg.owner = vk.sourced_id AND vg.value IN (?))      OR (NOT EXISTS (SELECT 1 FROM list_values vg WHERE vg.entity = 'classes'      AND vg.field = 'grades' AND vg.owner = vk.sourced_id)      AND EXISTS (SELECT 1 FROM list_values vg WHERE vg.entity = 'courses'      AND vg.field = 'grades' AND vg.owner = vk.course_sourced_id AND vg.value IN (?))))";
+
+// What a class selection shares; `{VC}` stands for the selected classes' subquery.
+const SEL_CLASS: &str = "t.sourced_id IN ({VC})";
+const SEL_BY_CLASS: &str = "t.class_sourced_id IN ({VC})";
+const SEL_COURSE: &str = "t.sourced_id IN (SELECT vc.course_sourced_id FROM classes vc      WHERE vc.sourced_id IN ({VC}))";
+const SEL_ORG: &str = "t.sourced_id IN (SELECT vc.school_sourced_id FROM classes vc      WHERE vc.sourced_id IN ({VC}))";
+const SEL_SESSION: &str = "EXISTS (SELECT 1 FROM list_values vl WHERE vl.entity = 'classes'      AND vl.field = 'termSourcedIds' AND vl.owner IN ({VC}) AND (vl.value = t.sourced_id      OR vl.value = t.parent_sourced_id OR EXISTS (SELECT 1 FROM academic_sessions vs      WHERE vs.sourced_id = vl.value AND vs.parent_sourced_id = t.sourced_id)))";
+/// Users actively enrolled in a selected class, and the agents of those enrolled as students.
+const SEL_USER: &str = "t.sourced_id IN (SELECT ve.user_sourced_id FROM enrollments ve      WHERE ve.status = 'active' AND ve.class_sourced_id IN ({VC}))      OR t.sourced_id IN (SELECT va.value FROM list_values va WHERE va.entity = 'users'      AND va.field = 'agentSourcedIds' AND va.owner IN (SELECT ve.user_sourced_id      FROM enrollments ve WHERE ve.status = 'active' AND ve.role = 'student'      AND ve.class_sourced_id IN ({VC})))";
+/// Role rows of enrolled users at the selected classes' schools.
+const SEL_ROLE: &str = "t.org_sourced_id IN (SELECT vc.school_sourced_id FROM classes vc      WHERE vc.sourced_id IN ({VC})) AND t.user_sourced_id IN (SELECT ve.user_sourced_id      FROM enrollments ve WHERE ve.status = 'active' AND ve.class_sourced_id IN ({VC}))";
+const SEL_RESOURCE: &str = "t.sourced_id IN (SELECT l.resource_sourced_id FROM class_resources l      WHERE l.status = 'active' AND l.class_sourced_id IN ({VC}))      OR t.sourced_id IN (SELECT l.resource_sourced_id FROM course_resources l      WHERE l.status = 'active' AND l.course_sourced_id IN (SELECT vc.course_sourced_id      FROM classes vc WHERE vc.sourced_id IN ({VC})))      OR t.sourced_id IN (SELECT l.resource_sourced_id FROM user_resources l      WHERE l.status = 'active' AND l.user_sourced_id IN (SELECT ve.user_sourced_id      FROM enrollments ve WHERE ve.status = 'active' AND ve.class_sourced_id IN ({VC})))";
+const SEL_RESULT: &str = "t.line_item_sourced_id IN (SELECT li.sourced_id FROM line_items li      WHERE li.class_sourced_id IN ({VC}))";
+const SEL_CATEGORY: &str = "t.sourced_id IN (SELECT li.category_sourced_id FROM line_items li      WHERE li.class_sourced_id IN ({VC}))";
+const SEL_ASSESSMENT_RESULT: &str = "t.assessment_line_item_sourced_id IN (SELECT a.sourced_id      FROM assessment_line_items a WHERE a.class_sourced_id IN ({VC}))";
+
+/// The condition limiting `entity` to what the class selections `sels` share.
+fn class_condition(entity: Entity, sels: &[ClassSel]) -> Cond {
+    let template = match entity {
+        Entity::Classes => SEL_CLASS,
+        Entity::Enrollments
+        | Entity::LineItems
+        | Entity::AssessmentLineItems
+        | Entity::ScoreScales => SEL_BY_CLASS,
+        Entity::Courses => SEL_COURSE,
+        Entity::Orgs => SEL_ORG,
+        Entity::AcademicSessions => SEL_SESSION,
+        Entity::Users | Entity::Demographics => SEL_USER,
+        Entity::Roles => SEL_ROLE,
+        Entity::Resources => SEL_RESOURCE,
+        Entity::Results => SEL_RESULT,
+        Entity::Categories => SEL_CATEGORY,
+        Entity::AssessmentResults => SEL_ASSESSMENT_RESULT,
+        _ => return Cond::new("1 = 0", Vec::new()),
+    };
+    let (vc, vc_args) = selected_classes(sels);
+    let times = template.matches("{VC}").count();
+    Cond {
+        template: template.replace("{VC}", &vc).into(),
+        args: (0..times).flat_map(|_| vc_args.iter().cloned()).collect(),
+    }
+}
+
+/// The condition limiting `entity` to what a client sharing `orgs` (already expanded) whole
 /// may see.
 fn condition(entity: Entity, orgs: &[String]) -> Cond {
     let set = || Arg::Many(orgs.to_vec());

@@ -90,7 +90,12 @@ both!(
             (c.client_id.as_str(), 3)
         );
         assert_eq!(b2.scopes, [format!("{}roster-core.readonly", scopes::V1P2)]);
-        assert_eq!(b1.orgs, Some(vec!["s1".to_string()]));
+        assert_eq!(
+            b1.rules,
+            Some(vec![rosterbridge::model::sharing::Rule::orgs(&[
+                "s1".to_string()
+            ])])
+        );
         let hashes = column(
             &db,
             "SELECT token_hash AS v FROM access_tokens ORDER BY token_hash",

@@ -23,6 +23,7 @@ mod resources;
 mod rest;
 mod schema;
 mod security;
+mod sharing;
 mod snapshot;
 mod soap;
 mod soap_course;

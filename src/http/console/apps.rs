@@ -127,7 +127,7 @@ pub fn console_caller(
     orgs: Option<&[String]>,
     conn: &mut DbConnection,
 ) -> diesel::QueryResult<Caller> {
-    Caller::new(
+    Caller::with_orgs(
         conn,
         "console".into(),
         scopes::ALL.iter().map(|s| s.to_string()).collect(),
@@ -739,15 +739,12 @@ pub async fn view_as(
             .ok_or_else(|| ConsoleError::BadRequest(format!("cannot show '{what}'")))?;
         let (route, _) = routes::find_in(Api::V1p2, service, Method::Get, tail)
             .ok_or_else(|| ConsoleError::Internal(format!("no route for {tail}")))?;
-        let orgs: Option<Vec<String>> = c
-            .orgs
-            .as_ref()
-            .map(|o| o.split(',').map(str::to_string).collect());
         let caller = Caller::new(
             conn,
             c.client_id.clone(),
             c.scopes.split_whitespace().map(str::to_string).collect(),
-            orgs.as_deref(),
+            c.rules().as_deref(),
+            c.masked(),
         )?;
         let need = route.scope_uris(Api::V1p2);
         let mut roster = Roster::new(conn, &caller, None);

@@ -73,6 +73,7 @@ impl From<crate::roster::ReadError> for ConsoleError {
     fn from(e: crate::roster::ReadError) -> Self {
         match e {
             crate::roster::ReadError::Filter(f) => ConsoleError::BadRequest(f.to_string()),
+            e @ crate::roster::ReadError::Masked(_) => ConsoleError::BadRequest(e.to_string()),
             other => ConsoleError::Internal(other.to_string()),
         }
     }

@@ -443,6 +443,9 @@ fn read_records(
         Err(ReadError::Filter(f)) => {
             return Err(ApiError::bad(CodeMinor::InvalidFilterField, f.to_string()))
         }
+        Err(e @ ReadError::Masked(_)) => {
+            return Err(ApiError::bad(CodeMinor::InvalidFilterField, e.to_string()))
+        }
         Err(ReadError::Db(d)) => return Err(ApiError::internal(d)),
     };
     let (rows, total) = (rows.records, rows.total);

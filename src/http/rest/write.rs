@@ -122,7 +122,7 @@ fn run(state: &web::Data<AppState>, input: WriteInput) -> (Option<String>, Resul
             Ok(p) => p,
             Err(e) => return Err(Err(e)),
         };
-        let shared = caller.orgs.is_none().then(|| records.clone());
+        let shared = caller.sharing.is_none().then(|| records.clone());
         let writer = caller.client_id.clone();
         let (api, label) = (input.api, format!("rest:{}", input.route.operation));
         let answer = done.clone();

@@ -136,6 +136,7 @@ impl From<ReadError> for OpError {
                 "this operation needs the scope roster.readonly or roster-core.readonly",
             ),
             ReadError::Filter(f) => status(Minor::UnknownQuery, f.to_string()),
+            e @ ReadError::Masked(_) => status(Minor::UnknownQuery, e.to_string()),
             ReadError::NoParent(_) => status(Minor::UnknownObject, "no such record"),
         }
     }

@@ -1,0 +1,2 @@
+ALTER TABLE clients DROP COLUMN mask;
+ALTER TABLE clients DROP COLUMN sharing;
