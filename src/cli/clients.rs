@@ -203,6 +203,13 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
                 Some(Some(joined.as_str()))
             };
             let text = rules.as_ref().map(|r| rules_text(r.as_deref()));
+            if text.is_some() || !orgs.is_empty() || *all_orgs {
+                // What the app sees before the change, so its next delta read learns what left.
+                let mut conn = store.conn()?;
+                if let Some(row) = crate::store::clients::get(&mut conn, client_id)? {
+                    crate::roster::remember_view(&mut conn, &row, true)?;
+                }
+            }
             let found = store.transaction(|c| {
                 let mut found =
                     crate::store::clients::update(c, client_id, new_scopes.as_deref(), new_orgs)?;
@@ -220,7 +227,18 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
                 eprintln!("rosterbridge: no client {client_id}");
                 return Ok(1);
             }
-            out!("updated {client_id} (its tokens are revoked)");
+            if text.is_some() || !orgs.is_empty() || *all_orgs {
+                // And what it sees after: what left or entered is stamped now.
+                let mut conn = store.conn()?;
+                if let Some(row) = crate::store::clients::get(&mut conn, client_id)? {
+                    crate::roster::remember_view(&mut conn, &row, false)?;
+                }
+            }
+            if text.is_some() || mask.is_some() {
+                out!("updated {client_id} (running servers apply it within 10 s)");
+            } else {
+                out!("updated {client_id} (its tokens are revoked)");
+            }
         }
         ClientAction::Remove { client_id } => {
             let removed = crate::store::clients::remove(&mut *store.conn()?, client_id)?;

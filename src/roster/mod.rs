@@ -28,6 +28,7 @@ use crate::store::views;
 use crate::store::DbConnection;
 
 pub mod batch;
+mod delta;
 mod write;
 
 pub use crate::store::related::Related;
@@ -327,7 +328,21 @@ impl<'a> Roster<'a> {
         if let Some(name) = self.masked_in(spec) {
             return Err(ReadError::Masked(name));
         }
-        let plan = match spec.filter {
+        // A restricted app's delta read also answers what entered or left its view.
+        let delta = self.delta_of(spec)?;
+        let (mut conds, filter) = match &delta {
+            Some(d) => {
+                let mut conds = d.conds.clone();
+                conds.push(Where::ChangedOrEntered {
+                    client: self.caller.client_id.clone(),
+                    after: d.after.clone(),
+                    inclusive: d.inclusive,
+                });
+                (conds, d.filter.as_ref())
+            }
+            None => (spec.conds.clone(), spec.filter),
+        };
+        let plan = match filter {
             Some(f) => Some(crate::query::plan::plan(spec.entity, f)?),
             None => None,
         };
@@ -335,7 +350,6 @@ impl<'a> Roster<'a> {
             Some(c) if spec.count => Some((&c.counts, self.generation()?)),
             _ => None,
         };
-        let mut conds = spec.conds.clone();
         conds.extend(self.caller.visible());
         let (records, total) = records::query(
             self.conn,
@@ -350,13 +364,16 @@ impl<'a> Roster<'a> {
                 count_cache,
             },
         )?;
-        let mut records = records;
+        let mut page = Page { records, total };
+        if let Some(d) = &delta {
+            page = self.finish_delta(spec, d, page)?;
+        }
         if !self.caller.mask.is_empty() {
-            for r in &mut records {
+            for r in &mut page.records {
                 mask(r, &self.caller.mask);
             }
         }
-        Ok(Page { records, total })
+        Ok(page)
     }
 
     /// The first masked field the spec's filter or sort names.
@@ -435,6 +452,31 @@ impl<'a> Roster<'a> {
     pub fn newest_change(&mut self, entity: Entity) -> diesel::QueryResult<Option<String>> {
         records::newest_change(self.conn, entity)
     }
+}
+
+/// Record in the sharing ledger what the app `client` sees now (`Roster::remember_view`): just
+/// before its rules change (`before`; skipped for an app never used, which has nothing to be
+/// told about) and just after (so what left or entered is stamped with the change).
+pub fn remember_view(
+    conn: &mut DbConnection,
+    client: &crate::store::clients::ClientRow,
+    before: bool,
+) -> diesel::QueryResult<()> {
+    let kept = crate::store::ledger::state(conn, &client.client_id)?.is_some();
+    if !kept
+        && ((before && !crate::store::clients::ever_used(conn, &client.client_id)?)
+            || (!before && client.rules().is_none()))
+    {
+        return Ok(());
+    }
+    let caller = Caller::new(
+        conn,
+        client.client_id.clone(),
+        Vec::new(),
+        client.rules().as_deref(),
+        Vec::new(),
+    )?;
+    Roster::new(conn, &caller, None).remember_view()
 }
 
 /// Remove the masked fields from `r` (`metadata`: its extension values and the SIS's

@@ -135,6 +135,19 @@ pub fn set_secret(
     Ok(n > 0)
 }
 
+/// Whether a client was ever used: it holds an access token or has calls on record.
+pub fn ever_used(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
+    let tokens: i64 = access_tokens::table
+        .filter(access_tokens::client_id.eq(client_id))
+        .count()
+        .get_result(conn)?;
+    let days: i64 = client_usage::table
+        .filter(client_usage::client_id.eq(client_id))
+        .count()
+        .get_result(conn)?;
+    Ok(tokens + days > 0)
+}
+
 /// Delete every access token of a client.
 pub fn revoke_tokens(conn: &mut DbConnection, client_id: &str) -> QueryResult<usize> {
     diesel::delete(access_tokens::table.filter(access_tokens::client_id.eq(client_id)))
@@ -255,6 +268,7 @@ pub fn remove(conn: &mut DbConnection, client_id: &str) -> QueryResult<bool> {
     revoke_tokens(conn, client_id)?;
     diesel::delete(client_usage::table.filter(client_usage::client_id.eq(client_id)))
         .execute(conn)?;
+    super::ledger::forget(conn, client_id)?;
     Ok(diesel::delete(clients::table.find(client_id)).execute(conn)? > 0)
 }
 

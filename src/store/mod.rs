@@ -9,6 +9,7 @@ pub mod clients;
 pub mod connection;
 pub mod ddl;
 pub mod imports;
+pub mod ledger;
 pub mod records;
 pub mod related;
 pub mod schema;

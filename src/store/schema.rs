@@ -101,3 +101,30 @@ diesel::table! {
         last_call -> Text,
     }
 }
+
+diesel::table! {
+    share_view (client_id, entity, sourced_id) {
+        client_id -> Text,
+        entity -> Text,
+        sourced_id -> Text,
+        entered_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    share_departures (client_id, entity, sourced_id) {
+        client_id -> Text,
+        entity -> Text,
+        sourced_id -> Text,
+        left_at -> Text,
+    }
+}
+
+diesel::table! {
+    share_state (client_id) {
+        client_id -> Text,
+        generation -> BigInt,
+        signature -> Text,
+        refreshed_at -> Text,
+    }
+}

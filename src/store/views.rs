@@ -38,6 +38,13 @@ pub enum Where {
     IdIn(Vec<String>),
     /// Changed (our `dateLastModified`) after this store timestamp.
     ChangedAfter(String),
+    /// Changed after `after` (at or after it when `inclusive`), or entered `client`'s view
+    /// then (`store::ledger`): a restricted app's delta read.
+    ChangedOrEntered {
+        client: String,
+        after: String,
+        inclusive: bool,
+    },
     /// Users holding this role (active) at some org (`/students`, `/teachers`).
     HasRole(String),
     /// Users holding `role` (active) at `org` (`/schools/{s}/students`).
@@ -87,6 +94,23 @@ impl Where {
             },
             Where::IdIn(ids) => Cond::new("t.sourced_id IN (?)", vec![Arg::Many(ids.clone())]),
             Where::ChangedAfter(t) => Cond::new("t.date_last_modified > ?", vec![one(t)]),
+            Where::ChangedOrEntered {
+                client,
+                after,
+                inclusive,
+            } => Cond::new(
+                if *inclusive {
+                    CHANGED_OR_ENTERED_FROM
+                } else {
+                    CHANGED_OR_ENTERED_AFTER
+                },
+                vec![
+                    one(after),
+                    one(client),
+                    Arg::One(entity.name().to_string()),
+                    one(after),
+                ],
+            ),
             Where::HasRole(role) => Cond::new(HAS_ROLE, vec![one(role)]),
             Where::HasRoleAt { org, role } => Cond::new(HAS_ROLE_AT, vec![one(org), one(role)]),
             Where::EnrolledIn { class, role } => {
@@ -168,6 +192,12 @@ fn prefix_end(prefix: &str) -> String {
     "\u{10FFFF}".to_string()
 }
 
+const CHANGED_OR_ENTERED_AFTER: &str = "t.date_last_modified > ? OR t.sourced_id IN \
+     (SELECT v.sourced_id FROM share_view v WHERE v.client_id = ? AND v.entity = ? \
+     AND v.entered_at > ?)";
+const CHANGED_OR_ENTERED_FROM: &str = "t.date_last_modified >= ? OR t.sourced_id IN \
+     (SELECT v.sourced_id FROM share_view v WHERE v.client_id = ? AND v.entity = ? \
+     AND v.entered_at >= ?)";
 const HAS_ROLE: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \
      WHERE r.role = ? AND r.status = 'active')";
 const HAS_ROLE_AT: &str = "t.sourced_id IN (SELECT r.user_sourced_id FROM user_roles r \

@@ -43,8 +43,10 @@ pub fn app(s: &Server, rules: &[&str], mask: Option<&str>) -> (String, String, S
     if let Some(m) = mask {
         args.extend(["--mask", m]);
     }
-    let (code, _, err) = cli(s, &args);
-    assert_eq!(code, 0, "{err}");
+    if args.len() > 3 {
+        let (code, _, err) = cli(s, &args);
+        assert_eq!(code, 0, "{err}");
+    }
     let r = s.post_token(Some((&id, &secret)), "grant_type=client_credentials");
     assert_eq!(r.status, 200, "{}", r.text);
     let token = r.json()["access_token"].as_str().unwrap().to_string();
@@ -428,4 +430,245 @@ both!(masked_fields_are_never_sent_nor_usable_in_filters, |db| {
         s.get(&format!("{V12}/users/g1"), &t2).json()["user"]["email"],
         "ana@example.org"
     );
+});
+
+/// An app's copy of the roster, kept by delta reads as a consumer would.
+struct Mirror {
+    /// entity key → id → (status, dateLastModified, has personal fields)
+    seen: std::collections::BTreeMap<&'static str, std::collections::BTreeMap<String, Json>>,
+    since: String,
+}
+
+const SYNCED: &[(&str, &str)] = &[
+    ("/users", "users"),
+    ("/classes", "classes"),
+    ("/enrollments", "enrollments"),
+    ("/courses", "courses"),
+    ("/orgs", "orgs"),
+    ("/academicSessions", "academicSessions"),
+    ("/demographics", "demographics"),
+];
+
+/// Every record of a collection, a page of 2 at a time (so departures cross pages).
+fn read_all(s: &Server, token: &str, path: &str, key: &str, filter: Option<&str>) -> Vec<Json> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let f = filter
+            .map(|f| format!("&filter={}", enc(f)))
+            .unwrap_or_default();
+        let r = s.get(&format!("{V12}{path}?limit=2&offset={offset}{f}"), token);
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        let total: usize = r.header("x-total-count").unwrap().parse().unwrap();
+        let page = r.json()[key].as_array().unwrap().clone();
+        offset += page.len();
+        out.extend(page);
+        if offset >= total {
+            assert_eq!(offset, total, "{path}");
+            return out;
+        }
+    }
+}
+
+impl Mirror {
+    fn full(s: &Server, token: &str) -> Mirror {
+        let since = rosterbridge::model::time::now();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, key) in SYNCED {
+            let recs = read_all(s, token, path, key, None);
+            seen.insert(
+                *key,
+                recs.into_iter()
+                    .map(|r| (r["sourcedId"].as_str().unwrap().to_string(), r))
+                    .collect(),
+            );
+        }
+        Mirror { seen, since }
+    }
+
+    /// One delta sync from the newest `dateLastModified` seen (the high-water mark); returns
+    /// what it received (key, id, status).
+    fn delta(&mut self, s: &Server, token: &str) -> Vec<(String, String, String)> {
+        let mut since = self.since.clone();
+        let mut got = Vec::new();
+        for (path, key) in SYNCED {
+            let f = format!("dateLastModified>'{}'", self.since);
+            for r in read_all(s, token, path, key, Some(&f)) {
+                let id = r["sourcedId"].as_str().unwrap().to_string();
+                let status = r["status"].as_str().unwrap().to_string();
+                assert!(
+                    r["dateLastModified"].as_str().unwrap() > self.since.as_str(),
+                    "{key} {id}: {r}"
+                );
+                if status == "tobedeleted" && r.get("username").is_none() && *key == "users" {
+                    // a departure carries its id only
+                    assert!(
+                        r.get("givenName").is_none_or(|g| g.is_null() || g == ""),
+                        "{r}"
+                    );
+                }
+                got.push((key.to_string(), id.clone(), status));
+                since = since.max(r["dateLastModified"].as_str().unwrap().to_string());
+                self.seen.get_mut(key).unwrap().insert(id, r);
+            }
+        }
+        self.since = since;
+        got.sort();
+        got
+    }
+
+    /// The active ids per collection.
+    fn active(&self) -> Vec<(String, Vec<String>)> {
+        self.seen
+            .iter()
+            .map(|(k, m)| {
+                let ids = m
+                    .iter()
+                    .filter(|(_, r)| r["status"] == "active")
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                (k.to_string(), ids)
+            })
+            .collect()
+    }
+}
+
+use serde_json::Value as Json;
+
+/// A new token for the app (a credential is cached up to 10 s, a new one is looked up now).
+fn retoken(s: &Server, id: &str, secret: &str) -> String {
+    let r = s.post_token(Some((id, secret)), "grant_type=client_credentials");
+    r.json()["access_token"].as_str().unwrap().to_string()
+}
+
+fn share(s: &Server, id: &str, rules: &[&str]) {
+    let mut args = vec!["client", "update", id];
+    for r in rules {
+        args.extend(["--share", r]);
+    }
+    let (code, _, err) = cli(s, &args);
+    assert_eq!(code, 0, "{err}");
+}
+
+both!(delta_feeds_stay_true_when_sharing_or_data_changes, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    // the app syncs everything, then its licence narrows to two classes' worth
+    let (id, secret, mut t) = app(&s, &[], None);
+    let mut m = Mirror::full(&s, &t);
+    let check = |m: &Mirror, t: &str, why: &str| {
+        assert_eq!(m.active(), Mirror::full(&s, t).active(), "{why}");
+    };
+    assert!(m.delta(&s, &t).is_empty(), "nothing changed");
+    let tick = || std::thread::sleep(std::time::Duration::from_millis(5));
+    tick();
+    share(&s, &id, &["class=k1", "course=c2"]);
+    t = retoken(&s, &id, &secret);
+    let got = m.delta(&s, &t);
+    assert!(
+        got.contains(&("orgs".into(), "s2".into(), "tobedeleted".into())),
+        "{got:?}"
+    );
+    assert!(got.iter().all(|g| g.2 == "tobedeleted"), "{got:?}");
+    check(&m, &t, "restricted");
+    assert!(m.delta(&s, &t).is_empty(), "told once");
+
+    // 1. a rule removed: Biology's class, enrollment and course leave; u2 stays (in k1 too)
+    tick();
+    share(&s, &id, &["class=k1"]);
+    t = retoken(&s, &id, &secret);
+    let got = m.delta(&s, &t);
+    for gone in [("classes", "k2"), ("enrollments", "e4"), ("courses", "c2")] {
+        assert!(
+            got.contains(&(gone.0.into(), gone.1.into(), "tobedeleted".into())),
+            "{gone:?} in {got:?}"
+        );
+    }
+    assert!(!got.iter().any(|g| g.1 == "u2"), "{got:?}");
+    check(&m, &t, "narrowed");
+    assert!(m.delta(&s, &t).is_empty(), "told once");
+
+    // 2. a student leaves the only shared class: u1 and the guardian g1 leave; LIS says so too
+    tick();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("enrollments.csv"),
+        "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne1,tobedeleted,2026-01-01T00:00:00.000Z,k1,s1,u1,student,,,\n",
+    )
+    .unwrap();
+    crate::common::delta_manifest(dir.path(), "1.2", &["enrollments"]);
+    let report = s.db.import(dir.path());
+    assert_eq!(
+        report.outcome,
+        rosterbridge::ingest::Outcome::Committed,
+        "{:?}",
+        report.diags.list
+    );
+    let since = m.since.clone();
+    let got = m.delta(&s, &t);
+    for gone in [
+        ("users", "u1"),
+        ("users", "g1"),
+        ("enrollments", "e1"),
+        ("demographics", "u1"),
+    ] {
+        assert!(
+            got.contains(&(gone.0.into(), gone.1.into(), "tobedeleted".into())),
+            "{gone:?} in {got:?}"
+        );
+    }
+    check(&m, &t, "student left");
+    let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, &format!("<x:readPersonIdsFromSavePointRequest><x:fromSavePoint>{since}</x:fromSavePoint></x:readPersonIdsFromSavePointRequest>"));
+    assert_eq!(r.ids(), ["g1", "u1"], "{}", r.text);
+    let save = r.body().child_text("savePoint").unwrap().to_string();
+    assert!(save > since, "{save}");
+    let r = post(&s, PMS, Auth::Basic(&id, &secret), PMS_NS, &format!("<x:readPersonIdsFromSavePointRequest><x:fromSavePoint>{save}</x:fromSavePoint></x:readPersonIdsFromSavePointRequest>"));
+    assert_eq!(r.ids(), Vec::<String>::new(), "{}", r.text);
+
+    // 3. sharing grows: k2, its enrollment and course come back, stamped after the change
+    tick();
+    let before = rosterbridge::model::time::now();
+    tick();
+    share(&s, &id, &["class=k1", "course=c2"]);
+    t = retoken(&s, &id, &secret);
+    let got = m.delta(&s, &t);
+    for came in [("classes", "k2"), ("enrollments", "e4"), ("courses", "c2")] {
+        assert!(
+            got.contains(&(came.0.into(), came.1.into(), "active".into())),
+            "{came:?} in {got:?}"
+        );
+    }
+    let k2 = &m.seen["classes"]["k2"];
+    assert!(
+        k2["dateLastModified"].as_str().unwrap() > before.as_str(),
+        "{k2}"
+    );
+    assert_eq!(k2["title"], "Biology - 1", "an entering record is whole");
+    check(&m, &t, "widened");
+
+    // 4. the licence period ends: everything leaves
+    tick();
+    share(
+        &s,
+        &id,
+        &["class=k1;until=2020-06-30", "course=c2;until=2020-06-30"],
+    );
+    t = retoken(&s, &id, &secret);
+    m.delta(&s, &t);
+    check(&m, &t, "window ended");
+    assert!(
+        m.active().iter().all(|(_, ids)| ids.is_empty()),
+        "{:?}",
+        m.active()
+    );
+
+    // 5. back to everything: the whole roster enters
+    tick();
+    share(&s, &id, &["all"]);
+    t = retoken(&s, &id, &secret);
+    m.delta(&s, &t);
+    check(&m, &t, "all");
+    let active = m.active();
+    let users = &active.iter().find(|(k, _)| k == "users").unwrap().1;
+    assert_eq!(users, &["g1", "t1u", "u1", "u2"], "the whole roster again");
 });

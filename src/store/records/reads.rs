@@ -411,6 +411,30 @@ pub fn exists(conn: &mut DbConnection, entity: Entity, conds: &[Where]) -> Query
     Ok(!q.load::<DynRow>(conn)?.is_empty())
 }
 
+/// The ids of every record of `entity` (any status) meeting `conds`, in id order.
+pub fn ids_where(
+    conn: &mut DbConnection,
+    entity: Entity,
+    conds: &[Where],
+) -> QueryResult<Vec<String>> {
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "SELECT t.sourced_id AS t0 FROM {} t",
+        entity.table()
+    ));
+    let query = Query {
+        conds: conds.to_vec(),
+        ..Query::default()
+    };
+    push_where(&mut q, entity, &query);
+    q.push(" ORDER BY t.sourced_id");
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.0.first().and_then(Cell::text).map(str::to_string))
+        .collect())
+}
+
 /// One page of `entity` matching `query`, and the total number of matches.
 pub fn query(
     conn: &mut DbConnection,
