@@ -112,6 +112,34 @@ pub(super) fn import(
     })
 }
 
+/// `imports undo ID`.
+pub(super) fn undo(db: &str, id: i64, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(db)?;
+    match ingest::undo::undo(&store, id) {
+        Ok(report) => {
+            print_report(&report, json);
+            Ok(if report.outcome == Outcome::Committed {
+                0
+            } else {
+                2
+            })
+        }
+        Err(
+            e @ (ingest::undo::UndoError::NotFound(_)
+            | ingest::undo::UndoError::NotCommitted(..)
+            | ingest::undo::UndoError::NoLog(_)
+            | ingest::undo::UndoError::Later { .. }),
+        ) => {
+            eprintln!("rosterbridge: undo refused: {e}");
+            Ok(2)
+        }
+        Err(e) => {
+            eprintln!("rosterbridge: undo failed (nothing was changed): {e}");
+            Ok(1)
+        }
+    }
+}
+
 /// `imports`: the import log.
 pub(super) fn imports(db: &str, limit: i64) -> anyhow::Result<i32> {
     let store = Store::open(db)?;

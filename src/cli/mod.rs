@@ -173,11 +173,27 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
-    /// List recorded import runs, newest first.
+    /// List recorded import runs, newest first; `imports undo ID` undoes one.
     Imports {
         /// How many runs to list.
         #[arg(long, default_value_t = 20)]
         limit: i64,
+        #[command(subcommand)]
+        action: Option<ImportsAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportsAction {
+    /// Restore every record import ID changed to its state before it (a record it created
+    /// becomes a tombstone), stamped now so delta consumers receive the correction. Refused,
+    /// naming them, when later imports changed the same records. Exit 0 done, 2 refused.
+    Undo {
+        /// The import's id (`rosterbridge imports` lists them).
+        id: i64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -433,7 +449,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Client { action } => clients::run(&cli, action),
         Command::Admin { action } => admins::run(&cli, action),
-        Command::Imports { limit } => data::imports(db, *limit),
+        Command::Imports {
+            action: Some(ImportsAction::Undo { id, json }),
+            ..
+        } => data::undo(db, *id, *json),
+        Command::Imports { limit, .. } => data::imports(db, *limit),
         Command::Export {
             out,
             version,

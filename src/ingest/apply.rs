@@ -19,8 +19,8 @@ use crate::model::catalog::{Entity, Version};
 use crate::model::record::{id_hash, IdMap, IdSet, Record, Status};
 use crate::model::time;
 use crate::store::connection::{self, DbConnection};
-use crate::store::imports;
 use crate::store::records::{self, DeferredIndexes, Existing, Scan};
+use crate::store::{changes, imports};
 
 const BATCH: usize = 2000;
 
@@ -38,6 +38,9 @@ struct Applier {
     batch: Vec<Record>,
     counts: Counts,
     marker: String,
+    /// Log each change for `imports undo` (`store::changes`); false when the table was empty
+    /// before: then one row says every record of it is new.
+    log: bool,
 }
 
 impl Applier {
@@ -52,6 +55,10 @@ impl Applier {
         } else {
             None
         };
+        let log = !records::is_empty(conn, entity)?;
+        if !log {
+            changes::created(conn, entity, &[changes::EVERY])?;
+        }
         Ok(Applier {
             entity,
             mode,
@@ -59,6 +66,7 @@ impl Applier {
             batch: Vec::with_capacity(BATCH),
             counts: Counts::default(),
             marker: marker.to_string(),
+            log,
         })
     }
 
@@ -130,6 +138,23 @@ impl Applier {
                 }
             }
         }
+        if self.log {
+            let created: Vec<&str> = write
+                .iter()
+                .zip(&fresh)
+                .filter(|(_, f)| **f)
+                .map(|(r, _)| r.sourced_id.as_str())
+                .collect();
+            changes::created(conn, self.entity, &created)?;
+            let mut touched: Vec<&str> = write
+                .iter()
+                .zip(&fresh)
+                .filter(|(_, f)| !**f)
+                .map(|(r, _)| r.sourced_id.as_str())
+                .collect();
+            touched.extend(delete.iter().copied());
+            log_prior(conn, self.entity, &touched)?;
+        }
         records::upsert(conn, &write, &self.marker, &fresh)?;
         records::tombstone(conn, self.entity, &delete, &self.marker)?;
         Ok(())
@@ -159,6 +184,9 @@ impl Applier {
                     Ok(())
                 })?;
                 let ids: Vec<&str> = gone.iter().map(String::as_str).collect();
+                if self.log {
+                    log_prior(conn, self.entity, &ids)?;
+                }
                 self.counts.tombstoned +=
                     records::tombstone(conn, self.entity, &ids, &self.marker)? as u64;
             }
@@ -401,8 +429,29 @@ pub(crate) fn apply(
             mass_delete: Vec::new(),
         };
         imports::record(conn, &run_row(&report, started, path))?;
+        changes::seal(conn)?;
         Ok(Applied { counts, stamped_at })
     })
+}
+
+/// Log the stored state of `ids` of `entity` before the import changes them.
+fn log_prior(conn: &mut DbConnection, entity: Entity, ids: &[&str]) -> QueryResult<()> {
+    for chunk in ids.chunks(BATCH) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let query = records::Query {
+            conds: vec![crate::store::views::Where::IdIn(
+                chunk.iter().map(|s| s.to_string()).collect(),
+            )],
+            limit: chunk.len() as i64,
+            skip_total: true,
+            ..records::Query::default()
+        };
+        let (before, _) = records::query(conn, entity, &query)?;
+        changes::changed(conn, entity, &before)?;
+    }
+    Ok(())
 }
 
 /// Imports changing fewer rows than this skip ANALYZE.
@@ -484,6 +533,9 @@ fn retire_other_roles(
         .filter(|(rid, user)| !keep.get(user.as_str()).is_some_and(|s| s.contains(rid)))
         .map(|(rid, _)| rid.as_str())
         .collect();
+    if roles.log {
+        log_prior(conn, Entity::Roles, &gone)?;
+    }
     roles.counts.tombstoned += records::tombstone(conn, Entity::Roles, &gone, marker)? as u64;
     owners.clear();
     Ok(())

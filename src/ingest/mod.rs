@@ -9,6 +9,7 @@ mod input;
 pub mod manifest;
 pub mod rows;
 pub mod source;
+pub mod undo;
 mod validate;
 
 use std::collections::BTreeMap;

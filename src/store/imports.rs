@@ -42,6 +42,15 @@ pub fn record(conn: &mut DbConnection, run: &ImportRun) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The run with this id.
+pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Option<ImportRun>> {
+    imports::table
+        .find(id)
+        .select(ImportRun::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The most recent runs, newest first.
 pub fn list(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<ImportRun>> {
     imports::table

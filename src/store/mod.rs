@@ -5,6 +5,7 @@
 //! [`StoreError`] at the edges (connect, pool, migrations).
 
 pub mod admins;
+pub mod changes;
 pub mod clients;
 pub mod connection;
 pub mod ddl;

@@ -672,3 +672,97 @@ both!(delta_feeds_stay_true_when_sharing_or_data_changes, |db| {
     let users = &active.iter().find(|(k, _)| k == "users").unwrap().1;
     assert_eq!(users, &["g1", "t1u", "u1", "u2"], "the whole roster again");
 });
+
+const USERS_HEADER: &str = "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns";
+
+/// Import a users delta of `rows`; the new import's id.
+fn users_delta(s: &Server, rows: &[&str]) -> i64 {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.csv"),
+        format!("{USERS_HEADER}\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    crate::common::delta_manifest(dir.path(), "1.2", &["users"]);
+    let report = s.db.import(dir.path());
+    assert_eq!(
+        report.outcome,
+        rosterbridge::ingest::Outcome::Committed,
+        "{:?}",
+        report.diags.list
+    );
+    last_import(s)
+}
+
+fn last_import(s: &Server) -> i64 {
+    let mut conn = s.db.store.conn().unwrap();
+    rosterbridge::store::imports::list(&mut conn, 1).unwrap()[0].id
+}
+
+both!(imports_undo_restores_and_tells_delta_consumers, |db| {
+    db.import(&fixture("valid-1.2"));
+    let s = Server::start(db, Settings::default());
+    let (_, _, t) = app(&s, &[], None);
+    let mut m = Mirror::full(&s, &t);
+    let user = |id: &str| s.get(&format!("{V12}/users/{id}"), &t).json()["user"].clone();
+    let u2_before = user("u2");
+    // a bad delta: u1 deleted, u2 renamed, u9 created
+    let bad = users_delta(
+        &s,
+        &[
+            "u1,tobedeleted,2026-01-01T00:00:00.000Z,,,,,,,,,,,,,,,,,,,",
+            "u2,active,2026-01-01T00:00:00.000Z,true,zoe.oconnor,,Zed,O'Connor,,1002,zoe@example.org,,,,10,,,,,,s1,",
+            "u9,active,2026-01-01T00:00:00.000Z,true,new.kid,,New,Kid,,1009,,,,,10,,,,,,s1,",
+        ],
+    );
+    assert_eq!(user("u1")["status"], "tobedeleted");
+    assert_eq!(user("u2")["givenName"], "Zed");
+    m.delta(&s, &t);
+    // a later import touching u2 blocks the undo, which names it
+    let later = users_delta(
+        &s,
+        &["u2,active,2026-01-02T00:00:00.000Z,true,zoe.oconnor,,Zed,O'Connor,,1002,zed@example.org,,,,10,,,,,,s1,"],
+    );
+    let (code, _, err) = cli(&s, &["imports", "undo", &bad.to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("import {later}")) && err.contains("users u2"),
+        "{err}"
+    );
+    assert_eq!(
+        user("u1")["status"],
+        "tobedeleted",
+        "refused: nothing changed"
+    );
+    // undo the later one (the two cancel out), then the bad one
+    let (code, out, err) = cli(&s, &["imports", "undo", &later.to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(user("u2")["email"], "zoe@example.org");
+    // now `bad` can go: every record it changed is back, stamped now
+    let mark = rosterbridge::model::time::now();
+    m.delta(&s, &t);
+    m.since = mark.clone();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let (code, out, err) = cli(&s, &["imports", "undo", &bad.to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(user("u1")["status"], "active");
+    let u2 = user("u2");
+    assert_eq!(u2["givenName"], u2_before["givenName"]);
+    assert_eq!(u2["email"], u2_before["email"]);
+    assert!(u2["dateLastModified"].as_str().unwrap() > mark.as_str());
+    assert_eq!(user("u9")["status"], "tobedeleted");
+    let got = m.delta(&s, &t);
+    for want in [("u1", "active"), ("u2", "active"), ("u9", "tobedeleted")] {
+        assert!(
+            got.contains(&("users".into(), want.0.into(), want.1.into())),
+            "{want:?} in {got:?}"
+        );
+    }
+    assert_eq!(m.active(), Mirror::full(&s, &t).active());
+    // undone already: refused, naming the undo
+    let (code, _, err) = cli(&s, &["imports", "undo", &bad.to_string()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("undo:"), "{err}");
+    // a run that was not committed, and an unknown id
+    assert_eq!(cli(&s, &["imports", "undo", "9999"]).0, 2);
+});
