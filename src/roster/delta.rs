@@ -175,3 +175,53 @@ fn signature(text: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// What one entity's view gains and loses when a caller's sharing changes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ViewChange {
+    pub entity: &'static str,
+    pub gains: i64,
+    pub losses: i64,
+    /// A few of the ids gained and lost (by id).
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+}
+
+/// The active orgs, classes, users and enrollments `new` would see that `old` does not, and the
+/// reverse: counted by the store, with a sample of each (the console's rule preview).
+pub fn compare_views(
+    conn: &mut crate::store::DbConnection,
+    old: &super::Caller,
+    new: &super::Caller,
+    sample: i64,
+) -> diesel::QueryResult<Vec<ViewChange>> {
+    use crate::model::catalog::Entity;
+    let (o, n) = (old.visible(), new.visible());
+    let mut out = Vec::new();
+    for e in [
+        Entity::Orgs,
+        Entity::Classes,
+        Entity::Users,
+        Entity::Enrollments,
+    ] {
+        // What one side sees and the other does not; nothing when the other sees everything.
+        let mut side = |has: &Option<Where>, lacks: &Option<Where>| match lacks {
+            None => Ok((0, Vec::new())),
+            Some(l) => {
+                let mut conds = vec![Where::Active, Where::Not(Box::new(l.clone()))];
+                conds.extend(has.clone());
+                records::count_and_sample(conn, e, &conds, sample)
+            }
+        };
+        let (gains, gained) = side(&n, &o)?;
+        let (losses, lost) = side(&o, &n)?;
+        out.push(ViewChange {
+            entity: e.name(),
+            gains,
+            losses,
+            gained,
+            lost,
+        });
+    }
+    Ok(out)
+}

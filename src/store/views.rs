@@ -68,6 +68,8 @@ pub enum Where {
     ScoreScalesOfSchool(String),
     /// What a client restricted by sharing rules may see ([`Visibility`]).
     VisibleTo(Arc<Visibility>),
+    /// The condition does not hold (a record it leaves out, NULLs included).
+    Not(Box<Where>),
     /// Users whose family name, given name or e-mail starts with this text (any case), whose
     /// username starts with it, or whose identifier or sourcedId is it: the console's search,
     /// answered from indexes (migration 000011) instead of a scan of every user.
@@ -138,6 +140,13 @@ impl Where {
                 Cond::new(SCALES_OF_SCHOOL, vec![one(school), one(school)])
             }
             Where::VisibleTo(vis) => vis.condition(entity),
+            Where::Not(inner) => {
+                let c = inner.cond(entity);
+                Cond {
+                    template: format!("CASE WHEN ({}) THEN 0 ELSE 1 END = 1", c.template).into(),
+                    args: c.args,
+                }
+            }
             Where::UserNamed(text) => {
                 let lower = text.to_lowercase();
                 let n = lower.chars().count().to_string();

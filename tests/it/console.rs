@@ -761,3 +761,129 @@ crate::both!(console_imports_show_errors_preview_and_apply, |db| {
         400
     );
 });
+
+crate::both!(
+    sharing_rules_previewed_and_saved_and_imports_undone_in_the_console,
+    |db| {
+        db.import(&crate::common::fixture("valid-1.2"));
+        let server = Server::start(db, Settings::default());
+        add_admin(&server, "alice");
+        let mut c = Console::new(&server.base);
+        assert_eq!(c.sign_in("alice", PASSWORD).status, 303);
+        let csrf = c.csrf();
+        let (id, secret) = server.client(&[], &[]);
+        let token = || {
+            let r = server.post_token(Some((&id, &secret)), "grant_type=client_credentials");
+            r.json()["access_token"].as_str().unwrap().to_string()
+        };
+        let t = token();
+        let users = |t: &str| {
+            let mut v = server
+                .get("/ims/oneroster/rostering/v1p2/users", t)
+                .ids("users");
+            v.sort();
+            v
+        };
+        assert_eq!(users(&t).len(), 4);
+        let path = format!("/console/apps/{id}");
+        // Preview: what the rule gains and loses, nothing saved yet.
+        let r = c.post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "share-preview"),
+                ("rules", "course=c2\r\n"),
+                ("mask", "email"),
+            ],
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        let num = |page: &str, id: &str| -> i64 {
+            between(page, &format!("id=\"{id}\">"), "<")
+                .unwrap_or_else(|| panic!("{id} in {page}"))
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(num(&r.text, "lose-users"), 3, "g1, t1u, u1 would go");
+        assert_eq!(num(&r.text, "gain-users"), 0);
+        assert_eq!(num(&r.text, "lose-classes"), 1);
+        assert_eq!(num(&r.text, "lose-orgs"), 2, "d1 and s2");
+        assert!(r.text.contains("g1, t1u, u1"), "a sample of those lost");
+        assert_eq!(users(&t).len(), 4, "a preview changes nothing");
+        // A rule naming what is not in the store is refused with the reason.
+        let r = c.post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "share-save"),
+                ("rules", "course=nope"),
+                ("mask", ""),
+            ],
+        );
+        assert_eq!(r.status, 400);
+        assert!(r.text.contains("courses nope"), "{}", r.text);
+        // Saved: in force at once on this server, for the token the app already holds.
+        let r = c.post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "share-save"),
+                ("rules", "course=c2"),
+                ("mask", "email"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{}", r.text);
+        assert_eq!(users(&t), ["u2"]);
+        let u2 = server
+            .get("/ims/oneroster/rostering/v1p2/users/u2", &t)
+            .json();
+        assert!(u2["user"].get("email").is_none(), "{u2}");
+        let page = c.get(&path).text;
+        assert!(page.contains("by rules: course=c2"), "{page}");
+        assert!(page.contains("id=\"ruled-note\""));
+        assert!(c.get("/console/audit").text.contains("app.share"));
+        // A forged form (no CSRF token) changes nothing.
+        let r = c.post(&path, &[("action", "share-save"), ("rules", "all")]);
+        assert_eq!(r.status, 403);
+        assert_eq!(users(&t), ["u2"]);
+
+        // Undo an import from the history.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+        dir.path().join("users.csv"),
+        "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\nu2,active,2026-01-01T00:00:00.000Z,true,zoe.oconnor,,Zed,O'Connor,,1002,zoe@example.org,,,,10,,,,,,s1,\n",
+    )
+    .unwrap();
+        crate::common::delta_manifest(dir.path(), "1.2", &["users"]);
+        server.db.import(dir.path());
+        let run = rosterbridge::store::imports::list(&mut server.db.store.conn().unwrap(), 1)
+            .unwrap()[0]
+            .id;
+        let history = c.get("/console/imports").text;
+        assert!(history.contains(&format!("id=\"undo-{run}\"")), "{history}");
+        let name = || {
+            server
+                .get("/ims/oneroster/rostering/v1p2/users/u2", &t)
+                .json()["user"]["givenName"]
+                .clone()
+        };
+        assert_eq!(name(), "Zed");
+        let r = c.post(
+            &format!("/console/imports/runs/{run}/undo"),
+            &[("csrf", &csrf)],
+        );
+        assert_eq!(r.status, 303, "{}", r.text);
+        assert_eq!(name(), "Zoë");
+        assert!(c
+            .get(&format!("/console/imports?undone={run}"))
+            .text
+            .contains("id=\"undone\""));
+        // Once undone, it cannot be undone again: the reason names the undo.
+        let r = c.post(
+            &format!("/console/imports/runs/{run}/undo"),
+            &[("csrf", &csrf)],
+        );
+        assert_eq!(r.status, 400);
+        assert!(r.text.contains("undo:"), "{}", r.text);
+        assert!(c.get("/console/audit").text.contains("import.undo"));
+    }
+);

@@ -143,6 +143,8 @@ both!(google_classroom_flow_round_trips_lean_writes, |db| {
 
     // Delete the result and the line item: gone from ordinary reads...
     let before_delete = rosterbridge::model::time::now();
+    // Stamps are to the millisecond: the deletion's must come after this one.
+    std::thread::sleep(std::time::Duration::from_millis(2));
     assert_eq!(s.delete(&format!("{V12}/results/{res}"), &t).status, 204);
     assert_eq!(s.delete(&format!("{V12}/lineItems/{li}"), &t).status, 204);
     assert_eq!(s.get(&format!("{V12}/results/{res}"), &t).status, 404);

@@ -19,7 +19,8 @@ use crate::http::rest::render::Renderer;
 use crate::http::rest::routes::{self, Api, Method, Service};
 use crate::http::server::AppState;
 use crate::model::catalog::Entity;
-use crate::roster::{Caller, Need, ReadError, ReadSpec, Roster, Where};
+use crate::model::sharing::{maskable, parse_mask, parse_rules, rules_text, Rule};
+use crate::roster::{compare_views, Caller, Need, ReadError, ReadSpec, Roster, ViewChange, Where};
 use crate::store::clients::{self, ClientRow};
 use crate::store::{admins, DbConnection};
 
@@ -400,10 +401,104 @@ struct AppLine {
 }
 
 fn orgs_label(c: &ClientRow) -> String {
+    if c.sharing.is_some() {
+        return match c.rules() {
+            None => "whole district".into(),
+            Some(r) if r.is_empty() => "nothing".into(),
+            Some(r) => format!(
+                "by rules: {}",
+                r.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
+        };
+    }
     match &c.orgs {
         None => "whole district".into(),
         Some(o) => o.split(',').collect::<Vec<_>>().join(", "),
     }
+}
+
+/// What an app's page shows besides the app: a refusal, a scope/org preview, the sharing form
+/// as edited (with its preview).
+#[derive(Default)]
+struct Extra<'a> {
+    message: Option<&'a str>,
+    preview: Option<Vec<Reach>>,
+    share: Option<SharePreview>,
+}
+
+/// The sharing section of an app's page: its rules (one per line) and mask as edited, and the
+/// preview of what a change gains and loses.
+#[derive(Serialize)]
+struct SharePreview {
+    rules: String,
+    mask: String,
+    changes: Option<Vec<ViewChange>>,
+}
+
+/// How many active orgs, classes, users and enrollments the app `c` sees under its rules.
+fn reach_of(conn: &mut DbConnection, c: &ClientRow) -> Result<Vec<Reach>, ConsoleError> {
+    let caller = Caller::new(
+        conn,
+        c.client_id.clone(),
+        scopes::ALL.iter().map(|s| s.to_string()).collect(),
+        c.rules().as_deref(),
+        Vec::new(),
+    )?;
+    let mut roster = Roster::new(conn, &caller, None);
+    let mut out = Vec::new();
+    for (label, e) in [
+        ("orgs", Entity::Orgs),
+        ("classes", Entity::Classes),
+        ("users", Entity::Users),
+        ("enrollments", Entity::Enrollments),
+    ] {
+        let mut spec = ReadSpec::new(e, Need::OneOf(&caller.scopes), vec![Where::Active], 1);
+        spec.count = true;
+        out.push(Reach {
+            label,
+            count: roster.read(&spec)?.total,
+        });
+    }
+    Ok(out)
+}
+
+/// The rules and mask of the sharing form: (rules text as given, parsed rules, mask fields).
+#[allow(clippy::type_complexity)]
+fn read_share(
+    conn: &mut DbConnection,
+    f: &Form,
+) -> Result<(String, Option<Vec<Rule>>, Vec<String>), String> {
+    let text = f.get("rules").unwrap_or_default().replace('\r', "");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let rules = parse_rules(&lines)?;
+    let mut missing = Vec::new();
+    for rule in rules.iter().flatten() {
+        for (entity, ids) in rule.named() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let found = crate::store::records::existing_ids(conn, entity, &ids)
+                .map_err(|e| e.to_string())?;
+            missing.extend(
+                ids.into_iter()
+                    .filter(|i| !found.contains(*i))
+                    .map(|i| format!("{} {i}", entity.name())),
+            );
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!("Not in the store: {}.", missing.join(", ")));
+    }
+    let mask = parse_mask(f.get("mask").unwrap_or_default())?;
+    Ok((text, rules, mask))
 }
 
 /// `GET /console/apps`.
@@ -551,7 +646,7 @@ pub async fn show(
     let base = base_url(&req, &state);
     signed_in(&req, &state, None, move |st, conn, admin| {
         let _ = st.usage.flush(&st.store);
-        app_page(st, conn, admin, &id, &base, None, None)
+        app_page(st, conn, admin, &id, &base, Extra::default())
     })
     .await
 }
@@ -562,11 +657,21 @@ fn app_page(
     admin: &Admin,
     id: &str,
     base: &str,
-    message: Option<&str>,
-    preview: Option<Vec<Reach>>,
+    extra: Extra<'_>,
 ) -> Result<Reply, ConsoleError> {
+    let Extra {
+        message,
+        preview,
+        share,
+    } = extra;
     let c =
         clients::get(conn, id)?.ok_or_else(|| ConsoleError::NotFound(format!("no app '{id}'")))?;
+    let ruled = c.sharing.is_some();
+    let share = share.unwrap_or_else(|| SharePreview {
+        rules: rules_text(c.rules().as_deref()).unwrap_or_else(|| "all".into()),
+        mask: c.masked().join(","),
+        changes: None,
+    });
     let usage: Vec<UsageLine> = clients::usage(conn, Some(id), &day_ago(13))?
         .into_iter()
         .map(|u| UsageLine {
@@ -584,6 +689,7 @@ fn app_page(
     let tree = org_tree(conn, orgs.as_deref().unwrap_or_default())?;
     let sees = match &preview {
         Some(_) => None,
+        None if ruled => Some(reach_of(conn, &c)?),
         None => Some(reach(st, conn, orgs.as_deref())?),
     };
     let views: Vec<&str> = VIEWS.iter().map(|v| v.0).collect();
@@ -594,7 +700,8 @@ fn app_page(
         disabled_at => c.disabled_at, labels => labels_of(&c.scopes),
         scopes => c.scopes.split_whitespace().collect::<Vec<_>>(),
         orgs_label => orgs_label(&c), usage, choices => choices(&keys), tree,
-        some => orgs.is_some(), message, preview, sees, views, conn => connection(base) },
+        some => orgs.is_some(), message, preview, sees, views, conn => connection(base),
+        ruled, share, maskable => maskable().join(", ") },
     ));
     if message.is_some() {
         res = res.with_status(actix_web::http::StatusCode::BAD_REQUEST);
@@ -631,15 +738,39 @@ pub async fn change(
                 f2.0.push(("name".into(), c.name.clone()));
                 let app = match AppForm::read(&f2) {
                     Ok(a) => a,
-                    Err(why) => return app_page(st, conn, admin, &id, &base, Some(&why), None),
+                    Err(why) => {
+                        return app_page(
+                            st,
+                            conn,
+                            admin,
+                            &id,
+                            &base,
+                            Extra {
+                                message: Some(&why),
+                                ..Extra::default()
+                            },
+                        )
+                    }
                 };
                 if f.get("action") == Some("preview") {
                     let preview = reach(st, conn, app.orgs.as_deref())?;
-                    return app_page(st, conn, admin, &id, &base, None, Some(preview));
+                    return app_page(
+                        st,
+                        conn,
+                        admin,
+                        &id,
+                        &base,
+                        Extra {
+                            preview: Some(preview),
+                            ..Extra::default()
+                        },
+                    );
                 }
                 let uris = uris_of(&app.keys).join(" ");
                 let orgs = app.orgs.as_ref().map(|o| o.join(","));
-                clients::update(conn, &id, Some(&uris), Some(orgs.as_deref()))?;
+                // An app shared by rules keeps them (they are edited below); orgs otherwise.
+                let new_orgs = c.sharing.is_none().then_some(orgs.as_deref());
+                clients::update(conn, &id, Some(&uris), new_orgs)?;
                 let detail = format!(
                     "{} ({id}): {}; orgs: {}",
                     c.name,
@@ -647,6 +778,70 @@ pub async fn change(
                     orgs.unwrap_or_else(|| "whole district".into())
                 );
                 done(conn, "app.update", detail)
+            }
+            "share-preview" | "share-save" => {
+                let (text, rules, mask) = match read_share(conn, &f) {
+                    Ok(x) => x,
+                    Err(why) => {
+                        return app_page(
+                            st,
+                            conn,
+                            admin,
+                            &id,
+                            &base,
+                            Extra {
+                                message: Some(&why),
+                                ..Extra::default()
+                            },
+                        )
+                    }
+                };
+                if f.get("action") == Some("share-preview") {
+                    let old = Caller::new(
+                        conn,
+                        id.clone(),
+                        Vec::new(),
+                        c.rules().as_deref(),
+                        Vec::new(),
+                    )?;
+                    let new =
+                        Caller::new(conn, id.clone(), Vec::new(), rules.as_deref(), Vec::new())?;
+                    let changes = compare_views(conn, &old, &new, 5)?;
+                    let share = SharePreview {
+                        rules: text,
+                        mask: mask.join(","),
+                        changes: Some(changes),
+                    };
+                    return app_page(
+                        st,
+                        conn,
+                        admin,
+                        &id,
+                        &base,
+                        Extra {
+                            share: Some(share),
+                            ..Extra::default()
+                        },
+                    );
+                }
+                // The view before and after, so its delta reads learn what left or entered.
+                crate::roster::remember_view(conn, &c, true)?;
+                let stored = rules_text(rules.as_deref());
+                clients::set_sharing(conn, &id, Some(stored.as_deref()), Some(&mask.join(",")))?;
+                if let Some(row) = clients::get(conn, &id)? {
+                    crate::roster::remember_view(conn, &row, false)?;
+                }
+                let detail = format!(
+                    "{} ({id}): {}; masked: {}",
+                    c.name,
+                    stored.map_or_else(|| "all".to_string(), |t| t.replace('\n', " | ")),
+                    if mask.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        mask.join(",")
+                    }
+                );
+                done(conn, "app.share", detail)
             }
             "rotate" => {
                 let key =
@@ -680,8 +875,10 @@ pub async fn change(
                         admin,
                         &id,
                         &base,
-                        Some("Tick the box to confirm the deletion."),
-                        None,
+                        Extra {
+                            message: Some("Tick the box to confirm the deletion."),
+                            ..Extra::default()
+                        },
                     );
                 }
                 clients::remove(conn, &id)?;

@@ -259,9 +259,59 @@ fn state_name(s: &JobState) -> &'static str {
     }
 }
 
+/// `POST /console/imports/runs/{id}/undo`: undo a committed import (`ingest::undo`); refused
+/// with its reason (later imports changed the same records, naming them).
+pub async fn undo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<Reply, ConsoleError> {
+    let id = id.into_inner();
+    let form = Form::parse(&body);
+    signed_in(
+        &req,
+        &state,
+        Some(&form),
+        move |st, conn, admin| match crate::ingest::undo::undo(&st.store, id) {
+            Ok(report) if report.outcome == crate::ingest::Outcome::Committed => {
+                admins::audit(
+                    conn,
+                    &crate::model::time::now(),
+                    &admin.name,
+                    "import.undo",
+                    &format!("import {id}"),
+                )?;
+                Ok(see_other(format!("{BASE}/imports?undone={id}")))
+            }
+            Ok(report) => {
+                let first: Vec<String> = report
+                    .diags
+                    .errors()
+                    .take(5)
+                    .map(|d| format!("{} line {}, {}: {}", d.file, d.line, d.column, d.message))
+                    .collect();
+                Err(ConsoleError::BadRequest(format!(
+                    "The undo of import {id} was refused: {}",
+                    first.join("; ")
+                )))
+            }
+            Err(e) => Err(ConsoleError::BadRequest(format!(
+                "Import {id} cannot be undone: {e}"
+            ))),
+        },
+    )
+    .await
+}
+
 /// `GET /console/imports`: the upload form, jobs in progress and the history of runs.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply, ConsoleError> {
-    signed_in(&req, &state, None, |st, conn, admin| {
+    let undone: Option<i64> = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("undone="))
+        .and_then(|v| v.parse().ok());
+    signed_in(&req, &state, None, move |st, conn, admin| {
         let runs = import_lines(conn, 100)?;
         let jobs: Vec<JobLine> = st
             .console
@@ -276,7 +326,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply,
             .collect();
         Ok(ok_page(templates::render(
             "imports.html",
-            context! { admin => admin.name, csrf => admin.csrf, section => "imports", runs, jobs },
+            context! { admin => admin.name, csrf => admin.csrf, section => "imports", runs, jobs, undone },
         )))
     })
     .await

@@ -435,6 +435,40 @@ pub fn ids_where(
         .collect())
 }
 
+/// How many records of `entity` meet `conds`, and the first `sample` of their ids.
+pub fn count_and_sample(
+    conn: &mut DbConnection,
+    entity: Entity,
+    conds: &[Where],
+    sample: i64,
+) -> QueryResult<(i64, Vec<String>)> {
+    let query = Query {
+        conds: conds.to_vec(),
+        ..Query::default()
+    };
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "SELECT CAST(COUNT(*) AS TEXT) AS t0 FROM {} t",
+        entity.table()
+    ));
+    push_where(&mut q, entity, &query);
+    let n = q.load_i64(conn)?;
+    let mut q = Sql::new(conn);
+    q.push(&format!(
+        "SELECT t.sourced_id AS t0 FROM {} t",
+        entity.table()
+    ));
+    push_where(&mut q, entity, &query);
+    q.push(" ORDER BY t.sourced_id LIMIT ").bind_limit(sample);
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok((
+        n,
+        rows.into_iter()
+            .filter_map(|r| r.0.first().and_then(Cell::text).map(str::to_string))
+            .collect(),
+    ))
+}
+
 /// One page of `entity` matching `query`, and the total number of matches.
 pub fn query(
     conn: &mut DbConnection,
