@@ -3,9 +3,12 @@
 //! changes after a savepoint, and per-app data sharing. Only here do they become SQL
 //! ([`Where::cond`]: a static template with bound arguments); the layers above name them.
 //!
-//! **Per-app data sharing** ([`Where::VisibleTo`]): which records a client restricted to some
-//! orgs may see, ANDed with every read (so no `filter`, sort or by-id path can widen them).
-//! A client restricted to orgs O sees, with O* = O and all their descendant orgs:
+//! **Per-app data sharing** ([`Where::VisibleTo`], a [`Visibility`]): which records a client
+//! restricted by its sharing rules may see, ANDed with every read (so no `filter`, sort or by-id
+//! path can widen them): what the orgs it shares whole show (below) OR what its class
+//! selections show (`class_condition`: the selected classes, their courses, terms, schools,
+//! enrollments, enrolled users and the students' agents, gradebook and resources).
+//! A client sharing orgs O whole sees, with O* = O and all their descendant orgs:
 //! - orgs in O*;
 //! - users holding a role (any status) at an org in O*, and their demographics;
 //! - classes whose school is in O*, and the enrollments of those classes;
