@@ -101,6 +101,57 @@ impl Roster<'_> {
         Ok(true)
     }
 
+    /// The condition limiting a read of `entity` to what the caller sees. For the users (and
+    /// their demographics) of a caller whose rules select classes, when serving outside a
+    /// write, the ids of its sharing ledger (refreshed first when the rostering tables changed
+    /// since it was taken): the live condition (users enrolled in the selected classes, and
+    /// their agents) is a join over every enrollment of those classes, 60 ms a request on the
+    /// benchmark district against 0.2 ms for an id lookup (docs/PERFORMANCE.md, sharing).
+    pub(super) fn visibility(
+        &mut self,
+        entity: crate::model::catalog::Entity,
+    ) -> diesel::QueryResult<Option<Where>> {
+        use crate::model::catalog::Entity;
+        let selects = self
+            .caller
+            .sharing
+            .as_ref()
+            .is_some_and(|v| !v.classes.is_empty());
+        if !selects
+            || self.live
+            || self.caches.is_none()
+            || !matches!(entity, Entity::Users | Entity::Demographics)
+        {
+            return Ok(self.caller.visible());
+        }
+        let client = self.caller.client_id.clone();
+        let signature = signature(&format!("{:?}", self.caller.sharing));
+        let generation = self.generation()?;
+        let known = (generation, signature.clone());
+        let memo = self.caches.map(|c| &c.ledgers);
+        let remembered = memo
+            .and_then(|m| m.lock().ok())
+            .is_some_and(|m| m.get(&client) == Some(&known));
+        if !remembered {
+            let fresh = match ledger::state(self.conn, &client)? {
+                Some((g, s)) if s == signature => {
+                    g == generation || !ledger::rostering_changed_since(self.conn, g)?
+                }
+                _ => false,
+            };
+            if !fresh {
+                self.ledger_ready(true)?;
+            }
+            if let Some(mut m) = memo.and_then(|m| m.lock().ok()) {
+                if m.len() > 10_000 {
+                    m.clear();
+                }
+                m.insert(client.clone(), known);
+            }
+        }
+        Ok(Some(Where::InLedger(client, signature)))
+    }
+
     /// `page` of a delta read completed: entries' moments, then the departures.
     pub(super) fn finish_delta(
         &mut self,

@@ -156,12 +156,15 @@ impl Caller {
     }
 }
 
-/// The caches serving reads share: `X-Total-Count`s and page ends per store generation, and
-/// the tables known empty.
+/// The caches serving reads share: `X-Total-Count`s and page ends per store generation, the
+/// tables known empty, and which apps' sharing ledgers are known current.
 #[derive(Debug, Default)]
 pub struct Caches {
     pub counts: CountCache,
     pub empty: EmptyCache,
+    /// Client id → (store generation, rules digest) its ledger was last found current at, so
+    /// that a ruled app's reads check the ledger's state only when the store moved.
+    pub ledgers: std::sync::Mutex<std::collections::HashMap<String, (i64, String)>>,
 }
 
 /// What a read requires of the caller.
@@ -246,6 +249,9 @@ pub struct Roster<'a> {
     /// The store generation the caches are keyed by, read once per request (a write forgets
     /// it).
     generation: Option<i64>,
+    /// Inside a write's transaction: visibility is always computed from the tables as they
+    /// are (never from the sharing ledger, which a write leaves behind).
+    live: bool,
 }
 
 impl<'a> Roster<'a> {
@@ -259,6 +265,7 @@ impl<'a> Roster<'a> {
             caller: Cow::Borrowed(caller),
             caches,
             generation: None,
+            live: false,
         }
     }
 
@@ -269,6 +276,7 @@ impl<'a> Roster<'a> {
             caller: Cow::Borrowed(&*self.caller),
             caches: self.caches,
             generation: self.generation,
+            live: self.live,
         }
     }
 
@@ -293,6 +301,7 @@ impl<'a> Roster<'a> {
                 caller: Cow::Borrowed(caller),
                 caches,
                 generation: None,
+                live: true,
             };
             f(&mut inner)
         })
@@ -351,7 +360,7 @@ impl<'a> Roster<'a> {
             Some(c) if spec.count => Some((&c.counts, self.generation()?)),
             _ => None,
         };
-        conds.extend(self.caller.visible());
+        conds.extend(self.visibility(spec.entity)?);
         let (records, total) = records::query(
             self.conn,
             spec.entity,
@@ -446,6 +455,7 @@ impl<'a> Roster<'a> {
             caller: Cow::Owned(self.caller.unrestricted()),
             caches: self.caches,
             generation: self.generation,
+            live: self.live,
         }
     }
 

@@ -268,6 +268,18 @@ pub fn departures(
     ))
 }
 
+/// Whether an import after `generation` changed a table the users' visibility under class
+/// selections depends on (enrollments, classes, courses, users: `store::changes`).
+pub fn rostering_changed_since(conn: &mut DbConnection, generation: i64) -> QueryResult<bool> {
+    let mut q = Sql::new(conn);
+    q.cached()
+        .push("SELECT 'x' AS t0 FROM import_changes WHERE import_id > ")
+        .bind(P::Int(generation))
+        .push(" AND entity IN ('enrollments', 'classes', 'courses', 'users') LIMIT 1");
+    let rows: Vec<DynRow> = q.load(conn)?;
+    Ok(!rows.is_empty())
+}
+
 /// Forget `client`'s ledger (the app was removed).
 pub fn forget(conn: &mut DbConnection, client: &str) -> QueryResult<()> {
     for table in ["share_view", "share_departures", "share_state"] {

@@ -71,6 +71,12 @@ pub enum Where {
     ScoreScalesOfSchool(String),
     /// What a client restricted by sharing rules may see ([`Visibility`]).
     VisibleTo(Arc<Visibility>),
+    /// In this client's sharing ledger (`store::ledger`: what it could see when it was taken
+    /// under the rules whose digest is the second value; it is part of the statement's text, so
+    /// that counts cached for one rule set are not served for the next). A correlated `EXISTS`
+    /// (a probe of the ledger's key per row), not `IN`: SQLite would build the whole list of
+    /// the app's ids for every page (7 ms for 40,000 users, against 0.07 ms).
+    InLedger(String, String),
     /// The condition does not hold (a record it leaves out, NULLs included).
     Not(Box<Where>),
     /// Users whose family name, given name or e-mail starts with this text (any case), whose
@@ -143,6 +149,18 @@ impl Where {
                 Cond::new(SCALES_OF_SCHOOL, vec![one(school), one(school)])
             }
             Where::VisibleTo(vis) => vis.condition(entity),
+            Where::InLedger(client, rules) => Cond {
+                template: format!(
+                    "EXISTS (SELECT 1 FROM share_view v WHERE v.client_id = ? \
+                     AND v.entity = ? AND v.sourced_id = t.sourced_id) /* rules {} */",
+                    rules
+                        .chars()
+                        .filter(char::is_ascii_hexdigit)
+                        .collect::<String>()
+                )
+                .into(),
+                args: vec![one(client), Arg::One(entity.name().to_string())],
+            },
             Where::Not(inner) => {
                 let c = inner.cond(entity);
                 Cond {

@@ -115,9 +115,9 @@ pub struct CountCache {
 const COUNT_CACHE_MAX: usize = 10_000;
 
 /// A query's default order is marked every this many records for deep offsets.
-const CHECKPOINT: i64 = 1024;
+const CHECKPOINT: i64 = 256;
 /// Queries whose checkpoints are kept before that cache starts over (each holds one id per
-/// [`CHECKPOINT`] matching records: ~200 for the 205,875 users of the benchmark district).
+/// [`CHECKPOINT`] matching records: ~800 for the 205,875 users of the benchmark district).
 const CHECKPOINT_KEYS: usize = 64;
 
 /// The sourcedIds at positions `CHECKPOINT`, `2 CHECKPOINT`, … (1-based) of a query's default
