@@ -216,9 +216,32 @@ try:
     go(f"/console/apps/{client_id}")
     check(driver.find_elements(By.CSS_SELECTOR, "#disable-button"), "the app is still enabled")
 
+    # Sharing rules: narrow the app to its school's grade-9 classes, masking e-mail; the
+    # preview's losses are what REST stops showing.
+    go(f"/console/apps/{client_id}")
+    rules = el("#rules")
+    rules.clear()
+    rules.send_keys("org=org-sch-001;grades=09")
+    el("#mask").send_keys("email")
+    el("#share-preview-button").click()
+    lose_users = int(wait_for("#lose-users").text)
+    gain_users = int(el("#gain-users").text)
+    check(lose_users > 0 and gain_users == 0, f"the preview: lose {lose_users}, gain {gain_users}")
+    shot("app-sharing-preview")
+    el("#share-save-button").click()
+    wait_until(lambda: "by rules: org=org-sch-001;grades=09" in driver.page_source, "the rules are saved")
+    status, _, body = token(client_id, new_secret)
+    bearer = json.loads(body)["access_token"]
+    status, headers, body = http("GET", rostering + "/users?limit=1000", headers={"Authorization": "Bearer " + bearer})
+    check(status == 200, body)
+    check(int(headers["x-total-count"]) == preview_users - lose_users,
+          f"REST sees {headers['x-total-count']} users, the preview said {preview_users} - {lose_users}")
+    check('"email"' not in body, "e-mail is masked")
+    shot("app-sharing")
+
     # View as the app, the roster browser, the audit log.
     go(f"/console/apps/{client_id}/view?what=users")
-    check(f"<strong>{preview_users}</strong>" in driver.page_source, "view as app shows what the app receives")
+    check(f"<strong>{preview_users - lose_users}</strong>" in driver.page_source, "view as app shows what the app receives")
     shot("app-view-as")
     go("/console/roster")
     el("#kind").send_keys("classes")
@@ -243,6 +266,15 @@ try:
     shot("audit")
     go("/console/imports")
     shot("imports")
+    check("app.share" in audit, "app.share in the audit log")
+
+    # Undo the applied import from the history: every record it created is tombstoned.
+    el("button[id^=undo-]").click()
+    wait_for("#undone")
+    status, headers, _ = http("GET", rostering + "/users?limit=1&filter=status%3D%27active%27",
+                              headers={"Authorization": "Bearer " + bearer})
+    check(status == 200 and headers["x-total-count"] == "0", f"no active user after the undo: {headers.get('x-total-count')}")
+    shot("import-undone")
 
     # Sign out: back to the sign-in page, and the console is closed.
     el(".logout button").click()
