@@ -251,7 +251,7 @@ pub struct Roster<'a> {
     generation: Option<i64>,
     /// Inside a write's transaction: visibility is always computed from the tables as they
     /// are (never from the sharing ledger, which a write leaves behind).
-    live: bool,
+    pub(crate) live: bool,
 }
 
 impl<'a> Roster<'a> {

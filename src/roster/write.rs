@@ -64,7 +64,11 @@ impl Roster<'_> {
         if records.is_empty() {
             return Ok(());
         }
-        guard(self, need, &records)?;
+        // The write's checks see the tables as they are, never the sharing ledger.
+        let was_live = std::mem::replace(&mut self.live, true);
+        let checked = guard(self, need, &records);
+        self.live = was_live;
+        checked?;
         self.generation = None;
         let label = format!("{label}:{}", self.caller.client_id);
         let after: Vec<(Entity, String)> = match self.caller.sharing {
