@@ -276,22 +276,7 @@ fn check_orgs(store: &Store, orgs: &[String]) -> anyhow::Result<(), String> {
 /// nothing, silently).
 fn check_named(store: &Store, rules: &[Rule]) -> anyhow::Result<(), String> {
     let mut conn = store.conn().map_err(|e| e.to_string())?;
-    let mut missing = Vec::new();
-    for rule in rules {
-        for (entity, ids) in rule.named() {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let found =
-                records::existing_ids(&mut conn, entity, &ids).map_err(|e| e.to_string())?;
-            missing.extend(
-                ids.into_iter()
-                    .filter(|i| !found.contains(*i))
-                    .map(|i| format!("{} {i}", entity.name())),
-            );
-        }
-    }
+    let missing = crate::roster::missing_named(&mut conn, rules).map_err(|e| e.to_string())?;
     if missing.is_empty() {
         Ok(())
     } else {

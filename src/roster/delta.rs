@@ -276,3 +276,27 @@ pub fn compare_views(
     }
     Ok(out)
 }
+
+/// The orgs, courses and classes `rules` name that are not in the store, as "entity id" (a
+/// typo would share nothing, silently; the CLI and the console refuse such rules).
+pub fn missing_named(
+    conn: &mut crate::store::DbConnection,
+    rules: &[crate::model::sharing::Rule],
+) -> diesel::QueryResult<Vec<String>> {
+    let mut missing = Vec::new();
+    for rule in rules {
+        for (entity, ids) in rule.named() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let found = records::existing_ids(conn, entity, &ids)?;
+            missing.extend(
+                ids.into_iter()
+                    .filter(|i| !found.contains(*i))
+                    .map(|i| format!("{} {i}", entity.name())),
+            );
+        }
+    }
+    Ok(missing)
+}

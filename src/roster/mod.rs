@@ -33,7 +33,7 @@ mod write;
 
 pub use crate::store::related::Related;
 pub use crate::store::views::{ClassSel, Visibility, Where};
-pub use delta::{compare_views, ViewChange};
+pub use delta::{compare_views, missing_named, ViewChange};
 pub use write::WriteError;
 
 /// Who is asking: an authenticated client, what it was granted, and what it may see.

@@ -478,22 +478,8 @@ fn read_share(
         .filter(|l| !l.is_empty())
         .collect();
     let rules = parse_rules(&lines)?;
-    let mut missing = Vec::new();
-    for rule in rules.iter().flatten() {
-        for (entity, ids) in rule.named() {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            if ids.is_empty() {
-                continue;
-            }
-            let found = crate::store::records::existing_ids(conn, entity, &ids)
-                .map_err(|e| e.to_string())?;
-            missing.extend(
-                ids.into_iter()
-                    .filter(|i| !found.contains(*i))
-                    .map(|i| format!("{} {i}", entity.name())),
-            );
-        }
-    }
+    let missing = crate::roster::missing_named(conn, rules.as_deref().unwrap_or_default())
+        .map_err(|e| e.to_string())?;
     if !missing.is_empty() {
         return Err(format!("Not in the store: {}.", missing.join(", ")));
     }
