@@ -32,6 +32,19 @@ impl Roster<'_> {
     /// The delta read `spec` is, for a caller with a ledger (refreshed first); `None` for any
     /// other read or caller.
     pub(super) fn delta_of(&mut self, spec: &ReadSpec<'_>) -> Result<Option<Delta>, ReadError> {
+        // Most reads are not delta reads: nothing is copied for them.
+        let savepoint = spec
+            .conds
+            .iter()
+            .any(|w| matches!(w, Where::ChangedAfter(_)));
+        let since = spec.filter.is_some_and(|f| {
+            f.clauses
+                .iter()
+                .any(|c| c.path.len() == 1 && c.path[0] == "dateLastModified")
+        });
+        if !savepoint && !since {
+            return Ok(None);
+        }
         let mut conds = spec.conds.clone();
         let mut filter = spec.filter.cloned();
         let moment = if let Some(i) = conds
