@@ -87,14 +87,7 @@ pub fn refresh(
         gone.sort();
         came.sort();
         for chunk in gone.chunks(CHUNK) {
-            let mut q = Sql::new(conn);
-            q.push("DELETE FROM share_view WHERE client_id = ")
-                .bind_str(client)
-                .push(" AND entity = ")
-                .bind_str(name)
-                .push(" AND sourced_id IN ")
-                .bind_list(chunk.iter().map(|s| s.as_str()));
-            q.execute(conn)?;
+            delete(conn, "share_view", client, name, chunk)?;
             insert(
                 conn,
                 "share_departures",
@@ -118,14 +111,7 @@ pub fn refresh(
                 entered,
                 false,
             )?;
-            let mut q = Sql::new(conn);
-            q.push("DELETE FROM share_departures WHERE client_id = ")
-                .bind_str(client)
-                .push(" AND entity = ")
-                .bind_str(name)
-                .push(" AND sourced_id IN ")
-                .bind_list(chunk.iter().map(|s| s.as_str()));
-            q.execute(conn)?;
+            delete(conn, "share_departures", client, name, chunk)?;
         }
     }
     let mut q = Sql::new(conn);
@@ -142,6 +128,25 @@ pub fn refresh(
         .push(", ")
         .bind_str(now)
         .push(") ON CONFLICT (client_id) DO NOTHING");
+    q.execute(conn)?;
+    Ok(())
+}
+
+/// Delete `client`'s rows of `entity` with these ids from `table`.
+fn delete(
+    conn: &mut DbConnection,
+    table: &str,
+    client: &str,
+    entity: &str,
+    ids: &[&String],
+) -> QueryResult<()> {
+    let mut q = Sql::new(conn);
+    q.push(&format!("DELETE FROM {table} WHERE client_id = "))
+        .bind_str(client)
+        .push(" AND entity = ")
+        .bind_str(entity)
+        .push(" AND sourced_id IN ")
+        .bind_list(ids.iter().map(|s| s.as_str()));
     q.execute(conn)?;
     Ok(())
 }
