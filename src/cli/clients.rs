@@ -203,12 +203,10 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
                 Some(Some(joined.as_str()))
             };
             let text = rules.as_ref().map(|r| rules_text(r.as_deref()));
-            if text.is_some() || !orgs.is_empty() || *all_orgs {
+            let reshared = text.is_some() || !orgs.is_empty() || *all_orgs;
+            if reshared {
                 // What the app sees before the change, so its next delta read learns what left.
-                let mut conn = store.conn()?;
-                if let Some(row) = crate::store::clients::get(&mut conn, client_id)? {
-                    crate::roster::remember_view(&mut conn, &row, true)?;
-                }
+                crate::roster::remember_view(&mut *store.conn()?, client_id, true)?;
             }
             let found = store.transaction(|c| {
                 let mut found =
@@ -227,12 +225,9 @@ pub(super) fn run(cli: &Cli, action: &ClientAction) -> anyhow::Result<i32> {
                 eprintln!("rosterbridge: no client {client_id}");
                 return Ok(1);
             }
-            if text.is_some() || !orgs.is_empty() || *all_orgs {
+            if reshared {
                 // And what it sees after: what left or entered is stamped now.
-                let mut conn = store.conn()?;
-                if let Some(row) = crate::store::clients::get(&mut conn, client_id)? {
-                    crate::roster::remember_view(&mut conn, &row, false)?;
-                }
+                crate::roster::remember_view(&mut *store.conn()?, client_id, false)?;
             }
             if text.is_some() || mask.is_some() {
                 out!("updated {client_id} (running servers apply it within 10 s)");

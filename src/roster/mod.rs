@@ -465,14 +465,17 @@ impl<'a> Roster<'a> {
     }
 }
 
-/// Record in the sharing ledger what the app `client` sees now (`Roster::remember_view`): just
+/// Record in the sharing ledger what the app `client_id` (when it exists) sees now (`Roster::remember_view`): just
 /// before its rules change (`before`; skipped for an app never used, which has nothing to be
 /// told about) and just after (so what left or entered is stamped with the change).
 pub fn remember_view(
     conn: &mut DbConnection,
-    client: &crate::store::clients::ClientRow,
+    client_id: &str,
     before: bool,
 ) -> diesel::QueryResult<()> {
+    let Some(client) = crate::store::clients::get(conn, client_id)? else {
+        return Ok(());
+    };
     let kept = crate::store::ledger::state(conn, &client.client_id)?.is_some();
     if !kept
         && ((before && !crate::store::clients::ever_used(conn, &client.client_id)?)

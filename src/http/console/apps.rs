@@ -209,12 +209,12 @@ pub struct Reach {
     pub count: i64,
 }
 
-/// How many active orgs, classes, users and enrollments a client restricted to `orgs`
-/// (`None`: every org) sees: the roster service's own visibility rule.
+/// How many active orgs, classes, users and enrollments a client shared by `rules` (`None`:
+/// everything) sees: the roster service's own visibility rule.
 pub fn reach(
     st: &AppState,
     conn: &mut DbConnection,
-    orgs: Option<&[String]>,
+    rules: Option<&[Rule]>,
 ) -> Result<Vec<Reach>, ConsoleError> {
     const SHOWN: [(&str, Entity); 4] = [
         ("orgs", Entity::Orgs),
@@ -222,7 +222,7 @@ pub fn reach(
         ("users", Entity::Users),
         ("enrollments", Entity::Enrollments),
     ];
-    if orgs.is_none() {
+    let Some(rules) = rules else {
         // The whole district: the overview's counts (cached per store generation).
         let counts = super::pages::entity_counts(st, conn)?;
         return Ok(SHOWN
@@ -235,8 +235,14 @@ pub fn reach(
                     .map_or(0, |c| c.active),
             })
             .collect());
-    }
-    let caller = console_caller(orgs, conn)?;
+    };
+    let caller = Caller::new(
+        conn,
+        "console".into(),
+        scopes::ALL.iter().map(|s| s.to_string()).collect(),
+        Some(rules),
+        Vec::new(),
+    )?;
     let mut roster = Roster::new(conn, &caller, None);
     let mut out = Vec::new();
     for (label, e) in SHOWN {
@@ -249,6 +255,11 @@ pub fn reach(
         });
     }
     Ok(out)
+}
+
+/// One rule sharing `orgs` whole (`None`: everything), as the app form chooses.
+fn org_rules(orgs: Option<&[String]>) -> Option<Vec<Rule>> {
+    orgs.map(|o| vec![Rule::orgs(o)])
 }
 
 /// What the app form holds.
@@ -438,33 +449,6 @@ struct SharePreview {
     changes: Option<Vec<ViewChange>>,
 }
 
-/// How many active orgs, classes, users and enrollments the app `c` sees under its rules.
-fn reach_of(conn: &mut DbConnection, c: &ClientRow) -> Result<Vec<Reach>, ConsoleError> {
-    let caller = Caller::new(
-        conn,
-        c.client_id.clone(),
-        scopes::ALL.iter().map(|s| s.to_string()).collect(),
-        c.rules().as_deref(),
-        Vec::new(),
-    )?;
-    let mut roster = Roster::new(conn, &caller, None);
-    let mut out = Vec::new();
-    for (label, e) in [
-        ("orgs", Entity::Orgs),
-        ("classes", Entity::Classes),
-        ("users", Entity::Users),
-        ("enrollments", Entity::Enrollments),
-    ] {
-        let mut spec = ReadSpec::new(e, Need::OneOf(&caller.scopes), vec![Where::Active], 1);
-        spec.count = true;
-        out.push(Reach {
-            label,
-            count: roster.read(&spec)?.total,
-        });
-    }
-    Ok(out)
-}
-
 /// The rules and mask of the sharing form: (rules text as given, parsed rules, mask fields).
 #[allow(clippy::type_complexity)]
 fn read_share(
@@ -564,7 +548,7 @@ pub async fn create(
             Ok(app) => app,
         };
         if f.get("action") != Some("create") {
-            let preview = reach(st, conn, app.orgs.as_deref())?;
+            let preview = reach(st, conn, org_rules(app.orgs.as_deref()).as_deref())?;
             return form_page(
                 conn,
                 admin,
@@ -675,8 +659,7 @@ fn app_page(
     let tree = org_tree(conn, orgs.as_deref().unwrap_or_default())?;
     let sees = match &preview {
         Some(_) => None,
-        None if ruled => Some(reach_of(conn, &c)?),
-        None => Some(reach(st, conn, orgs.as_deref())?),
+        None => Some(reach(st, conn, c.rules().as_deref())?),
     };
     let views: Vec<&str> = VIEWS.iter().map(|v| v.0).collect();
     let mut res = ok_page(templates::render(
@@ -739,7 +722,7 @@ pub async fn change(
                     }
                 };
                 if f.get("action") == Some("preview") {
-                    let preview = reach(st, conn, app.orgs.as_deref())?;
+                    let preview = reach(st, conn, org_rules(app.orgs.as_deref()).as_deref())?;
                     return app_page(
                         st,
                         conn,
@@ -811,12 +794,10 @@ pub async fn change(
                     );
                 }
                 // The view before and after, so its delta reads learn what left or entered.
-                crate::roster::remember_view(conn, &c, true)?;
+                crate::roster::remember_view(conn, &id, true)?;
                 let stored = rules_text(rules.as_deref());
                 clients::set_sharing(conn, &id, Some(stored.as_deref()), Some(&mask.join(",")))?;
-                if let Some(row) = clients::get(conn, &id)? {
-                    crate::roster::remember_view(conn, &row, false)?;
-                }
+                crate::roster::remember_view(conn, &id, false)?;
                 let detail = format!(
                     "{} ({id}): {}; masked: {}",
                     c.name,
