@@ -189,6 +189,14 @@ impl CsvSink<'_> {
         Ok(())
     }
 
+    /// Write one row given as its cells: `sourcedId, status, dateLastModified`, the layout's
+    /// columns, then the metadata keys' (the caller keeps to the header it opened the file with).
+    pub fn write_cells(&mut self, cells: &[String]) -> Result<(), ExportError> {
+        self.w.write_record(cells)?;
+        self.rows += 1;
+        Ok(())
+    }
+
     pub fn finish(mut self) -> Result<u64, ExportError> {
         self.w
             .flush()

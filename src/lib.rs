@@ -19,3 +19,4 @@ pub mod query;
 pub mod roster;
 pub mod soap;
 pub mod store;
+pub mod upstream;

@@ -29,6 +29,7 @@ mod admins;
 mod clients;
 mod data;
 mod demo;
+pub mod sync;
 
 pub use admins::AdminAction;
 pub use clients::ClientAction;
@@ -65,11 +66,13 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, ValueEnum, serde::Deserialize)]
 pub enum VersionArg {
     #[value(name = "1.1")]
+    #[serde(rename = "1.1")]
     V11,
     #[value(name = "1.2")]
+    #[serde(rename = "1.2")]
     V12,
 }
 
@@ -158,6 +161,30 @@ pub enum Command {
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
+    },
+    /// Pull the roster from the SIS's OneRoster REST API (--upstream …): a delta from the last
+    /// sync's high-water mark, or with --full (and on the first run) everything, with bulk
+    /// semantics and the mass-deletion guard; validated and applied in one transaction like a
+    /// CSV import. With --push-grades, then send apps' gradebook writes to the upstream.
+    /// Exit 0 done, 2 refused or invalid (store unchanged), 1 failure (store unchanged).
+    Sync {
+        /// Fetch everything (records the upstream no longer lists become tombstones).
+        #[arg(long)]
+        full: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Apply a full sync even when it tombstones more than the mass-deletion guard allows.
+        #[arg(long)]
+        allow_mass_delete: bool,
+        /// The guard's limit (see `import`).
+        #[arg(long = "mass-delete-threshold", value_name = "[ENTITY=]PERCENT")]
+        mass_delete_threshold: Vec<String>,
+        /// TOML configuration file (its `[upstream]` table).
+        #[arg(long, env = "ROSTERBRIDGE_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        upstream: sync::UpstreamArgs,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -258,6 +285,10 @@ pub struct ServeArgs {
     #[arg(long, hide = true)]
     #[serde(skip)]
     pub bench_fixed_bytes: Option<usize>,
+    /// The SIS upstream to sync from on a schedule (`[upstream]` in the TOML file).
+    #[command(flatten)]
+    #[serde(default)]
+    pub upstream: sync::UpstreamArgs,
 }
 
 impl ServeArgs {
@@ -431,6 +462,27 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             delta_from.as_deref(),
         ),
         Command::Migrate => data::migrate(db),
+        Command::Sync {
+            full,
+            json,
+            allow_mass_delete,
+            mass_delete_threshold,
+            config,
+            upstream,
+        } => {
+            let guard = match data::mass_delete_guard(*allow_mass_delete, mass_delete_threshold) {
+                Ok(g) => g,
+                Err(e) => {
+                    eprintln!("rosterbridge: {e}");
+                    return Ok(2);
+                }
+            };
+            let Some((cfg, _)) = upstream.resolve(config.as_deref())? else {
+                eprintln!("rosterbridge: sync needs --upstream URL (or ROSTERBRIDGE_UPSTREAM, or url in the config's [upstream])");
+                return Ok(2);
+            };
+            sync::run(db, &cfg, *full, *json, progress, guard)
+        }
         Command::Import {
             path,
             dry_run,

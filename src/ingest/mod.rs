@@ -243,6 +243,18 @@ pub fn import(
     import_source(store, src, path, opts)
 }
 
+/// Import the package at `path` recorded in the import log as coming from `label` (the
+/// upstream pull's package, written in a temporary folder).
+pub fn import_as(
+    store: &Store,
+    path: &Path,
+    label: &str,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let src = Source::open(path)?;
+    import_source(store, src, Path::new(label), opts)
+}
+
 /// Import domain `records` (any entities; `tobedeleted` ones become tombstones) as one
 /// OneRoster 1.2 delta on a connection the caller holds, inside the caller's transaction
 /// (it commits as a savepoint of that transaction and needs no second pooled connection); `label` is recorded as its source. Each record is checked by the

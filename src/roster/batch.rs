@@ -158,10 +158,12 @@ fn run_batch<T>(conn: &mut DbConnection, batch: Vec<Queued<T>>) {
             writers.sort_unstable();
             writers.dedup();
             let label = format!("batch of {} writes:{}", shared.len(), writers.join(","));
+            let outbox = super::write::grade_outbox(&records);
             let together = diesel::Connection::transaction(c, |c| {
                 let report =
                     ingest::import_records_on(c, records, &label, &ImportOptions::default())?;
                 if report.outcome == ingest::Outcome::Committed {
+                    super::write::queue_outbox(c, &outbox).map_err(Failed::Store)?;
                     Ok(true)
                 } else {
                     Err(Failed::Refused(false))

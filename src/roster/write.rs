@@ -4,9 +4,10 @@
 //! the caller's transaction: the same rules as a CSV delta (errors name the column, the file
 //! the record belongs to and the rule), the same change detection, `dateLastModified` stamped
 //! at commit, tombstones for `tobedeleted` records, an entry in the import log (so the store
-//! generation and the serving caches move).
+//! generation and the serving caches move), and the gradebook records it changed queued for
+//! the grade push (`store::upstream`'s outbox, in the same transaction).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{Need, ReadError, Roster};
 use crate::ingest::{self, ImportOptions};
@@ -76,12 +77,16 @@ impl Roster<'_> {
             None => Vec::new(),
         };
         let caller = &*self.caller;
+        let outbox = grade_outbox(&records);
         let report = diesel::Connection::transaction(&mut *self.conn, |conn| {
             let report =
                 ingest::import_records_on(conn, records, &label, &ImportOptions::default())?;
             if report.outcome == ingest::Outcome::Committed && !after.is_empty() {
                 let mut roster = Roster::new(conn, caller, None);
                 visible_after(&mut roster, need, &after)?;
+            }
+            if report.outcome == ingest::Outcome::Committed {
+                queue_outbox(conn, &outbox)?;
             }
             Ok::<_, WriteError>(report)
         })?;
@@ -306,4 +311,46 @@ fn stored_and_seen(
         stored.iter().map(|r| r.sourced_id.clone()).collect()
     };
     Ok((stored, seen))
+}
+
+/// The gradebook records an app's write changes, for the grade push's outbox
+/// (`store::upstream`): categories, score scales, line items and results, and for an
+/// association row (a line item's score scale or learning objective) the record it belongs to.
+pub(super) fn grade_outbox(records: &[Record]) -> BTreeMap<Entity, BTreeSet<String>> {
+    let mut out: BTreeMap<Entity, BTreeSet<String>> = BTreeMap::new();
+    for r in records {
+        let (entity, id) = match r.entity {
+            Entity::Categories | Entity::ScoreScales | Entity::LineItems | Entity::Results => {
+                (r.entity, r.sourced_id.clone())
+            }
+            e => match e.parent() {
+                Some((p @ (Entity::LineItems | Entity::Results), _)) => {
+                    let field = e
+                        .fields()
+                        .iter()
+                        .find(|f| Some(f.column) == e.parent().map(|(_, c)| c));
+                    match field.and_then(|f| r.get(f.name)) {
+                        Some(id) => (p, id.to_string()),
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            },
+        };
+        out.entry(entity).or_default().insert(id);
+    }
+    out
+}
+
+/// Queue `outbox` ([`grade_outbox`]) for the grade push, in the write's transaction.
+pub(super) fn queue_outbox(
+    conn: &mut crate::store::DbConnection,
+    outbox: &BTreeMap<Entity, BTreeSet<String>>,
+) -> diesel::QueryResult<()> {
+    let now = crate::model::time::now();
+    for (entity, ids) in outbox {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        crate::store::upstream::queue(conn, *entity, &ids, &now)?;
+    }
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub mod related;
 pub mod schema;
 pub mod sessions;
 pub mod sql;
+pub mod upstream;
 pub mod views;
 
 use diesel::connection::Connection;

@@ -128,3 +128,22 @@ diesel::table! {
         refreshed_at -> Text,
     }
 }
+
+diesel::table! {
+    sync_state (upstream) {
+        upstream -> Text,
+        high_water -> Nullable<Text>,
+        last_sync_at -> Nullable<Text>,
+        last_full_at -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    grade_outbox (entity, sourced_id) {
+        entity -> Text,
+        sourced_id -> Text,
+        queued_at -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+    }
+}

@@ -25,14 +25,14 @@ both!(every_catalogue_column_exists_on_the_backend, |db| {
     assert_eq!(db.store.migrate().unwrap(), 0, "migrations are idempotent");
     // Every down.sql undoes its up.sql: revert all, then apply all again, on each backend.
     drop(conn);
-    assert_eq!(db.store.revert_all_migrations().unwrap(), 14);
+    assert_eq!(db.store.revert_all_migrations().unwrap(), 15);
     let mut conn = db.store.conn().unwrap();
     assert!(
         records::page(&mut conn, Entity::Users, &Scan::default(), "", 1).is_err(),
         "tables are gone"
     );
     drop(conn);
-    assert_eq!(db.store.migrate().unwrap(), 14);
+    assert_eq!(db.store.migrate().unwrap(), 15);
     assert_eq!(
         db.import(&crate::common::fixture("valid-1.2")).outcome,
         rosterbridge::ingest::Outcome::Committed

@@ -1,0 +1,2 @@
+DROP TABLE grade_outbox;
+DROP TABLE sync_state;

@@ -1,0 +1,687 @@
+//! The pull: every rostering collection of the upstream, paged politely by a small pool of
+//! workers, read into domain records and written as a OneRoster CSV package in a private
+//! temporary folder (so a 100,000-student district never sits in memory), which the importer
+//! then validates and applies exactly like an uploaded package: bulk files for a full sync,
+//! delta files (with `tobedeleted` rows) for a delta sync, in one transaction.
+//!
+//! Paging: `limit`/`offset` until an empty page, or until `X-Total-Count` when the upstream
+//! sends one (then the remaining pages go to the pool at once, sized by what the first page
+//! actually held, since some servers cap the page silently). A page shorter than asked never
+//! ends a collection: the rest of its slice is asked for again from where it stopped.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use indicatif::{MultiProgress, ProgressBar};
+use serde_json::{Map, Value as Json};
+
+use super::client::{Client, ClientError};
+use super::{SyncError, UpstreamConfig};
+use crate::export::PackageWriter;
+use crate::ingest::{Diags, Mode};
+use crate::model::catalog::{layout, Column, Entity, Target, Version};
+use crate::model::record::{Record, Status};
+use crate::model::time;
+
+/// The collections pulled, in the order they are asked for.
+pub const COLLECTIONS: [Entity; 7] = [
+    Entity::Orgs,
+    Entity::AcademicSessions,
+    Entity::Courses,
+    Entity::Classes,
+    Entity::Users,
+    Entity::Enrollments,
+    Entity::Demographics,
+];
+
+/// The REST path of `entity`'s collection on a `version` upstream.
+pub fn collection_path(version: Version, entity: Entity) -> String {
+    match version {
+        Version::V1_1 => format!("/ims/oneroster/v1p1/{}", entity.name()),
+        Version::V1_2 => format!("/ims/oneroster/rostering/v1p2/{}", entity.name()),
+    }
+}
+
+/// What one pull fetched, before the import.
+pub struct Fetched {
+    /// The package folder (inside the caller's temporary folder).
+    pub package: PathBuf,
+    /// Records received per collection (and 1.2 roles and profiles read out of users).
+    pub records: BTreeMap<Entity, u64>,
+    /// Records listed twice (pages that moved under the paging) and kept once.
+    pub duplicates: u64,
+    /// The largest `dateLastModified` received.
+    pub newest: Option<DateTime<Utc>>,
+    /// Records the upstream sent in a shape that cannot be read (entity, sourcedId, rule).
+    pub shape: Diags,
+    /// 1.2 delta: the users listed, whose stored roles and profiles that were not listed again
+    /// are gone (a user's roles and profiles come whole with the user).
+    pub listed_users: Vec<String>,
+    outs: BTreeMap<Entity, Out>,
+}
+
+/// One entity's rows as fetched: an intermediate CSV (`sourcedId, status, dateLastModified`,
+/// the layout's cells, then the metadata as one JSON cell), rewritten into the package once
+/// every metadata key is known.
+struct Out {
+    entity: Entity,
+    path: PathBuf,
+    w: csv::Writer<BufWriter<File>>,
+    cols: Vec<Column>,
+    seen: HashSet<u128>,
+    meta: BTreeSet<String>,
+    rows: u64,
+}
+
+impl Out {
+    fn new(dir: &Path, entity: Entity, version: Version) -> Result<Out, SyncError> {
+        let path = dir.join(format!("{}.part", entity.name()));
+        let f = File::create(&path).map_err(|e| SyncError::io(&path, e))?;
+        Ok(Out {
+            entity,
+            path,
+            w: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(BufWriter::with_capacity(1 << 16, f)),
+            cols: layout(entity, version),
+            seen: HashSet::new(),
+            meta: BTreeSet::new(),
+            rows: 0,
+        })
+    }
+
+    /// Add `rec` unless its id was already written; `v11`: 1.1 users' `(role, orgs)`.
+    /// Returns whether it was new.
+    fn push(&mut self, rec: &Record, v11: Option<(&str, &str)>) -> Result<bool, SyncError> {
+        let h = xxhash_rust::xxh3::xxh3_128(rec.sourced_id.as_bytes());
+        if !self.seen.insert(h) {
+            return Ok(false);
+        }
+        let mut row: Vec<String> = Vec::with_capacity(self.cols.len() + 4);
+        row.push(rec.sourced_id.clone());
+        row.push(rec.status.as_str().to_string());
+        row.push(rec.date_last_modified.clone().unwrap_or_default());
+        for c in &self.cols {
+            row.push(match c.target {
+                Target::Field(i) => rec.values.get(i).map(|v| v.to_cell()).unwrap_or_default(),
+                Target::V11Role => v11.map(|(r, _)| r.to_string()).unwrap_or_default(),
+                Target::V11OrgSourcedIds => v11.map(|(_, o)| o.to_string()).unwrap_or_default(),
+            });
+        }
+        if rec.metadata.is_empty() {
+            row.push(String::new());
+        } else {
+            self.meta.extend(rec.metadata.keys().cloned());
+            row.push(serde_json::to_string(&rec.metadata).unwrap_or_default());
+        }
+        self.w.write_record(&row).map_err(SyncError::csv)?;
+        self.rows += 1;
+        Ok(true)
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.seen
+            .contains(&xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
+    }
+
+    /// Rewrite into the package as `entity.csv` (`mode` bulk: status and dateLastModified
+    /// left empty, as a bulk file has them).
+    fn finish(mut self, pw: &mut PackageWriter, mode: Mode) -> Result<u64, SyncError> {
+        self.w.flush().map_err(|e| SyncError::io(&self.path, e))?;
+        drop(self.w);
+        let keys: Vec<String> = self.meta.into_iter().collect();
+        let mut sink = pw
+            .file(self.entity, mode, &keys)
+            .map_err(SyncError::Export)?;
+        let mut rd = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&self.path)
+            .map_err(SyncError::csv)?;
+        let n = self.cols.len();
+        let mut rec = csv::StringRecord::new();
+        let mut cells: Vec<String> = Vec::with_capacity(n + 3 + keys.len());
+        while rd.read_record(&mut rec).map_err(SyncError::csv)? {
+            cells.clear();
+            for (i, c) in rec.iter().take(n + 3).enumerate() {
+                cells.push(if mode == Mode::Bulk && (i == 1 || i == 2) {
+                    String::new()
+                } else {
+                    c.to_string()
+                });
+            }
+            if !keys.is_empty() {
+                let meta: BTreeMap<String, String> = rec
+                    .get(n + 3)
+                    .filter(|m| !m.is_empty())
+                    .and_then(|m| serde_json::from_str(m).ok())
+                    .unwrap_or_default();
+                for k in &keys {
+                    cells.push(meta.get(k).cloned().unwrap_or_default());
+                }
+            }
+            sink.write_cells(&cells).map_err(SyncError::Export)?;
+        }
+        let rows = sink.finish().map_err(SyncError::Export)?;
+        let _ = std::fs::remove_file(&self.path);
+        Ok(rows)
+    }
+}
+
+/// One page to fetch: `entity`'s records from `offset`, up to `end` when the total is known.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    entity: Entity,
+    offset: u64,
+    end: Option<u64>,
+    first: bool,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Jobs queued or running.
+    outstanding: usize,
+    failed: Option<SyncError>,
+}
+
+/// Everything the workers share.
+struct Shared<'a> {
+    cfg: &'a UpstreamConfig,
+    client: &'a Client,
+    filter: Option<String>,
+    full: bool,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    outs: BTreeMap<Entity, Mutex<Out>>,
+    newest: Mutex<Option<DateTime<Utc>>>,
+    duplicates: Mutex<u64>,
+    shape: Mutex<Diags>,
+    /// 1.2 delta: users listed (their stored roles and profiles not listed again are tombstoned).
+    users: Mutex<Vec<String>>,
+    bars: BTreeMap<Entity, ProgressBar>,
+}
+
+/// Fetch every collection into a package under `dir`.
+pub fn fetch(
+    cfg: &UpstreamConfig,
+    client: &Client,
+    dir: &Path,
+    since: Option<&str>,
+    progress: bool,
+) -> Result<Fetched, SyncError> {
+    let version = cfg.version;
+    let full = since.is_none();
+    let mut entities: Vec<Entity> = COLLECTIONS.to_vec();
+    if version == Version::V1_2 {
+        entities.extend([Entity::Roles, Entity::UserProfiles]);
+    }
+    let mut outs = BTreeMap::new();
+    for e in &entities {
+        outs.insert(*e, Mutex::new(Out::new(dir, *e, version)?));
+    }
+    let multi = MultiProgress::new();
+    let bars: BTreeMap<Entity, ProgressBar> = COLLECTIONS
+        .iter()
+        .map(|e| {
+            let pb = crate::ingest::bar(progress, 0, format!("{} (upstream)", e.name()));
+            (*e, if progress { multi.add(pb) } else { pb })
+        })
+        .collect();
+    let shared = Shared {
+        cfg,
+        client,
+        filter: since.map(|s| format!("dateLastModified>'{s}'")),
+        full,
+        queue: Mutex::new(Queue {
+            jobs: COLLECTIONS
+                .iter()
+                .map(|e| Job {
+                    entity: *e,
+                    offset: 0,
+                    end: None,
+                    first: true,
+                })
+                .collect(),
+            outstanding: COLLECTIONS.len(),
+            failed: None,
+        }),
+        wake: Condvar::new(),
+        outs,
+        newest: Mutex::new(None),
+        duplicates: Mutex::new(0),
+        shape: Mutex::new(Diags::default()),
+        users: Mutex::new(Vec::new()),
+        bars,
+    };
+    std::thread::scope(|s| {
+        for _ in 0..cfg.concurrency.max(1) {
+            s.spawn(|| worker(&shared));
+        }
+    });
+    let Shared {
+        queue,
+        outs,
+        newest,
+        duplicates,
+        shape,
+        users,
+        bars,
+        ..
+    } = shared;
+    for b in bars.values() {
+        b.finish();
+    }
+    if let Some(e) = into_inner(queue).failed {
+        return Err(e);
+    }
+    let outs: BTreeMap<Entity, Out> = outs.into_iter().map(|(e, m)| (e, into_inner(m))).collect();
+    Ok(Fetched {
+        package: dir.join("package"),
+        records: outs.iter().map(|(e, o)| (*e, o.rows)).collect(),
+        duplicates: into_inner(duplicates),
+        newest: into_inner(newest),
+        shape: into_inner(shape),
+        listed_users: into_inner(users),
+        outs,
+    })
+}
+
+fn into_inner<T>(m: Mutex<T>) -> T {
+    m.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn worker(sh: &Shared<'_>) {
+    loop {
+        let job = {
+            let mut q = sh.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if q.failed.is_some() {
+                    return;
+                }
+                if let Some(j) = q.jobs.pop_front() {
+                    break j;
+                }
+                if q.outstanding == 0 {
+                    return;
+                }
+                q = sh.wake.wait(q).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let result = page(sh, job);
+        let mut q = sh.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        q.outstanding -= 1;
+        match result {
+            Ok(next) => {
+                q.outstanding += next.len();
+                q.jobs.extend(next);
+            }
+            Err(e) => {
+                if q.failed.is_none() {
+                    q.failed = Some(e);
+                }
+            }
+        }
+        sh.wake.notify_all();
+    }
+}
+
+/// Fetch one page, write its records, and say which pages follow.
+fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
+    let size = sh.cfg.page_size.max(1);
+    let limit = match job.end {
+        Some(end) => size.min(end.saturating_sub(job.offset)).max(1),
+        None => size,
+    };
+    let mut query = vec![
+        ("limit", limit.to_string()),
+        ("offset", job.offset.to_string()),
+    ];
+    if let Some(f) = &sh.filter {
+        query.push(("filter", f.clone()));
+    }
+    let path = collection_path(sh.cfg.version, job.entity);
+    let answer = sh.client.get(&path, &query).map_err(SyncError::Client)?;
+    let key = job.entity.name();
+    let items = match answer.body.as_ref().and_then(|b| b.get(key)) {
+        Some(Json::Array(a)) => a,
+        Some(_) => {
+            return Err(SyncError::Client(ClientError::Protocol(format!(
+                "GET {path}: '{key}' is not an array"
+            ))))
+        }
+        None => {
+            return Err(SyncError::Client(ClientError::Protocol(format!(
+                "GET {path} (offset {}): HTTP {} without the '{key}' key the answer must hold",
+                job.offset, answer.status
+            ))))
+        }
+    };
+    let got = items.len() as u64;
+    take(sh, job.entity, items)?;
+    if let Some(b) = sh.bars.get(&job.entity) {
+        if let Some(t) = answer.total {
+            b.set_length(t);
+        }
+        b.inc(got);
+    }
+    if got == 0 {
+        return Ok(Vec::new());
+    }
+    let next = |offset: u64, end: Option<u64>| Job {
+        entity: job.entity,
+        offset,
+        end,
+        first: false,
+    };
+    Ok(match (job.first, answer.total, job.end) {
+        // The first page of a collection with a total: the rest at once, in slices the size
+        // of what this page held (a server may cap the page below `limit`).
+        (true, Some(total), _) => {
+            let step = got;
+            let mut jobs = Vec::new();
+            let mut o = got;
+            while o < total {
+                jobs.push(next(o, Some((o + step).min(total))));
+                o += step;
+            }
+            jobs
+        }
+        (_, _, Some(end)) => {
+            if job.offset + got < end {
+                vec![next(job.offset + got, Some(end))]
+            } else {
+                Vec::new()
+            }
+        }
+        // No total: page on until an empty page.
+        _ => vec![next(job.offset + got, None)],
+    })
+}
+
+/// One record read from a page: 1.1 users' `(role, orgs)`, 1.2 users' roles and profiles.
+struct Taken {
+    rec: Record,
+    v11: Option<(String, String)>,
+    roles: Vec<Record>,
+    profiles: Vec<Record>,
+}
+
+/// Read one page's `items` of `entity` into its out (and 1.2 users' roles and profiles).
+fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError> {
+    let v1p1 = sh.cfg.version == Version::V1_1;
+    let file = format!("upstream {}", entity.name());
+    let mut recs: Vec<Taken> = Vec::with_capacity(items.len());
+    let mut newest: Option<DateTime<Utc>> = None;
+    for item in items {
+        let Json::Object(o) = item else {
+            sh.shape
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .error(
+                    &file,
+                    0,
+                    "",
+                    "wire-shape",
+                    "an item of the collection is not an object",
+                );
+            continue;
+        };
+        let id = o.get("sourcedId").and_then(Json::as_str).unwrap_or("");
+        let mut rec = match crate::http::rest::input::record(entity, o, v1p1) {
+            Ok(r) if !r.sourced_id.is_empty() => r,
+            Ok(_) => {
+                shape(
+                    sh,
+                    &file,
+                    "",
+                    "required",
+                    "a record without a sourcedId".into(),
+                );
+                continue;
+            }
+            Err(m) => {
+                shape(sh, &file, id, "wire-shape", m.0);
+                continue;
+            }
+        };
+        if let Some(d) = o.get("dateLastModified").and_then(Json::as_str) {
+            if let Some(t) = time::parse_datetime(d) {
+                newest = newest.max(Some(t));
+            }
+            rec.date_last_modified = Some(d.to_string());
+        }
+        if sh.full && rec.status == Status::ToBeDeleted {
+            continue;
+        }
+        let mut v11 = None;
+        let (mut roles, mut profiles) = (Vec::new(), Vec::new());
+        if entity == Entity::Users {
+            if v1p1 {
+                let role = o
+                    .get("role")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let orgs: Vec<&str> = o
+                    .get("orgs")
+                    .and_then(Json::as_array)
+                    .map(|a| a.iter().filter_map(ref_id).collect())
+                    .unwrap_or_default();
+                v11 = Some((role, orgs.join(",")));
+            } else {
+                match children(o, &rec) {
+                    Ok((r, p)) => (roles, profiles) = (r, p),
+                    Err(m) => {
+                        shape(sh, &file, &rec.sourced_id, "wire-shape", m);
+                        continue;
+                    }
+                }
+            }
+        }
+        recs.push(Taken {
+            rec,
+            v11,
+            roles,
+            profiles,
+        });
+    }
+    if newest.is_some() {
+        let mut n = sh.newest.lock().unwrap_or_else(PoisonError::into_inner);
+        *n = (*n).max(newest);
+    }
+    let mut dups = 0;
+    {
+        let out = |e: Entity| {
+            sh.outs
+                .get(&e)
+                .map(|m| m.lock().unwrap_or_else(PoisonError::into_inner))
+        };
+        let Some(mut main) = out(entity) else {
+            return Ok(());
+        };
+        let mut kids = match entity {
+            Entity::Users if !v1p1 => Some((out(Entity::Roles), out(Entity::UserProfiles))),
+            _ => None,
+        };
+        let mut listed = Vec::new();
+        for Taken {
+            rec,
+            v11,
+            roles,
+            profiles,
+        } in &recs
+        {
+            let v = v11.as_ref().map(|(r, o)| (r.as_str(), o.as_str()));
+            if !main.push(rec, v)? {
+                dups += 1;
+                continue;
+            }
+            if let Some((Some(ro), Some(po))) = &mut kids {
+                for r in roles {
+                    ro.push(r, None)?;
+                }
+                for p in profiles {
+                    po.push(p, None)?;
+                }
+                listed.push(rec.sourced_id.clone());
+            }
+        }
+        if !sh.full && !listed.is_empty() {
+            sh.users
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(listed);
+        }
+    }
+    if dups > 0 {
+        *sh.duplicates.lock().unwrap_or_else(PoisonError::into_inner) += dups;
+    }
+    Ok(())
+}
+
+fn shape(sh: &Shared<'_>, file: &str, id: &str, rule: &'static str, message: String) {
+    let message = if id.is_empty() {
+        message
+    } else {
+        format!("sourcedId '{id}': {message}")
+    };
+    sh.shape
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .error(file, 0, "", rule, message);
+}
+
+/// A GUIDRef's sourcedId.
+fn ref_id(v: &Json) -> Option<&str> {
+    match v {
+        Json::String(s) => Some(s),
+        Json::Object(o) => o.get("sourcedId").and_then(Json::as_str),
+        _ => None,
+    }
+}
+
+/// A 1.2 user's `roles[]` and `userProfiles[]` as role and profile records (a role's id is
+/// `user:org:role`, stable from one sync to the next; a profile's is its `profileId`).
+fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Record>), String> {
+    let uid = user.sourced_id.as_str();
+    let text = |m: &Map<String, Json>, k: &str| m.get(k).and_then(Json::as_str).map(str::to_string);
+    let mut roles = Vec::new();
+    for r in o
+        .get("roles")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let Json::Object(m) = r else {
+            return Err("roles: an item is not an object".into());
+        };
+        let org = m
+            .get("org")
+            .and_then(ref_id)
+            .ok_or("roles: an item without an org")?;
+        let role = text(m, "role").ok_or("roles: an item without a role")?;
+        let mut rec = Record::new(Entity::Roles, format!("{uid}:{org}:{role}"));
+        rec.status = user.status;
+        rec.date_last_modified = user.date_last_modified.clone();
+        rec.set("userSourcedId", uid)
+            .set("orgSourcedId", org)
+            .set("role", role)
+            .set("roleType", text(m, "roleType").unwrap_or_default());
+        for (k, f) in [
+            ("userProfile", "userProfileSourcedId"),
+            ("beginDate", "beginDate"),
+            ("endDate", "endDate"),
+        ] {
+            let v = match m.get(k) {
+                Some(Json::Object(_)) => m.get(k).and_then(ref_id).map(str::to_string),
+                _ => text(m, k),
+            };
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                rec.set(f, v);
+            }
+        }
+        roles.push(rec);
+    }
+    let mut profiles = Vec::new();
+    for p in o
+        .get("userProfiles")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let Json::Object(m) = p else {
+            return Err("userProfiles: an item is not an object".into());
+        };
+        let id = text(m, "profileId").ok_or("userProfiles: an item without a profileId")?;
+        let mut rec = Record::new(Entity::UserProfiles, id);
+        rec.status = user.status;
+        rec.date_last_modified = user.date_last_modified.clone();
+        rec.set("userSourcedId", uid);
+        for k in ["profileType", "vendorId", "applicationId", "description"] {
+            if let Some(v) = text(m, k) {
+                rec.set(k, v);
+            }
+        }
+        if let Some(Json::Object(c)) = m
+            .get("credentials")
+            .and_then(Json::as_array)
+            .and_then(|a| a.first())
+        {
+            for (k, f) in [
+                ("type", "credentialType"),
+                ("username", "username"),
+                ("password", "password"),
+            ] {
+                if let Some(v) = text(c, k) {
+                    rec.set(f, v);
+                }
+            }
+        }
+        profiles.push(rec);
+    }
+    Ok((roles, profiles))
+}
+
+/// Write the package: the file of every fetched entity with rows (bulk for a full sync, so
+/// that what the upstream no longer lists becomes a tombstone; delta otherwise), plus
+/// tombstones for the `stored` roles and profiles of listed 1.2 users that were not listed
+/// again. A full sync that fetched nothing of an entity the store holds (`held`) writes its
+/// file empty, which the importer refuses (it would delete every record): an upstream that
+/// suddenly lists nothing is not believed.
+pub fn write_package(
+    cfg: &UpstreamConfig,
+    fetched: &mut Fetched,
+    full: bool,
+    stored: Vec<(Entity, Vec<String>)>,
+    held: &BTreeSet<Entity>,
+) -> Result<BTreeMap<Entity, u64>, SyncError> {
+    let mut outs = std::mem::take(&mut fetched.outs);
+    let gone = stored;
+    let stamp = time::now();
+    for (entity, ids) in gone {
+        if let Some(out) = outs.get_mut(&entity) {
+            let gone: Vec<&String> = ids.iter().filter(|id| !out.contains(id)).collect();
+            for id in gone {
+                let mut r = Record::new(entity, id.clone());
+                r.status = Status::ToBeDeleted;
+                r.date_last_modified = Some(stamp.clone());
+                out.push(&r, None)?;
+            }
+        }
+    }
+    let mode = if full { Mode::Bulk } else { Mode::Delta };
+    let mut pw = PackageWriter::create(&fetched.package, cfg.version).map_err(SyncError::Export)?;
+    let mut written = BTreeMap::new();
+    for (entity, out) in outs {
+        if out.rows == 0 && !(full && held.contains(&entity)) {
+            let _ = std::fs::remove_file(&out.path);
+            continue;
+        }
+        written.insert(entity, out.finish(&mut pw, mode)?);
+    }
+    pw.finish().map_err(SyncError::Export)?;
+    Ok(written)
+}
