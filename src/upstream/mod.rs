@@ -230,7 +230,7 @@ pub fn sync(
             }
         }
     }
-    pull::write_package(cfg, &mut fetched, full, stored, &held)?;
+    pull::write_package(&mut fetched, full, stored, &held)?;
     let mut import = ingest::import_as(store, &fetched.package, &label(cfg, full), opts)?;
     if import.outcome == Outcome::Rejected {
         name_records(&fetched.package, &mut import.diags);

@@ -2,14 +2,16 @@
 //! workers, read into domain records and written as a OneRoster CSV package in a private
 //! temporary folder (so a 100,000-student district never sits in memory), which the importer
 //! then validates and applies exactly like an uploaded package: bulk files for a full sync,
-//! delta files (with `tobedeleted` rows) for a delta sync, in one transaction.
+//! delta files (with `tobedeleted` rows) for a delta sync, in one transaction. The package is
+//! always in the 1.2 layout (the store's): a 1.1 upstream's records are read with the 1.1
+//! names, and its users' single `role` and `orgs` become role records as a 1.1 CSV's would.
 //!
 //! Paging: `limit`/`offset` until an empty page, or until `X-Total-Count` when the upstream
 //! sends one (then the remaining pages go to the pool at once, sized by what the first page
 //! actually held, since some servers cap the page silently). A page shorter than asked never
 //! ends a collection: the rest of its slice is asked for again from where it stopped.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -58,10 +60,22 @@ pub struct Fetched {
     pub newest: Option<DateTime<Utc>>,
     /// Records the upstream sent in a shape that cannot be read (entity, sourcedId, rule).
     pub shape: Diags,
-    /// 1.2 delta: the users listed, whose stored roles and profiles that were not listed again
+    /// Delta: the users listed, whose stored roles and profiles that were not listed again
     /// are gone (a user's roles and profiles come whole with the user).
     pub listed_users: Vec<String>,
     outs: BTreeMap<Entity, Out>,
+    /// 1.1: each user's `role` and `orgs`, made role records once every org's type is known.
+    v11_users: Vec<V11User>,
+    org_types: HashMap<String, String>,
+}
+
+/// A 1.1 user's single role at its orgs.
+struct V11User {
+    id: String,
+    status: Status,
+    date_last_modified: Option<String>,
+    role: String,
+    orgs: Vec<String>,
 }
 
 /// One entity's rows as fetched: an intermediate CSV (`sourcedId, status, dateLastModified`,
@@ -78,7 +92,7 @@ struct Out {
 }
 
 impl Out {
-    fn new(dir: &Path, entity: Entity, version: Version) -> Result<Out, SyncError> {
+    fn new(dir: &Path, entity: Entity) -> Result<Out, SyncError> {
         let path = dir.join(format!("{}.part", entity.name()));
         let f = File::create(&path).map_err(|e| SyncError::io(&path, e))?;
         Ok(Out {
@@ -87,16 +101,15 @@ impl Out {
             w: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(BufWriter::with_capacity(1 << 16, f)),
-            cols: layout(entity, version),
+            cols: layout(entity, Version::V1_2),
             seen: HashSet::new(),
             meta: BTreeSet::new(),
             rows: 0,
         })
     }
 
-    /// Add `rec` unless its id was already written; `v11`: 1.1 users' `(role, orgs)`.
-    /// Returns whether it was new.
-    fn push(&mut self, rec: &Record, v11: Option<(&str, &str)>) -> Result<bool, SyncError> {
+    /// Add `rec` unless its id was already written; returns whether it was new.
+    fn push(&mut self, rec: &Record) -> Result<bool, SyncError> {
         let h = xxhash_rust::xxh3::xxh3_128(rec.sourced_id.as_bytes());
         if !self.seen.insert(h) {
             return Ok(false);
@@ -108,8 +121,8 @@ impl Out {
         for c in &self.cols {
             row.push(match c.target {
                 Target::Field(i) => rec.values.get(i).map(|v| v.to_cell()).unwrap_or_default(),
-                Target::V11Role => v11.map(|(r, _)| r.to_string()).unwrap_or_default(),
-                Target::V11OrgSourcedIds => v11.map(|(_, o)| o.to_string()).unwrap_or_default(),
+                // Never in the 1.2 layout the package is written in.
+                Target::V11Role | Target::V11OrgSourcedIds => String::new(),
             });
         }
         if rec.metadata.is_empty() {
@@ -199,8 +212,10 @@ struct Shared<'a> {
     newest: Mutex<Option<DateTime<Utc>>>,
     duplicates: Mutex<u64>,
     shape: Mutex<Diags>,
-    /// 1.2 delta: users listed (their stored roles and profiles not listed again are tombstoned).
+    /// Delta: users listed (their stored roles and profiles not listed again are tombstoned).
     users: Mutex<Vec<String>>,
+    v11_users: Mutex<Vec<V11User>>,
+    org_types: Mutex<HashMap<String, String>>,
     bars: BTreeMap<Entity, ProgressBar>,
 }
 
@@ -215,12 +230,13 @@ pub fn fetch(
     let version = cfg.version;
     let full = since.is_none();
     let mut entities: Vec<Entity> = COLLECTIONS.to_vec();
+    entities.push(Entity::Roles);
     if version == Version::V1_2 {
-        entities.extend([Entity::Roles, Entity::UserProfiles]);
+        entities.push(Entity::UserProfiles);
     }
     let mut outs = BTreeMap::new();
     for e in &entities {
-        outs.insert(*e, Mutex::new(Out::new(dir, *e, version)?));
+        outs.insert(*e, Mutex::new(Out::new(dir, *e)?));
     }
     let multi = MultiProgress::new();
     let bars: BTreeMap<Entity, ProgressBar> = COLLECTIONS
@@ -254,6 +270,8 @@ pub fn fetch(
         duplicates: Mutex::new(0),
         shape: Mutex::new(Diags::default()),
         users: Mutex::new(Vec::new()),
+        v11_users: Mutex::new(Vec::new()),
+        org_types: Mutex::new(HashMap::new()),
         bars,
     };
     std::thread::scope(|s| {
@@ -268,6 +286,8 @@ pub fn fetch(
         duplicates,
         shape,
         users,
+        v11_users,
+        org_types,
         bars,
         ..
     } = shared;
@@ -286,6 +306,8 @@ pub fn fetch(
         shape: into_inner(shape),
         listed_users: into_inner(users),
         outs,
+        v11_users: into_inner(v11_users),
+        org_types: into_inner(org_types),
     })
 }
 
@@ -401,10 +423,9 @@ fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
     })
 }
 
-/// One record read from a page: 1.1 users' `(role, orgs)`, 1.2 users' roles and profiles.
+/// One record read from a page, with a 1.2 user's roles and profiles.
 struct Taken {
     rec: Record,
-    v11: Option<(String, String)>,
     roles: Vec<Record>,
     profiles: Vec<Record>,
 }
@@ -414,6 +435,7 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
     let v1p1 = sh.cfg.version == Version::V1_1;
     let file = format!("upstream {}", entity.name());
     let mut recs: Vec<Taken> = Vec::with_capacity(items.len());
+    let mut v11_users: Vec<V11User> = Vec::new();
     let mut newest: Option<DateTime<Utc>> = None;
     for item in items {
         let Json::Object(o) = item else {
@@ -456,21 +478,33 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
         if sh.full && rec.status == Status::ToBeDeleted {
             continue;
         }
-        let mut v11 = None;
         let (mut roles, mut profiles) = (Vec::new(), Vec::new());
+        if entity == Entity::Orgs {
+            if let Some(t) = rec.get("type") {
+                sh.org_types
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(rec.sourced_id.clone(), t.to_string());
+            }
+        }
         if entity == Entity::Users {
             if v1p1 {
-                let role = o
-                    .get("role")
-                    .and_then(Json::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let orgs: Vec<&str> = o
+                let orgs: Vec<String> = o
                     .get("orgs")
                     .and_then(Json::as_array)
-                    .map(|a| a.iter().filter_map(ref_id).collect())
+                    .map(|a| a.iter().filter_map(ref_id).map(str::to_string).collect())
                     .unwrap_or_default();
-                v11 = Some((role, orgs.join(",")));
+                v11_users.push(V11User {
+                    id: rec.sourced_id.clone(),
+                    status: rec.status,
+                    date_last_modified: rec.date_last_modified.clone(),
+                    role: o
+                        .get("role")
+                        .and_then(Json::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    orgs,
+                });
             } else {
                 match children(o, &rec) {
                     Ok((r, p)) => (roles, profiles) = (r, p),
@@ -483,7 +517,6 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
         }
         recs.push(Taken {
             rec,
-            v11,
             roles,
             profiles,
         });
@@ -507,27 +540,36 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
             _ => None,
         };
         let mut listed = Vec::new();
+        let mut fresh: HashSet<&str> = HashSet::new();
         for Taken {
             rec,
-            v11,
             roles,
             profiles,
         } in &recs
         {
-            let v = v11.as_ref().map(|(r, o)| (r.as_str(), o.as_str()));
-            if !main.push(rec, v)? {
+            if !main.push(rec)? {
                 dups += 1;
                 continue;
             }
-            if let Some((Some(ro), Some(po))) = &mut kids {
-                for r in roles {
-                    ro.push(r, None)?;
-                }
-                for p in profiles {
-                    po.push(p, None)?;
-                }
+            fresh.insert(&rec.sourced_id);
+            if entity == Entity::Users {
                 listed.push(rec.sourced_id.clone());
             }
+            if let Some((Some(ro), Some(po))) = &mut kids {
+                for r in roles {
+                    ro.push(r)?;
+                }
+                for p in profiles {
+                    po.push(p)?;
+                }
+            }
+        }
+        if !v11_users.is_empty() {
+            v11_users.retain(|u| fresh.contains(u.id.as_str()));
+            sh.v11_users
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(v11_users);
         }
         if !sh.full && !listed.is_empty() {
             sh.users
@@ -652,7 +694,6 @@ fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Re
 /// file empty, which the importer refuses (it would delete every record): an upstream that
 /// suddenly lists nothing is not believed.
 pub fn write_package(
-    cfg: &UpstreamConfig,
     fetched: &mut Fetched,
     full: bool,
     stored: Vec<(Entity, Vec<String>)>,
@@ -661,6 +702,20 @@ pub fn write_package(
     let mut outs = std::mem::take(&mut fetched.outs);
     let gone = stored;
     let stamp = time::now();
+    // 1.1 users' roles, as a 1.1 CSV import makes them (`user:org`, administrator by org type).
+    if let Some(out) = outs.get_mut(&Entity::Roles) {
+        let types = &fetched.org_types;
+        for u in std::mem::take(&mut fetched.v11_users) {
+            let mut user = Record::new(Entity::Users, u.id);
+            user.status = u.status;
+            let roles =
+                crate::ingest::apply::v11_roles(&user, &u.orgs, &u.role, |o| types.get(o).cloned());
+            for mut r in roles {
+                r.date_last_modified = u.date_last_modified.clone();
+                out.push(&r)?;
+            }
+        }
+    }
     for (entity, ids) in gone {
         if let Some(out) = outs.get_mut(&entity) {
             let gone: Vec<&String> = ids.iter().filter(|id| !out.contains(id)).collect();
@@ -668,12 +723,13 @@ pub fn write_package(
                 let mut r = Record::new(entity, id.clone());
                 r.status = Status::ToBeDeleted;
                 r.date_last_modified = Some(stamp.clone());
-                out.push(&r, None)?;
+                out.push(&r)?;
             }
         }
     }
     let mode = if full { Mode::Bulk } else { Mode::Delta };
-    let mut pw = PackageWriter::create(&fetched.package, cfg.version).map_err(SyncError::Export)?;
+    let mut pw =
+        PackageWriter::create(&fetched.package, Version::V1_2).map_err(SyncError::Export)?;
     let mut written = BTreeMap::new();
     for (entity, out) in outs {
         if out.rows == 0 && !(full && held.contains(&entity)) {

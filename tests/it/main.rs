@@ -30,3 +30,4 @@ mod soap_course;
 mod soap_group;
 mod soap_outcome;
 mod soap_parity;
+mod upstream;
