@@ -328,6 +328,10 @@ impl ServeArgs {
                 _ => anyhow::bail!("--tls-cert and --tls-key go together"),
             },
             trust_forwarded: self.trust_forwarded_headers || file.trust_forwarded_headers,
+            upstream: self
+                .upstream
+                .resolve(self.config.as_deref())?
+                .map(|(cfg, schedule)| crate::upstream::Syncer::new(cfg, schedule)),
         };
         if s.max_limit < 1 {
             anyhow::bail!("max-limit must be at least 1");

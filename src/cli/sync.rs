@@ -10,7 +10,7 @@ use clap::ValueEnum;
 use super::VersionArg;
 use crate::ingest::{ImportOptions, MassDeleteGuard, Outcome};
 use crate::store::Store;
-use crate::upstream::{self, Auth, SyncError, UpstreamConfig};
+use crate::upstream::{self, Auth, Schedule, SyncError, UpstreamConfig};
 
 /// How the upstream authenticates its clients.
 #[derive(Clone, Copy, Debug, ValueEnum, serde::Deserialize, PartialEq, Eq)]
@@ -89,13 +89,6 @@ pub struct UpstreamArgs {
     #[arg(long, hide = true)]
     #[serde(skip)]
     pub upstream_retry_base_ms: Option<u64>,
-}
-
-/// When `serve` syncs.
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule {
-    pub every: Duration,
-    pub full_every: Option<Duration>,
 }
 
 /// `90`, `90s`, `15m`, `2h`, `1d`.

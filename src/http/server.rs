@@ -41,6 +41,8 @@ pub struct Settings {
     /// Trust a reverse proxy's forwarded headers (client address, scheme, host); off: the
     /// peer address and the Host header only.
     pub trust_forwarded: bool,
+    /// The SIS upstream synced on a schedule and from the console (`--upstream …`).
+    pub upstream: Option<crate::upstream::Syncer>,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             bench_fixed_bytes: None,
             tls: None,
             trust_forwarded: false,
+            upstream: None,
         }
     }
 }
@@ -274,6 +277,20 @@ pub fn start(store: Store, settings: Settings) -> std::io::Result<Running> {
         }
         std::thread::sleep(std::time::Duration::from_secs(super::usage::FLUSH_SECS));
     });
+    // The upstream's schedule: a sync every `every` (full when due), until the state is dropped.
+    if let Some(schedule) = state.settings.upstream.as_ref().and_then(|u| u.schedule()) {
+        let weak = Arc::downgrade(&state);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(schedule.every);
+            let Some(s) = weak.upgrade() else { break };
+            if let Some(u) = s.settings.upstream.clone() {
+                let store = s.store.clone();
+                drop(s);
+                let full = u.full_due(&store);
+                u.run(&store, full);
+            }
+        });
+    }
     let state = web::Data::from(state);
     let tls = match &state.settings.tls {
         Some((cert, key)) => Some(tls_config(cert, key)?),

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod pull;
 pub mod push;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use crate::store::upstream::{self as state, SyncState};
 use crate::store::Store;
 
 pub use client::{Client, ClientError};
+pub use schedule::{Schedule, Syncer};
 
 /// How the upstream wants to be called.
 #[derive(Clone)]

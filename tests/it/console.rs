@@ -887,3 +887,68 @@ crate::both!(
         assert!(c.get("/console/audit").text.contains("import.undo"));
     }
 );
+
+/// The imports page shows the configured SIS upstream and starts a sync now: it runs on its own
+/// thread, lands in the history labelled as an upstream run, and is audited; a forged post is
+/// refused and starts nothing.
+#[test]
+fn the_console_starts_a_sis_sync_and_shows_it_in_the_history() {
+    use rosterbridge::model::catalog::{Entity, Version};
+    use rosterbridge::upstream::{Auth, Syncer, UpstreamConfig};
+    let updb = crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap();
+    updb.import_generated(1, 15, 5);
+    let up = Server::start(updb, Settings::default());
+    let scopes = [
+        "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly",
+        "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-demographics.readonly",
+    ];
+    let (id, secret) = up.client(&scopes, &[]);
+    let cfg = UpstreamConfig::new(
+        &up.base,
+        Version::V1_2,
+        Auth::OAuth2 {
+            token_url: format!("{}/oauth/token", up.base),
+            client_id: id,
+            secret,
+            scopes: Vec::new(),
+            in_body: false,
+        },
+    );
+    let syncer = Syncer::new(cfg, None);
+    let server = Server::start(
+        crate::common::TestDb::new(crate::common::Backend::Sqlite).unwrap(),
+        Settings {
+            upstream: Some(syncer.clone()),
+            ..Default::default()
+        },
+    );
+    add_admin(&server, "alice");
+    let mut c = Console::new(&server.base);
+    assert_eq!(c.sign_in("alice", PASSWORD).status, 303);
+    let page = unescape(&c.get("/console/imports").text);
+    assert!(
+        page.contains(&format!("id=\"upstream-url\">{}<", up.base)),
+        "{page}"
+    );
+    assert!(page.contains("on demand only"));
+    // Forged: no token, nothing started.
+    assert_eq!(c.post("/console/imports/sync", &[]).status, 403);
+    assert!(!syncer.running() && syncer.last().is_none());
+    let csrf = c.csrf();
+    let r = c.post("/console/imports/sync", &[("csrf", &csrf), ("full", "1")]);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/console/imports?sync=started"));
+    let t0 = std::time::Instant::now();
+    while syncer.last().is_none() {
+        assert!(t0.elapsed().as_secs() < 60, "the sync did not end");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(server.db.count(Entity::Users), up.db.count(Entity::Users));
+    let page = unescape(&c.get("/console/imports").text);
+    assert!(page.contains("id=\"sync-last\""), "{page}");
+    assert!(
+        page.contains(&format!("upstream full {}", up.base)),
+        "{page}"
+    );
+    assert!(c.get("/console/audit").text.contains("import.sync"));
+}

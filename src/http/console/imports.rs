@@ -304,13 +304,59 @@ pub async fn undo(
     .await
 }
 
-/// `GET /console/imports`: the upload form, jobs in progress and the history of runs.
+/// `POST /console/imports/sync` (`full=1`: a full sync): start a sync of the configured
+/// upstream now, on a thread of its own; the page says whether it started or one was running.
+pub async fn sync_now(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<Reply, ConsoleError> {
+    let form = Form::parse(&body);
+    let full = form.get("full") == Some("1");
+    signed_in(&req, &state, Some(&form), move |st, conn, admin| {
+        let Some(u) = st.settings.upstream.clone() else {
+            return Err(ConsoleError::BadRequest(
+                "No SIS upstream is configured (serve --upstream URL …).".into(),
+            ));
+        };
+        let started = u.start(st.store.clone(), full);
+        if started {
+            let kind = if full { "full" } else { "delta" };
+            admins::audit(
+                conn,
+                &crate::model::time::now(),
+                &admin.name,
+                "import.sync",
+                &format!("{kind} sync of {}", u.config().base),
+            )?;
+        }
+        let outcome = if started { "started" } else { "busy" };
+        Ok(see_other(format!("{BASE}/imports?sync={outcome}")))
+    })
+    .await
+}
+
+/// What the imports page shows of the SIS upstream.
+#[derive(Serialize)]
+struct UpstreamLine {
+    url: String,
+    version: &'static str,
+    schedule: String,
+    running: bool,
+    last: Option<String>,
+    push: bool,
+}
+
+/// `GET /console/imports`: the upload form, the SIS upstream (sync now), jobs in progress and
+/// the history of runs.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply, ConsoleError> {
-    let undone: Option<i64> = req
-        .query_string()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("undone="))
-        .and_then(|v| v.parse().ok());
+    let param = |name: &str| {
+        req.query_string()
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
+    };
+    let undone: Option<i64> = param("undone").and_then(|v| v.parse().ok());
+    let sync: Option<String> = param("sync").filter(|v| v == "started" || v == "busy");
     signed_in(&req, &state, None, move |st, conn, admin| {
         let runs = import_lines(conn, 100)?;
         let jobs: Vec<JobLine> = st
@@ -324,9 +370,26 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply,
                 state: state_name(&j.state()),
             })
             .collect();
+        let upstream = st.settings.upstream.as_ref().map(|u| {
+            let every = |d: std::time::Duration| format!("{} min", d.as_secs().div_ceil(60));
+            UpstreamLine {
+                url: u.config().base.clone(),
+                version: u.config().version.as_str(),
+                schedule: match u.schedule() {
+                    Some(s) => match s.full_every {
+                        Some(f) => format!("every {}, full every {}", every(s.every), every(f)),
+                        None => format!("every {}", every(s.every)),
+                    },
+                    None => "on demand only".into(),
+                },
+                running: u.running(),
+                last: u.last(),
+                push: u.config().push_grades,
+            }
+        });
         Ok(ok_page(templates::render(
             "imports.html",
-            context! { admin => admin.name, csrf => admin.csrf, section => "imports", runs, jobs, undone },
+            context! { admin => admin.name, csrf => admin.csrf, section => "imports", runs, jobs, undone, upstream, sync },
         )))
     })
     .await

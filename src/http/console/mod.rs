@@ -263,6 +263,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/imports/{job}/apply", web::post().to(imports::apply))
             .route("/imports/{job}/cancel", web::post().to(imports::cancel))
             .route("/imports/runs/{id}/undo", web::post().to(imports::undo))
+            .route("/imports/sync", web::post().to(imports::sync_now))
             .route("/apps", web::get().to(apps::list))
             .route("/apps/new", web::get().to(apps::new_form))
             .route("/apps/new", web::post().to(apps::create))

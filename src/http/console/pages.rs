@@ -257,9 +257,14 @@ pub fn import_lines(
         .map(|r| ImportLine {
             id: r.id,
             started_at: r.started_at,
-            source: std::path::Path::new(&r.source)
-                .file_name()
-                .map_or(r.source.clone(), |f| f.to_string_lossy().into_owned()),
+            // A package's file name; an upstream sync's label whole ("upstream full URL").
+            source: if r.source.starts_with("upstream ") {
+                r.source.clone()
+            } else {
+                std::path::Path::new(&r.source)
+                    .file_name()
+                    .map_or(r.source.clone(), |f| f.to_string_lossy().into_owned())
+            },
             version: r.oneroster_version.unwrap_or_default(),
             changes: changes_line(&r.summary),
             outcome: r.outcome,
