@@ -23,7 +23,10 @@ pub enum ClientError {
     /// The upstream could not be reached or kept failing after every retry.
     #[error("{0}")]
     Unreachable(String),
-    /// The upstream answered, but not with what was asked (a refusal, or a body of the wrong shape).
+    /// The upstream refused the request (a 4xx status): the status and what it said.
+    #[error("{1}")]
+    Refused(u16, String),
+    /// The upstream answered, but not with what was asked (a body of the wrong shape, a 5xx).
     #[error("{0}")]
     Protocol(String),
     #[error("TLS configuration: {0}")]
@@ -156,10 +159,12 @@ impl Client {
                 }
                 Err(ureq::Error::Status(code, resp)) => {
                     let text = resp.into_string().unwrap_or_default();
-                    return Err(ClientError::Protocol(format!(
-                        "{method} {path}: HTTP {code}: {}",
-                        excerpt(&text)
-                    )));
+                    let msg = format!("{method} {path}: HTTP {code}: {}", excerpt(&text));
+                    return Err(if (400..500).contains(&code) {
+                        ClientError::Refused(code, msg)
+                    } else {
+                        ClientError::Protocol(msg)
+                    });
                 }
                 Err(ureq::Error::Transport(t)) => {
                     Retry::After(None, format!("{method} {path}: {t}"))

@@ -218,11 +218,7 @@ pub fn sync(
         report.import.diags = std::mem::take(&mut fetched.shape);
         return Ok(report);
     }
-    let stored = if fetched.listed_users.is_empty() {
-        Vec::new()
-    } else {
-        stored_children(store, &fetched.listed_users)?
-    };
+    let stored = stored_children(store, &fetched.listed)?;
     let mut held = std::collections::BTreeSet::new();
     if full {
         let mut conn = store.conn()?;
@@ -268,27 +264,30 @@ pub fn sync(
     Ok(report)
 }
 
-/// The stored roles and profiles (active) of `users`.
+/// The stored [`pull::CHILDREN`] (active) of the `listed` parents.
 fn stored_children(
     store: &Store,
-    users: &[String],
+    listed: &BTreeMap<Entity, Vec<String>>,
 ) -> Result<Vec<(Entity, Vec<String>)>, SyncError> {
     let mut conn = store.conn()?;
     let mut out = Vec::new();
-    for e in [Entity::Roles, Entity::UserProfiles] {
+    for (child, parent, column) in pull::CHILDREN {
+        let Some(parents) = listed.get(&parent) else {
+            continue;
+        };
         let mut ids = Vec::new();
-        for chunk in users.chunks(1000) {
+        for chunk in parents.chunks(1000) {
             let scan = Scan {
                 active_only: true,
                 since: None,
-                column_in: Some(("user_sourced_id", chunk.to_vec())),
+                column_in: Some((column, chunk.to_vec())),
             };
-            records::scan(&mut conn, e, &scan, |_, page| {
+            records::scan(&mut conn, child, &scan, |_, page| {
                 ids.extend(page.into_iter().map(|r| r.sourced_id));
                 Ok(())
             })?;
         }
-        out.push((e, ids));
+        out.push((child, ids));
     }
     Ok(out)
 }

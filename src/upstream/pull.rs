@@ -29,8 +29,9 @@ use crate::model::catalog::{layout, Column, Entity, Target, Version};
 use crate::model::record::{Record, Status};
 use crate::model::time;
 
-/// The collections pulled, in the order they are asked for.
-pub const COLLECTIONS: [Entity; 7] = [
+/// The collections pulled, in the order they are asked for (resources only when the upstream
+/// grants them: a 401, 403 or 404 for them leaves resources and their links as they are).
+pub const COLLECTIONS: [Entity; 8] = [
     Entity::Orgs,
     Entity::AcademicSessions,
     Entity::Courses,
@@ -38,13 +39,36 @@ pub const COLLECTIONS: [Entity; 7] = [
     Entity::Users,
     Entity::Enrollments,
     Entity::Demographics,
+    Entity::Resources,
+];
+
+/// The records a parent's JSON lists whole (a 1.2 user's roles and profiles; the resource links
+/// of a class, a course, a 1.2 user), with the child's column naming the parent: in a delta,
+/// the stored ones of a listed parent that are not listed again are gone.
+pub const CHILDREN: [(Entity, Entity, &str); 5] = [
+    (Entity::Roles, Entity::Users, "user_sourced_id"),
+    (Entity::UserProfiles, Entity::Users, "user_sourced_id"),
+    (Entity::UserResources, Entity::Users, "user_sourced_id"),
+    (Entity::ClassResources, Entity::Classes, "class_sourced_id"),
+    (
+        Entity::CourseResources,
+        Entity::Courses,
+        "course_sourced_id",
+    ),
+];
+
+const RESOURCE_LINKS: [Entity; 3] = [
+    Entity::UserResources,
+    Entity::ClassResources,
+    Entity::CourseResources,
 ];
 
 /// The REST path of `entity`'s collection on a `version` upstream.
 pub fn collection_path(version: Version, entity: Entity) -> String {
-    match version {
-        Version::V1_1 => format!("/ims/oneroster/v1p1/{}", entity.name()),
-        Version::V1_2 => format!("/ims/oneroster/rostering/v1p2/{}", entity.name()),
+    match (version, entity) {
+        (Version::V1_2, Entity::Resources) => "/ims/oneroster/resources/v1p2/resources".into(),
+        (Version::V1_1, _) => format!("/ims/oneroster/v1p1/{}", entity.name()),
+        (Version::V1_2, _) => format!("/ims/oneroster/rostering/v1p2/{}", entity.name()),
     }
 }
 
@@ -60,9 +84,11 @@ pub struct Fetched {
     pub newest: Option<DateTime<Utc>>,
     /// Records the upstream sent in a shape that cannot be read (entity, sourcedId, rule).
     pub shape: Diags,
-    /// Delta: the users listed, whose stored roles and profiles that were not listed again
-    /// are gone (a user's roles and profiles come whole with the user).
-    pub listed_users: Vec<String>,
+    /// Delta: the parents listed (users, classes, courses), whose stored [`CHILDREN`] that
+    /// were not listed again are gone.
+    pub listed: BTreeMap<Entity, Vec<String>>,
+    /// The upstream does not grant resources: they and their links are left as they are.
+    pub resources_skipped: bool,
     outs: BTreeMap<Entity, Out>,
     /// 1.1: each user's `role` and `orgs`, made role records once every org's type is known.
     v11_users: Vec<V11User>,
@@ -212,8 +238,9 @@ struct Shared<'a> {
     newest: Mutex<Option<DateTime<Utc>>>,
     duplicates: Mutex<u64>,
     shape: Mutex<Diags>,
-    /// Delta: users listed (their stored roles and profiles not listed again are tombstoned).
-    users: Mutex<Vec<String>>,
+    /// Delta: parents listed (their stored children not listed again are tombstoned).
+    listed: Mutex<BTreeMap<Entity, Vec<String>>>,
+    resources_skipped: std::sync::atomic::AtomicBool,
     v11_users: Mutex<Vec<V11User>>,
     org_types: Mutex<HashMap<String, String>>,
     bars: BTreeMap<Entity, ProgressBar>,
@@ -230,9 +257,13 @@ pub fn fetch(
     let version = cfg.version;
     let full = since.is_none();
     let mut entities: Vec<Entity> = COLLECTIONS.to_vec();
-    entities.push(Entity::Roles);
+    entities.extend([
+        Entity::Roles,
+        Entity::ClassResources,
+        Entity::CourseResources,
+    ]);
     if version == Version::V1_2 {
-        entities.push(Entity::UserProfiles);
+        entities.extend([Entity::UserProfiles, Entity::UserResources]);
     }
     let mut outs = BTreeMap::new();
     for e in &entities {
@@ -269,7 +300,8 @@ pub fn fetch(
         newest: Mutex::new(None),
         duplicates: Mutex::new(0),
         shape: Mutex::new(Diags::default()),
-        users: Mutex::new(Vec::new()),
+        listed: Mutex::new(BTreeMap::new()),
+        resources_skipped: std::sync::atomic::AtomicBool::new(false),
         v11_users: Mutex::new(Vec::new()),
         org_types: Mutex::new(HashMap::new()),
         bars,
@@ -285,7 +317,8 @@ pub fn fetch(
         newest,
         duplicates,
         shape,
-        users,
+        listed,
+        resources_skipped,
         v11_users,
         org_types,
         bars,
@@ -304,7 +337,8 @@ pub fn fetch(
         duplicates: into_inner(duplicates),
         newest: into_inner(newest),
         shape: into_inner(shape),
-        listed_users: into_inner(users),
+        listed: into_inner(listed),
+        resources_skipped: resources_skipped.into_inner(),
         outs,
         v11_users: into_inner(v11_users),
         org_types: into_inner(org_types),
@@ -365,7 +399,16 @@ fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
         query.push(("filter", f.clone()));
     }
     let path = collection_path(sh.cfg.version, job.entity);
-    let answer = sh.client.get(&path, &query).map_err(SyncError::Client)?;
+    let answer = match sh.client.get(&path, &query) {
+        Ok(a) => a,
+        Err(ClientError::Refused(401 | 403 | 404, why)) if job.entity == Entity::Resources => {
+            tracing::info!(%why, "upstream: no resources granted; resources left as they are");
+            sh.resources_skipped
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(SyncError::Client(e)),
+    };
     let key = job.entity.name();
     let items = match answer.body.as_ref().and_then(|b| b.get(key)) {
         Some(Json::Array(a)) => a,
@@ -423,11 +466,10 @@ fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
     })
 }
 
-/// One record read from a page, with a 1.2 user's roles and profiles.
+/// One record read from a page, with the child records its JSON lists ([`CHILDREN`]).
 struct Taken {
     rec: Record,
-    roles: Vec<Record>,
-    profiles: Vec<Record>,
+    children: Vec<Record>,
 }
 
 /// Read one page's `items` of `entity` into its out (and 1.2 users' roles and profiles).
@@ -478,7 +520,15 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
         if sh.full && rec.status == Status::ToBeDeleted {
             continue;
         }
-        let (mut roles, mut profiles) = (Vec::new(), Vec::new());
+        let mut kids: Vec<Record> = Vec::new();
+        if let Some(link) = match entity {
+            Entity::Classes => Some(Entity::ClassResources),
+            Entity::Courses => Some(Entity::CourseResources),
+            Entity::Users if !v1p1 => Some(Entity::UserResources),
+            _ => None,
+        } {
+            kids.extend(resource_links(o, &rec, link));
+        }
         if entity == Entity::Orgs {
             if let Some(t) = rec.get("type") {
                 sh.org_types
@@ -507,7 +557,7 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
                 });
             } else {
                 match children(o, &rec) {
-                    Ok((r, p)) => (roles, profiles) = (r, p),
+                    Ok((r, p)) => kids.extend(r.into_iter().chain(p)),
                     Err(m) => {
                         shape(sh, &file, &rec.sourced_id, "wire-shape", m);
                         continue;
@@ -517,8 +567,7 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
         }
         recs.push(Taken {
             rec,
-            roles,
-            profiles,
+            children: kids,
         });
     }
     if newest.is_some() {
@@ -535,32 +584,26 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
         let Some(mut main) = out(entity) else {
             return Ok(());
         };
-        let mut kids = match entity {
-            Entity::Users if !v1p1 => Some((out(Entity::Roles), out(Entity::UserProfiles))),
-            _ => None,
-        };
         let mut listed = Vec::new();
         let mut fresh: HashSet<&str> = HashSet::new();
-        for Taken {
-            rec,
-            roles,
-            profiles,
-        } in &recs
-        {
+        let mut children: Vec<&Record> = Vec::new();
+        for Taken { rec, children: c } in &recs {
             if !main.push(rec)? {
                 dups += 1;
                 continue;
             }
             fresh.insert(&rec.sourced_id);
-            if entity == Entity::Users {
+            if CHILDREN.iter().any(|(_, p, _)| *p == entity) {
                 listed.push(rec.sourced_id.clone());
             }
-            if let Some((Some(ro), Some(po))) = &mut kids {
-                for r in roles {
-                    ro.push(r)?;
-                }
-                for p in profiles {
-                    po.push(p)?;
+            children.extend(c);
+        }
+        drop(main);
+        children.sort_by_key(|r| r.entity);
+        for group in children.chunk_by(|a, b| a.entity == b.entity) {
+            if let Some(mut o) = out(group[0].entity) {
+                for r in group {
+                    o.push(r)?;
                 }
             }
         }
@@ -572,9 +615,11 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
                 .extend(v11_users);
         }
         if !sh.full && !listed.is_empty() {
-            sh.users
+            sh.listed
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .entry(entity)
+                .or_default()
                 .extend(listed);
         }
     }
@@ -603,6 +648,30 @@ fn ref_id(v: &Json) -> Option<&str> {
         Json::Object(o) => o.get("sourcedId").and_then(Json::as_str),
         _ => None,
     }
+}
+
+/// A class's, course's or 1.2 user's `resources[]` as `link` records (`parent:resource`).
+fn resource_links(o: &Map<String, Json>, parent: &Record, link: Entity) -> Vec<Record> {
+    let field = match link {
+        Entity::ClassResources => "classSourcedId",
+        Entity::CourseResources => "courseSourcedId",
+        _ => "userSourcedId",
+    };
+    o.get("resources")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(ref_id)
+        .map(|res| {
+            let mut r = Record::new(link, format!("{}:{res}", parent.sourced_id));
+            r.status = parent.status;
+            r.date_last_modified = parent.date_last_modified.clone();
+            r.set(field, parent.sourced_id.as_str())
+                .set("resourceSourcedId", res);
+            r
+        })
+        .collect()
 }
 
 /// A 1.2 user's `roles[]` and `userProfiles[]` as role and profile records (a role's id is
@@ -724,6 +793,13 @@ pub fn write_package(
                 r.status = Status::ToBeDeleted;
                 r.date_last_modified = Some(stamp.clone());
                 out.push(&r)?;
+            }
+        }
+    }
+    if fetched.resources_skipped {
+        for e in std::iter::once(Entity::Resources).chain(RESOURCE_LINKS) {
+            if let Some(o) = outs.remove(&e) {
+                let _ = std::fs::remove_file(&o.path);
             }
         }
     }

@@ -134,7 +134,7 @@ pub fn push(store: &Store, cfg: &UpstreamConfig, client: &Client) -> Result<Push
         };
         let sent = match client.delete(&p) {
             // Already gone upstream: the deletion holds.
-            Err(ClientError::Protocol(m)) if m.contains("HTTP 404") => Ok(()),
+            Err(ClientError::Refused(404 | 410, _)) => Ok(()),
             other => other.map(|_| ()),
         };
         match settle(&mut conn, &q, e, sent, &mut report)? {
