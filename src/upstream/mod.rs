@@ -165,8 +165,50 @@ pub fn label(cfg: &UpstreamConfig, full: bool) -> String {
 
 /// One sync: full when `full` or when this upstream has never been synced, else a delta from
 /// the last high-water mark minus the overlap. The store changes only if the whole pull
-/// validates (and, for a full sync, passes the mass-deletion guard in `opts`).
+/// validates (and, for a full sync, passes the mass-deletion guard in `opts`). A run that
+/// fails before its import (the upstream unreachable, refusing, or answering in the wrong
+/// shape) is recorded in the import log as `failed`, with the reason.
 pub fn sync(
+    store: &Store,
+    cfg: &UpstreamConfig,
+    full: bool,
+    opts: &ImportOptions,
+) -> Result<SyncReport, SyncError> {
+    let started = time::now();
+    let result = pull_and_import(store, cfg, full, opts);
+    if let Err(e) = &result {
+        let diag = ingest::Diag {
+            severity: ingest::Severity::Error,
+            file: "upstream".into(),
+            line: 0,
+            column: String::new(),
+            rule: "upstream",
+            message: e.to_string(),
+        };
+        let run = crate::store::imports::ImportRun {
+            id: 0,
+            started_at: started,
+            finished_at: time::now(),
+            source: label(cfg, full),
+            oneroster_version: Some(cfg.version.as_str().to_string()),
+            outcome: "failed".into(),
+            summary: "{}".into(),
+            errors: serde_json::to_string(&[diag]).unwrap_or_default(),
+            error_count: 1,
+            warning_count: 0,
+        };
+        if let Err(e) = store
+            .conn()
+            .map_err(SyncError::from)
+            .and_then(|mut c| Ok(crate::store::imports::record(&mut c, &run)?))
+        {
+            tracing::warn!(error = %e, "the failed sync could not be logged");
+        }
+    }
+    result
+}
+
+fn pull_and_import(
     store: &Store,
     cfg: &UpstreamConfig,
     full: bool,

@@ -654,6 +654,14 @@ fn faults_end_in_a_complete_sync_or_a_refused_one_with_the_store_unchanged() {
     let e = upstream::sync(&down.db.store, &cfg, false, &ImportOptions::default()).unwrap_err();
     assert!(e.to_string().contains("gave up after 5 attempts"), "{e}");
     assert_eq!(down.db.snapshot(false), before);
+    // The failed run is in the import log with its reason.
+    let runs = rosterbridge::store::imports::list(&mut down.db.store.conn().unwrap(), 1).unwrap();
+    assert_eq!(runs[0].outcome, "failed");
+    assert!(
+        runs[0].errors.contains("gave up after 5 attempts"),
+        "{}",
+        runs[0].errors
+    );
 
     // The upstream back: the delta completes.
     proxy.set(None, false, |_, _| Fault::Pass);
