@@ -53,7 +53,7 @@ def serve(db):
 
 SYNC = ["sync", "--upstream", BASE, "--token-url", f"{BASE}/oauth/token", "--client-id", CLIENT_ID,
         "--client-secret-file", f"{OUT}/secret", "--page-size", "1000", "--concurrency", "2",
-        "--sync-overlap", "1s"]
+        "--sync-overlap", "0s"]
 rows = {k: [] for k in ("export", "import", "baseline", "full", "full_rss", "delta", "delta_rss",
                         "ratio")}
 for i in range(RUNS):

@@ -288,7 +288,7 @@ pub(crate) fn apply(
         if deferred.is_empty() {
             // Changes to populated tables touch pages all over them; a fresh bulk load does
             // not, and keeps the default cache (peak memory, docs/PERFORMANCE.md).
-            connection::enlarge_cache(conn)?;
+            connection::enlarge_cache(conn, opts.page_cache_kib)?;
         }
         let mut counts: BTreeMap<Entity, Counts> = BTreeMap::new();
         for pf in files {

@@ -44,6 +44,9 @@ pub struct ImportOptions {
     pub rows_done: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// Set once validation has finished (before any apply), for a progress display.
     pub validated: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// SQLite page cache of the apply pass when it changes populated tables, KiB (default
+    /// `store::connection::IMPORT_CACHE_KIB`): the upstream sync bounds its memory with it.
+    pub page_cache_kib: Option<u32>,
 }
 
 impl ImportOptions {

@@ -21,16 +21,18 @@ pub type Db = <DbConnection as Connection>::Backend;
 pub const CACHE_KIB: u32 = 64 * 1024;
 
 /// SQLite page cache of an import that changes existing tables, in KiB.
-const IMPORT_CACHE_KIB: u32 = 256 * 1024;
+pub const IMPORT_CACHE_KIB: u32 = 256 * 1024;
 
-/// Give this SQLite connection a larger page cache for the rest of its transaction, so that an
-/// import's scattered index pages stay in memory until commit instead of spilling to the WAL
-/// and being read back (docs/PERFORMANCE.md). No-op on PostgreSQL.
-pub fn enlarge_cache(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+/// Give this SQLite connection a larger page cache (`kib`, else [`IMPORT_CACHE_KIB`]) for the
+/// rest of its transaction, so that an import's scattered index pages stay in memory until
+/// commit instead of spilling to the WAL and being read back (docs/PERFORMANCE.md). No-op on
+/// PostgreSQL.
+pub fn enlarge_cache(conn: &mut DbConnection, kib: Option<u32>) -> diesel::QueryResult<()> {
     match conn {
-        DbConnection::Sqlite(c) => {
-            c.batch_execute(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
-        }
+        DbConnection::Sqlite(c) => c.batch_execute(&format!(
+            "PRAGMA cache_size = -{}",
+            kib.unwrap_or(IMPORT_CACHE_KIB)
+        )),
         DbConnection::Postgres(_) => Ok(()),
     }
 }

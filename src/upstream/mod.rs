@@ -154,6 +154,11 @@ pub struct SyncReport {
     pub high_water: Option<String>,
 }
 
+/// SQLite page cache of a sync's import when it changes populated tables, KiB: half the CSV
+/// import's, so that a sync stays under 300 MB on a 100,000-student district (a CSV delta
+/// import peaks at 343 MB with 256 MiB; docs/PERFORMANCE.md).
+const SYNC_CACHE_KIB: u32 = 128 * 1024;
+
 /// The import log's `source` of a sync.
 pub fn label(cfg: &UpstreamConfig, full: bool) -> String {
     format!(
@@ -271,7 +276,11 @@ fn pull_and_import(
         }
     }
     pull::write_package(&mut fetched, full, stored, &held)?;
-    let mut import = ingest::import_as(store, &fetched.package, &label(cfg, full), opts)?;
+    let opts = ImportOptions {
+        page_cache_kib: Some(opts.page_cache_kib.unwrap_or(SYNC_CACHE_KIB)),
+        ..opts.clone()
+    };
+    let mut import = ingest::import_as(store, &fetched.package, &label(cfg, full), &opts)?;
     if import.outcome == Outcome::Rejected {
         name_records(&fetched.package, &mut import.diags);
     }

@@ -359,6 +359,8 @@ enum Fault {
     NoWrapper,
     /// An empty page (and no totals): a truncated upstream.
     Empty,
+    /// Say nothing for this long, then answer (a request that times out).
+    Stall(u64),
 }
 
 type Decide = dyn Fn(usize, &str) -> Fault + Send + Sync;
@@ -517,6 +519,7 @@ fn serve_one(
                 false,
             );
         }
+        Fault::Stall(ms) => std::thread::sleep(Duration::from_millis(ms)),
         Fault::Pass | Fault::Reset => {}
     }
     let mut req = ureq::request(&method, &format!("{upstream}{target}"));
@@ -572,14 +575,17 @@ fn faults_end_in_a_complete_sync_or_a_refused_one_with_the_store_unchanged() {
     let down = Server::start(TestDb::new(Backend::Sqlite).unwrap(), Settings::default());
     let mut cfg = config(&up, &proxy.base, Version::V1_2, READS);
     cfg.retries = 4;
+    cfg.timeout = Duration::from_secs(1);
 
     // 429 with Retry-After, a burst of 503s, a connection reset mid-page, an expired token
-    // (401), every page capped at 10 below the 37 asked, no X-Total-Count nor Link.
+    // (401), a request that times out, every page capped at 10 below the 37 asked, no
+    // X-Total-Count nor Link.
     proxy.set(Some(10), true, |n, _| match n {
         1 => Fault::Status(429, Some(1)),
         3..=5 => Fault::Status(503, None),
         8 => Fault::Reset,
         11 => Fault::Status(401, None),
+        14 => Fault::Stall(1500),
         _ => Fault::Pass,
     });
     let t0 = std::time::Instant::now();
@@ -594,7 +600,7 @@ fn faults_end_in_a_complete_sync_or_a_refused_one_with_the_store_unchanged() {
         t0.elapsed() >= Duration::from_secs(1),
         "Retry-After: 1 was waited"
     );
-    assert!(r.retries >= 5, "{} retries", r.retries);
+    assert!(r.retries >= 6, "{} retries", r.retries);
     let seen = proxy.seen();
     let tokens = seen.iter().filter(|l| l.contains("/oauth/token")).count();
     assert_eq!(tokens, 2, "the token renewed once on the 401: {seen:?}");
