@@ -276,6 +276,23 @@ try:
     check(status == 200 and headers["x-total-count"] == "0", f"no active user after the undo: {headers.get('x-total-count')}")
     shot("import-undone")
 
+    # The SIS upstream (a second rosterbridge serving the same district): a full sync started
+    # from the imports page brings the users back, and lands in the history.
+    el("#full-sync-now").click()
+    wait_for("#sync-started")
+    def synced():
+        go("/console/imports")
+        return driver.find_elements(By.ID, "sync-last")
+    wait_until(synced, "the sync's last run shown", secs=120)
+    last = el("#sync-last").text
+    check("committed" in last, f"the sync committed: {last}")
+    first_row = driver.find_element(By.CSS_SELECTOR, "#history tbody tr").text
+    check("upstream full http://" in first_row, f"the sync heads the history: {first_row}")
+    status, headers, _ = http("GET", rostering + "/users?limit=1&filter=status%3D%27active%27",
+                              headers={"Authorization": "Bearer " + bearer})
+    check(status == 200 and int(headers["x-total-count"]) > 0, f"active users after the sync: {headers.get('x-total-count')}")
+    shot("imports-sync")
+
     # Sign out: back to the sign-in page, and the console is closed.
     el(".logout button").click()
     wait_until(lambda: "/console/login" in driver.current_url, "signed out")

@@ -265,7 +265,7 @@ fn pull_and_import(
         report.import.diags = std::mem::take(&mut fetched.shape);
         return Ok(report);
     }
-    let stored = stored_children(store, &fetched.listed)?;
+    let stored = stored_children(store, cfg.version, full, &fetched.listed)?;
     let mut held = std::collections::BTreeSet::new();
     if full {
         let mut conn = store.conn()?;
@@ -315,30 +315,58 @@ fn pull_and_import(
     Ok(report)
 }
 
-/// The stored [`pull::CHILDREN`] (active) of the `listed` parents.
+/// The store's active [`pull::CHILDREN`] records by the key the pull names them by: for a full
+/// sync all of them, for a delta those of the `listed` parents.
 fn stored_children(
     store: &Store,
+    version: crate::model::catalog::Version,
+    full: bool,
     listed: &BTreeMap<Entity, Vec<String>>,
-) -> Result<Vec<(Entity, Vec<String>)>, SyncError> {
+) -> Result<pull::Stored, SyncError> {
     let mut conn = store.conn()?;
     let mut out = Vec::new();
     for (child, parent, column) in pull::CHILDREN {
-        let Some(parents) = listed.get(&parent) else {
-            continue;
+        let mut found = Vec::new();
+        let mut take = |page: Vec<crate::model::record::Record>| {
+            found.extend(page.into_iter().map(|r| {
+                let key = pull::natural_key(version, &r).unwrap_or_else(|| r.sourced_id.clone());
+                let title = r.get("title").map(str::to_string);
+                (
+                    key,
+                    pull::Kept {
+                        id: r.sourced_id,
+                        title,
+                    },
+                )
+            }));
         };
-        let mut ids = Vec::new();
-        for chunk in parents.chunks(1000) {
+        if full {
             let scan = Scan {
                 active_only: true,
                 since: None,
-                column_in: Some((column, chunk.to_vec())),
+                column_in: None,
             };
             records::scan(&mut conn, child, &scan, |_, page| {
-                ids.extend(page.into_iter().map(|r| r.sourced_id));
+                take(page);
                 Ok(())
             })?;
+        } else {
+            let Some(parents) = listed.get(&parent) else {
+                continue;
+            };
+            for chunk in parents.chunks(1000) {
+                let scan = Scan {
+                    active_only: true,
+                    since: None,
+                    column_in: Some((column, chunk.to_vec())),
+                };
+                records::scan(&mut conn, child, &scan, |_, page| {
+                    take(page);
+                    Ok(())
+                })?;
+            }
         }
-        out.push((child, ids));
+        out.push((child, found));
     }
     Ok(out)
 }

@@ -169,7 +169,15 @@ impl Out {
 
     /// Rewrite into the package as `entity.csv` (`mode` bulk: status and dateLastModified
     /// left empty, as a bulk file has them).
-    fn finish(mut self, pw: &mut PackageWriter, mode: Mode) -> Result<u64, SyncError> {
+    /// `ids`: the stored records this pull names by their natural key (a role's
+    /// `user:org:role`): their sourcedId is written in place of the key, so that a store loaded
+    /// from CSV keeps its ids, with what the JSON cannot carry (a link's title) kept.
+    fn finish(
+        mut self,
+        pw: &mut PackageWriter,
+        mode: Mode,
+        ids: Option<&HashMap<String, Kept>>,
+    ) -> Result<u64, SyncError> {
         self.w.flush().map_err(|e| SyncError::io(&self.path, e))?;
         drop(self.w);
         let keys: Vec<String> = self.meta.into_iter().collect();
@@ -185,12 +193,24 @@ impl Out {
         let mut cells: Vec<String> = Vec::with_capacity(n + 3 + keys.len());
         while rd.read_record(&mut rec).map_err(SyncError::csv)? {
             cells.clear();
+            let kept = rec.get(0).and_then(|id| ids.and_then(|m| m.get(id)));
             for (i, c) in rec.iter().take(n + 3).enumerate() {
                 cells.push(if mode == Mode::Bulk && (i == 1 || i == 2) {
                     String::new()
+                } else if let (0, Some(k)) = (i, kept) {
+                    k.id.clone()
                 } else {
                     c.to_string()
                 });
+            }
+            if let Some(k) = kept {
+                let title = self.cols.iter().position(|c| c.header == "title");
+                if let (Some(cell), Some(v)) = (title.and_then(|t| cells.get_mut(t + 3)), &k.title)
+                {
+                    if cell.is_empty() {
+                        v.clone_into(cell);
+                    }
+                }
             }
             if !keys.is_empty() {
                 let meta: BTreeMap<String, String> = rec
@@ -756,21 +776,54 @@ fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Re
     Ok((roles, profiles))
 }
 
+/// A stored child record a fetched one is matched to by natural key: its id, and its title (a
+/// resource link's, which the JSON does not carry).
+pub struct Kept {
+    pub id: String,
+    pub title: Option<String>,
+}
+
+/// The store's [`CHILDREN`] records per entity, by natural key.
+pub type Stored = Vec<(Entity, Vec<(String, Kept)>)>;
+
+/// The key a pull names a stored [`CHILDREN`] record by (the id it would give it), when that
+/// differs from the record's own sourcedId: a role's `user:org:role` (1.1: `user:org`), a
+/// resource link's `parent:resource`.
+pub fn natural_key(version: Version, r: &Record) -> Option<String> {
+    let g = |f: &str| r.get(f).unwrap_or("");
+    let key = match r.entity {
+        Entity::Roles if version == Version::V1_1 => {
+            format!("{}:{}", g("userSourcedId"), g("orgSourcedId"))
+        }
+        Entity::Roles => format!("{}:{}:{}", g("userSourcedId"), g("orgSourcedId"), g("role")),
+        Entity::ClassResources => format!("{}:{}", g("classSourcedId"), g("resourceSourcedId")),
+        Entity::CourseResources => {
+            format!("{}:{}", g("courseSourcedId"), g("resourceSourcedId"))
+        }
+        Entity::UserResources => format!("{}:{}", g("userSourcedId"), g("resourceSourcedId")),
+        _ => return None,
+    };
+    (key != r.sourced_id).then_some(key)
+}
+
 /// Write the package: the file of every fetched entity with rows (bulk for a full sync, so
-/// that what the upstream no longer lists becomes a tombstone; delta otherwise), plus
-/// tombstones for the `stored` roles and profiles of listed 1.2 users that were not listed
-/// again. A full sync that fetched nothing of an entity the store holds (`held`) writes its
-/// file empty, which the importer refuses (it would delete every record): an upstream that
-/// suddenly lists nothing is not believed.
+/// that what the upstream no longer lists becomes a tombstone; delta otherwise). `stored`: the
+/// store's active [`CHILDREN`] records (a full sync: all; a delta: the listed parents') by
+/// natural key: a fetched child matching one by natural key keeps the stored id (and title)
+/// (a store first loaded from CSV keeps its role and link ids), and in a delta the stored
+/// children of a listed parent that were not listed again become tombstones. A full sync that
+/// fetched nothing of an entity the store holds (`held`) writes its file empty, which the
+/// importer refuses (it would delete every record): an upstream that suddenly lists nothing is
+/// not believed.
 pub fn write_package(
     fetched: &mut Fetched,
     full: bool,
-    stored: Vec<(Entity, Vec<String>)>,
+    stored: Stored,
     held: &BTreeSet<Entity>,
 ) -> Result<BTreeMap<Entity, u64>, SyncError> {
     let mut outs = std::mem::take(&mut fetched.outs);
-    let gone = stored;
     let stamp = time::now();
+    let mut rename: BTreeMap<Entity, HashMap<String, Kept>> = BTreeMap::new();
     // 1.1 users' roles, as a 1.1 CSV import makes them (`user:org`, administrator by org type).
     if let Some(out) = outs.get_mut(&Entity::Roles) {
         let types = &fetched.org_types;
@@ -785,15 +838,29 @@ pub fn write_package(
             }
         }
     }
-    for (entity, ids) in gone {
-        if let Some(out) = outs.get_mut(&entity) {
-            let gone: Vec<&String> = ids.iter().filter(|id| !out.contains(id)).collect();
-            for id in gone {
-                let mut r = Record::new(entity, id.clone());
-                r.status = Status::ToBeDeleted;
-                r.date_last_modified = Some(stamp.clone());
-                out.push(&r)?;
+    for (entity, records) in stored {
+        let Some(out) = outs.get_mut(&entity) else {
+            continue;
+        };
+        let mut map = HashMap::new();
+        let mut gone = Vec::new();
+        for (key, kept) in records {
+            if out.contains(&key) {
+                if key != kept.id || kept.title.is_some() {
+                    map.insert(key, kept);
+                }
+            } else if !full {
+                gone.push(kept.id);
             }
+        }
+        for id in gone {
+            let mut r = Record::new(entity, id);
+            r.status = Status::ToBeDeleted;
+            r.date_last_modified = Some(stamp.clone());
+            out.push(&r)?;
+        }
+        if !map.is_empty() {
+            rename.insert(entity, map);
         }
     }
     if fetched.resources_skipped {
@@ -812,7 +879,8 @@ pub fn write_package(
             let _ = std::fs::remove_file(&out.path);
             continue;
         }
-        written.insert(entity, out.finish(&mut pw, mode)?);
+        let ids = rename.get(&entity);
+        written.insert(entity, out.finish(&mut pw, mode, ids)?);
     }
     pw.finish().map_err(SyncError::Export)?;
     Ok(written)

@@ -928,3 +928,76 @@ fn serve_syncs_on_its_schedule_from_the_config_file() {
         .iter()
         .any(|r| r.source == format!("upstream full {}", up.base)));
 }
+
+/// A store first loaded from the SIS's CSV export moves to the API without churn: a full sync
+/// of the same district changes nothing (roles and resource links keep their CSV ids), and a
+/// delta after an upstream change to a user's roles moves just those.
+#[test]
+fn a_store_loaded_from_csv_keeps_its_ids_when_it_moves_to_the_api() {
+    for version in [Version::V1_2, Version::V1_1] {
+        let up = upstream_server();
+        let db = TestDb::new(Backend::Sqlite).unwrap();
+        db.import_generated(2, 40, 19);
+        let down = Server::start(db, Settings::default());
+        let cfg = config(&up, &up.base, version, READS);
+        let roles_before = down.db.snapshot(false)["roles"].clone();
+        let r = sync(&down, &cfg, true);
+        assert_eq!(
+            r.import.outcome,
+            Outcome::Committed,
+            "{:?}",
+            r.import.diags.list
+        );
+        if version == Version::V1_2 {
+            assert!(changed(&r).is_empty(), "{version:?}: {:?}", changed(&r));
+            assert_eq!(down.db.snapshot(false)["roles"], roles_before);
+        } else {
+            // 1.1 says less about a user (one role, its orgs): only what 1.1 cannot carry moves.
+            assert!(
+                !changed(&r).contains_key("enrollments"),
+                "{:?}",
+                changed(&r)
+            );
+        }
+        assert_same(&up, &down, version);
+        // Upstream, a teacher gains a role at a second school: the delta adds that role only.
+        let teacher = up
+            .db
+            .all(Entity::Roles)
+            .into_iter()
+            .find(|r| r.get("role") == Some("teacher"))
+            .unwrap();
+        let other = up
+            .db
+            .all(Entity::Orgs)
+            .into_iter()
+            .find(|o| {
+                o.get("type") == Some("school")
+                    && Some(o.sourced_id.as_str()) != teacher.get("orgSourcedId")
+            })
+            .unwrap();
+        let mut extra = teacher.clone();
+        extra.sourced_id = format!("{}-second", teacher.sourced_id);
+        extra.set("orgSourcedId", other.sourced_id.clone());
+        extra.set("roleType", "secondary");
+        let mut user = up
+            .db
+            .get(Entity::Users, teacher.get("userSourcedId").unwrap())
+            .unwrap();
+        user.set("givenName", "Moved");
+        change(&up.db, vec![extra, user]);
+        let r = sync(&down, &cfg, false);
+        assert_eq!(
+            r.import.outcome,
+            Outcome::Committed,
+            "{:?}",
+            r.import.diags.list
+        );
+        let c = changed(&r);
+        assert_eq!(c["users"], (0, 1, 0), "{version:?}: {c:?}");
+        if version == Version::V1_2 {
+            assert_eq!(c["roles"], (1, 0, 0), "{c:?}");
+        }
+        assert_same(&up, &down, version);
+    }
+}
