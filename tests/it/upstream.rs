@@ -375,6 +375,8 @@ struct Proxy {
     decide: Arc<Mutex<Box<Decide>>>,
     /// Requests seen (method and path), token requests included.
     log: Arc<Mutex<Vec<String>>>,
+    /// When not 0: the `expires_in` every token answer is rewritten to (seconds).
+    token_life: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Proxy {
@@ -387,28 +389,32 @@ impl Proxy {
             strip: Arc::new(Mutex::new(false)),
             decide: Arc::new(Mutex::new(Box::new(|_, _| Fault::Pass))),
             log: Arc::new(Mutex::new(Vec::new())),
+            token_life: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
-        let (cap, strip, decide, log) = (
+        let (cap, strip, decide, log, life) = (
             p.cap.clone(),
             p.strip.clone(),
             p.decide.clone(),
             p.log.clone(),
+            p.token_life.clone(),
         );
         let upstream = upstream.to_string();
         let counter = Arc::new(AtomicUsize::new(0));
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (cap, strip, decide, log, upstream, counter) = (
+                let (cap, strip, decide, log, upstream, counter, life) = (
                     cap.clone(),
                     strip.clone(),
                     decide.clone(),
                     log.clone(),
                     upstream.clone(),
                     counter.clone(),
+                    life.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = serve_one(conn, &upstream, &cap, &strip, &decide, &log, &counter);
+                    let life = life.load(Ordering::SeqCst);
+                    let _ = serve_one(conn, &upstream, &cap, &strip, &decide, &log, &counter, life);
                 });
             }
         });
@@ -441,6 +447,7 @@ fn serve_one(
     decide: &Mutex<Box<Decide>>,
     log: &Mutex<Vec<String>>,
     counter: &AtomicUsize,
+    token_life: u64,
 ) -> std::io::Result<()> {
     let mut rd = BufReader::new(conn.try_clone()?);
     let mut line = String::new();
@@ -548,6 +555,11 @@ fn serve_one(
         .collect();
     let mut bytes = Vec::new();
     resp.into_reader().read_to_end(&mut bytes)?;
+    if token && token_life > 0 && status == 200 {
+        let mut j: Json = serde_json::from_slice(&bytes).unwrap();
+        j["expires_in"] = json!(token_life);
+        bytes = j.to_string().into_bytes();
+    }
     respond(&mut out, status, &hs, &bytes, fault == Fault::Reset)
 }
 
@@ -1018,4 +1030,28 @@ fn a_store_loaded_from_csv_keeps_its_ids_when_it_moves_to_the_api() {
         }
         assert_same(&up, &down, version);
     }
+}
+
+/// A token is renewed before it expires (here: a 2 s token, renewed a second early, on a sync
+/// of requests taking 0.3 s each), never used stale: no request is refused for it.
+#[test]
+fn the_token_is_renewed_before_it_expires() {
+    let up = upstream_server();
+    let proxy = Proxy::start(&up.base);
+    let down = Server::start(TestDb::new(Backend::Sqlite).unwrap(), Settings::default());
+    let cfg = config(&up, &proxy.base, Version::V1_2, READS);
+    proxy
+        .token_life
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    proxy.set(None, false, |_, _| Fault::Stall(300));
+    let r = sync(&down, &cfg, true);
+    assert_eq!(r.import.outcome, Outcome::Committed);
+    assert_eq!(r.retries, 0, "no request refused or retried");
+    let seen = proxy.seen();
+    let tokens = seen.iter().filter(|l| l.contains("/oauth/token")).count();
+    assert!(
+        tokens >= 3,
+        "renewed before expiry, more than once: {tokens} tokens"
+    );
+    assert_same(&up, &down, Version::V1_2);
 }
