@@ -234,7 +234,9 @@ fn pull_and_import(
         .prefix("rosterbridge-sync-")
         .tempdir()
         .map_err(|e| SyncError::Io(format!("temporary folder: {e}")))?;
+    let t0 = std::time::Instant::now();
     let mut fetched = pull::fetch(cfg, &client, dir.path(), since.as_deref(), opts.progress)?;
+    tracing::debug!(secs = t0.elapsed().as_secs_f64(), "upstream fetched");
     let tally = |c: &Client| {
         use std::sync::atomic::Ordering::Relaxed;
         (
@@ -275,7 +277,9 @@ fn pull_and_import(
             }
         }
     }
+    let t0 = std::time::Instant::now();
     pull::write_package(&mut fetched, full, stored, &held)?;
+    tracing::debug!(secs = t0.elapsed().as_secs_f64(), "package written");
     let opts = ImportOptions {
         page_cache_kib: Some(opts.page_cache_kib.unwrap_or(SYNC_CACHE_KIB)),
         ..opts.clone()
