@@ -24,6 +24,7 @@ use serde_json::{Map, Value as Json};
 use super::client::{Client, ClientError};
 use super::{SyncError, UpstreamConfig};
 use crate::export::PackageWriter;
+use crate::http::rest::input::ref_id;
 use crate::ingest::{Diags, Mode};
 use crate::model::catalog::{layout, Column, Entity, Target, Version};
 use crate::model::record::{Record, Status};
@@ -659,15 +660,6 @@ fn shape(sh: &Shared<'_>, file: &str, id: &str, rule: &'static str, message: Str
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .error(file, 0, "", rule, message);
-}
-
-/// A GUIDRef's sourcedId.
-fn ref_id(v: &Json) -> Option<&str> {
-    match v {
-        Json::String(s) => Some(s),
-        Json::Object(o) => o.get("sourcedId").and_then(Json::as_str),
-        _ => None,
-    }
 }
 
 /// A class's, course's or 1.2 user's `resources[]` as `link` records (`parent:resource`).

@@ -119,12 +119,17 @@ fn cell(entity: Entity, kind: Kind, key: &str, v: &Json) -> Result<Option<String
 }
 
 /// A GUIDRef's `sourcedId` (a bare string is taken as the id too; `href` is never trusted).
-fn guid_ref(v: &Json) -> Option<String> {
+pub fn ref_id(v: &Json) -> Option<&str> {
     match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Object(o) => o.get("sourcedId")?.as_str().map(str::to_string),
+        Json::String(s) => Some(s),
+        Json::Object(o) => o.get("sourcedId")?.as_str(),
         _ => None,
     }
+}
+
+/// [`ref_id`], owned.
+fn guid_ref(v: &Json) -> Option<String> {
+    ref_id(v).map(str::to_string)
 }
 
 /// An array's items as one list cell (`a,b`); an item holding a comma cannot be listed.
