@@ -97,15 +97,8 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
-        /// Apply a bulk import even when it tombstones more of an entity's active records
-        /// than the mass-deletion guard allows.
-        #[arg(long)]
-        allow_mass_delete: bool,
-        /// The guard's limit, in percent of an entity's active records a bulk file may
-        /// tombstone: `PERCENT` for every entity, `ENTITY=PERCENT` for one (repeatable;
-        /// default 20).
-        #[arg(long = "mass-delete-threshold", value_name = "[ENTITY=]PERCENT")]
-        mass_delete_threshold: Vec<String>,
+        #[command(flatten)]
+        guard: GuardArgs,
     },
     /// Write the store as a OneRoster CSV package (bulk, or delta with --since).
     Export {
@@ -174,12 +167,8 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// Apply a full sync even when it tombstones more than the mass-deletion guard allows.
-        #[arg(long)]
-        allow_mass_delete: bool,
-        /// The guard's limit (see `import`).
-        #[arg(long = "mass-delete-threshold", value_name = "[ENTITY=]PERCENT")]
-        mass_delete_threshold: Vec<String>,
+        #[command(flatten)]
+        guard: GuardArgs,
         /// TOML configuration file (its `[upstream]` table).
         #[arg(long, env = "ROSTERBRIDGE_CONFIG")]
         config: Option<PathBuf>,
@@ -208,6 +197,30 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ImportsAction>,
     },
+}
+
+/// The mass-deletion guard's flags, shared by `import` and `sync`.
+#[derive(clap::Args, Debug)]
+pub struct GuardArgs {
+    /// Apply a bulk import (a full sync) even when it tombstones more of an entity's active
+    /// records than the mass-deletion guard allows.
+    #[arg(long)]
+    allow_mass_delete: bool,
+    /// The guard's limit, in percent of an entity's active records a bulk file may
+    /// tombstone: `PERCENT` for every entity, `ENTITY=PERCENT` for one (repeatable;
+    /// default 20).
+    #[arg(long = "mass-delete-threshold", value_name = "[ENTITY=]PERCENT")]
+    mass_delete_threshold: Vec<String>,
+}
+
+impl GuardArgs {
+    /// The guard these flags ask for; a bad threshold is printed and is exit code 2.
+    fn guard(&self) -> Result<crate::ingest::MassDeleteGuard, i32> {
+        data::mass_delete_guard(self.allow_mass_delete, &self.mass_delete_threshold).map_err(|e| {
+            eprintln!("rosterbridge: {e}");
+            2
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -469,17 +482,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Sync {
             full,
             json,
-            allow_mass_delete,
-            mass_delete_threshold,
+            guard,
             config,
             upstream,
         } => {
-            let guard = match data::mass_delete_guard(*allow_mass_delete, mass_delete_threshold) {
+            let guard = match guard.guard() {
                 Ok(g) => g,
-                Err(e) => {
-                    eprintln!("rosterbridge: {e}");
-                    return Ok(2);
-                }
+                Err(code) => return Ok(code),
             };
             let Some((cfg, _)) = upstream.resolve(config.as_deref())? else {
                 eprintln!("rosterbridge: sync needs --upstream URL (or ROSTERBRIDGE_UPSTREAM, or url in the config's [upstream])");
@@ -491,15 +500,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             path,
             dry_run,
             json,
-            allow_mass_delete,
-            mass_delete_threshold,
+            guard,
         } => {
-            let guard = match data::mass_delete_guard(*allow_mass_delete, mass_delete_threshold) {
+            let guard = match guard.guard() {
                 Ok(g) => g,
-                Err(e) => {
-                    eprintln!("rosterbridge: {e}");
-                    return Ok(2);
-                }
+                Err(code) => return Ok(code),
             };
             data::import(db, path, *dry_run, *json, progress, guard)
         }
