@@ -263,9 +263,15 @@ pub(super) fn run(
         mass_delete: guard,
         ..ImportOptions::default()
     };
-    let pulled = upstream::sync(&store, cfg, full, &opts);
+    let client = match upstream::Client::new(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rosterbridge: sync failed, the store is unchanged: upstream {e}");
+            return Ok(1);
+        }
+    };
+    let pulled = upstream::sync(&store, cfg, &client, full, &opts);
     let pushed = if cfg.push_grades && !matches!(pulled, Err(SyncError::Client(_))) {
-        let client = upstream::Client::new(cfg)?;
         Some(upstream::push::push(&store, cfg, &client))
     } else {
         None

@@ -172,15 +172,17 @@ pub fn label(cfg: &UpstreamConfig, full: bool) -> String {
 /// the last high-water mark minus the overlap. The store changes only if the whole pull
 /// validates (and, for a full sync, passes the mass-deletion guard in `opts`). A run that
 /// fails before its import (the upstream unreachable, refusing, or answering in the wrong
-/// shape) is recorded in the import log as `failed`, with the reason.
+/// shape) is recorded in the import log as `failed`, with the reason. `client` (made for
+/// `cfg`) may serve the grade push after it: one token, one TLS set-up per run.
 pub fn sync(
     store: &Store,
     cfg: &UpstreamConfig,
+    client: &Client,
     full: bool,
     opts: &ImportOptions,
 ) -> Result<SyncReport, SyncError> {
     let started = time::now();
-    let result = pull_and_import(store, cfg, full, opts);
+    let result = pull_and_import(store, cfg, client, full, opts);
     if let Err(e) = &result {
         let diag = ingest::Diag {
             severity: ingest::Severity::Error,
@@ -216,10 +218,19 @@ pub fn sync(
 fn pull_and_import(
     store: &Store,
     cfg: &UpstreamConfig,
+    client: &Client,
     full: bool,
     opts: &ImportOptions,
 ) -> Result<SyncReport, SyncError> {
     let started = chrono::Utc::now();
+    let tally = || {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            client.tally.requests.load(Relaxed),
+            client.tally.retries.load(Relaxed),
+        )
+    };
+    let tally_before = tally();
     let prior = state::state(&mut *store.conn()?, &cfg.base)?;
     let since = match prior.as_ref().and_then(|s| s.high_water.as_deref()) {
         Some(hw) if !full => time::parse_datetime(hw).map(|t| {
@@ -229,22 +240,16 @@ fn pull_and_import(
         _ => None,
     };
     let full = since.is_none();
-    let client = Client::new(cfg)?;
     let dir = tempfile::Builder::new()
         .prefix("rosterbridge-sync-")
         .tempdir()
         .map_err(|e| SyncError::Io(format!("temporary folder: {e}")))?;
     let t0 = std::time::Instant::now();
-    let mut fetched = pull::fetch(cfg, &client, dir.path(), since.as_deref(), opts.progress)?;
+    let mut fetched = pull::fetch(cfg, client, dir.path(), since.as_deref(), opts.progress)?;
     tracing::debug!(secs = t0.elapsed().as_secs_f64(), "upstream fetched");
-    let tally = |c: &Client| {
-        use std::sync::atomic::Ordering::Relaxed;
-        (
-            c.tally.requests.load(Relaxed),
-            c.tally.retries.load(Relaxed),
-        )
-    };
-    let (requests, retries) = tally(&client);
+    // This run's requests (the client may have served others before).
+    let after = tally();
+    let (requests, retries) = (after.0 - tally_before.0, after.1 - tally_before.1);
     let mut report = SyncReport {
         full,
         since: since.clone(),

@@ -96,7 +96,12 @@ impl Syncer {
 
     fn run_claimed(&self, store: &Store, full: bool) {
         let cfg = &self.inner.cfg;
-        let mut line = match sync(store, cfg, full, &ImportOptions::default()) {
+        let client = Client::new(cfg);
+        let synced = match &client {
+            Ok(c) => sync(store, cfg, c, full, &ImportOptions::default()),
+            Err(e) => Err(super::SyncError::Io(format!("upstream {e}"))),
+        };
+        let mut line = match synced {
             Ok(r) => {
                 let changed: u64 = r.import.counts.values().map(|c| c.changed()).sum();
                 let mut l = format!("{}: {changed} changes", super::describe(&r));
@@ -107,11 +112,8 @@ impl Syncer {
             }
             Err(e) => format!("sync failed, the store is unchanged: {e}"),
         };
-        if cfg.push_grades {
-            let pushed = Client::new(cfg)
-                .map_err(super::SyncError::from)
-                .and_then(|c| push::push(store, cfg, &c));
-            match pushed {
+        if let (true, Ok(c)) = (cfg.push_grades, &client) {
+            match push::push(store, cfg, c) {
                 Ok(p) => line.push_str(&format!(
                     "; grade push: {} sent, {} deleted, {} refused",
                     p.sent,

@@ -166,7 +166,15 @@ fn changed(r: &upstream::SyncReport) -> BTreeMap<&'static str, (u64, u64, u64)> 
 }
 
 fn sync(down: &Server, cfg: &UpstreamConfig, full: bool) -> upstream::SyncReport {
-    upstream::sync(&down.db.store, cfg, full, &ImportOptions::default()).unwrap()
+    let client = upstream::Client::new(cfg).unwrap();
+    upstream::sync(
+        &down.db.store,
+        cfg,
+        &client,
+        full,
+        &ImportOptions::default(),
+    )
+    .unwrap()
 }
 
 fn mirror(db: TestDb, version: Version) {
@@ -670,14 +678,29 @@ fn faults_end_in_a_complete_sync_or_a_refused_one_with_the_store_unchanged() {
             Fault::Pass
         }
     });
-    let e = upstream::sync(&down.db.store, &cfg, true, &ImportOptions::default()).unwrap_err();
+    let client = upstream::Client::new(&cfg).unwrap();
+    let e = upstream::sync(
+        &down.db.store,
+        &cfg,
+        &client,
+        true,
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(e, SyncError::Client(_)), "{e}");
     assert!(e.to_string().contains("'classes'"), "{e}");
     assert_eq!(down.db.snapshot(false), before);
 
     // An upstream that stays down: bounded retries, then an error, nothing written.
     proxy.set(None, false, |_, _| Fault::Status(503, None));
-    let e = upstream::sync(&down.db.store, &cfg, false, &ImportOptions::default()).unwrap_err();
+    let e = upstream::sync(
+        &down.db.store,
+        &cfg,
+        &client,
+        false,
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("gave up after 5 attempts"), "{e}");
     assert_eq!(down.db.snapshot(false), before);
     // The failed run is in the import log with its reason.
