@@ -7,8 +7,12 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    rosterbridge::native::prompt_memory_return();
     let cli = rosterbridge::cli::Cli::parse();
+    // A server gives freed memory back promptly (it idles between bursts); a one-shot command
+    // (import, sync, export) keeps it for reuse: it is about to allocate as much again.
+    if cli.serves() {
+        rosterbridge::native::prompt_memory_return();
+    }
     let default_level = if cli.serves() {
         "warn,rosterbridge=info"
     } else {

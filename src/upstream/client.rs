@@ -33,10 +33,11 @@ pub enum ClientError {
     Tls(String),
 }
 
-/// An upstream answer read as JSON.
-pub struct Answer {
+/// An upstream answer: its body read as a JSON object (`None` for an empty body), or by the
+/// caller's reader ([`Client::get_with`]).
+pub struct Answer<T = Option<Map<String, Json>>> {
     pub status: u16,
-    pub body: Option<Map<String, Json>>,
+    pub body: T,
     /// `X-Total-Count`, when sent.
     pub total: Option<u64>,
 }
@@ -78,26 +79,39 @@ impl Client {
     /// `GET base + path` with `query`, retried as the module says; the body parsed as a JSON
     /// object (`None` for an empty body).
     pub fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Answer, ClientError> {
-        self.call("GET", path, query, None)
+        self.call("GET", path, query, None, &json_object)
+    }
+
+    /// `GET base + path` with `query`, retried as [`Client::get`], the body's bytes read by
+    /// `read` (a page read straight into records). A reader's error that is an end of file (a
+    /// body cut short) is retried like a broken connection; any other is the upstream's.
+    pub fn get_with<T>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        read: &dyn Fn(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<Answer<T>, ClientError> {
+        self.call("GET", path, query, None, read)
     }
 
     /// `PUT base + path` with a JSON body.
     pub fn put(&self, path: &str, body: &Json) -> Result<Answer, ClientError> {
-        self.call("PUT", path, &[], Some(body))
+        self.call("PUT", path, &[], Some(body), &json_object)
     }
 
     /// `DELETE base + path`.
     pub fn delete(&self, path: &str) -> Result<Answer, ClientError> {
-        self.call("DELETE", path, &[], None)
+        self.call("DELETE", path, &[], None, &json_object)
     }
 
-    fn call(
+    fn call<T>(
         &self,
         method: &str,
         path: &str,
         query: &[(&str, String)],
         body: Option<&Json>,
-    ) -> Result<Answer, ClientError> {
+        read: &dyn Fn(&[u8]) -> Result<T, serde_json::Error>,
+    ) -> Result<Answer<T>, ClientError> {
         let url = format!("{}{path}", self.cfg.base.trim_end_matches('/'));
         let mut renewed = false;
         let mut attempt: u32 = 0;
@@ -126,7 +140,7 @@ impl Client {
                     let total = resp
                         .header("X-Total-Count")
                         .and_then(|t| t.trim().parse::<u64>().ok());
-                    match read_json(resp) {
+                    match read_body(resp).and_then(|b| read(&b).map_err(json_failure)) {
                         Ok(body) => {
                             return Ok(Answer {
                                 status,
@@ -314,24 +328,43 @@ enum ReadFailure {
     Json(serde_json::Error),
 }
 
-fn read_json(resp: ureq::Response) -> Result<Option<Map<String, Json>>, ReadFailure> {
-    let mut buf = Vec::new();
+/// The body's bytes (up to [`MAX_BODY`]).
+fn read_body(resp: ureq::Response) -> Result<Vec<u8>, ReadFailure> {
+    // Sized by Content-Length when sent: no regrowing (and copying) a page's body as it comes.
+    let size = resp
+        .header("Content-Length")
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .unwrap_or(1 << 16)
+        .min(MAX_BODY);
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(1 << 16));
     resp.into_reader()
         .take(MAX_BODY)
         .read_to_end(&mut buf)
         .map_err(ReadFailure::Io)?;
+    Ok(buf)
+}
+
+/// A reader's JSON error: a body cut short by a broken connection reads as an end of file in
+/// the middle of the JSON, and is retried; any other is the body's.
+fn json_failure(e: serde_json::Error) -> ReadFailure {
+    if e.is_eof() {
+        ReadFailure::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the answer ended early",
+        ))
+    } else {
+        ReadFailure::Json(e)
+    }
+}
+
+/// A body as a JSON object (`None` when empty).
+fn json_object(buf: &[u8]) -> Result<Option<Map<String, Json>>, serde_json::Error> {
     if buf.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    match serde_json::from_slice::<Json>(&buf) {
-        Ok(Json::Object(m)) => Ok(Some(m)),
-        Ok(_) => Err(ReadFailure::Json(serde::de::Error::custom("not an object"))),
-        // A body cut short by a broken connection reads as an EOF in the middle of the JSON.
-        Err(e) if e.is_eof() => Err(ReadFailure::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the answer ended early",
-        ))),
-        Err(e) => Err(ReadFailure::Json(e)),
+    match serde_json::from_slice::<Json>(buf)? {
+        Json::Object(m) => Ok(Some(m)),
+        _ => Err(serde::de::Error::custom("not an object")),
     }
 }
 

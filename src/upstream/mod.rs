@@ -1,10 +1,12 @@
 //! The SIS side of the gateway: `rosterbridge sync` pulls the roster from the SIS's own
 //! OneRoster 1.1 or 1.2 REST API into the store ([`pull`]: a full sync with bulk semantics, or
 //! a delta from the last run's high-water mark), and sends the gradebook records apps wrote
-//! back to it ([`push`]). [`client`] owns the HTTP: TLS, OAuth, retries and politeness.
+//! back to it ([`push`]). [`client`] owns the HTTP: TLS, OAuth, retries and politeness;
+//! [`json`] the borrowed JSON tree pages are read into.
 //! Both run on plain threads (the CLI, or the server's scheduler), never on the async workers.
 
 pub mod client;
+pub mod json;
 pub mod pull;
 pub mod push;
 pub mod schedule;

@@ -17,18 +17,17 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
 
-use chrono::{DateTime, Utc};
-use indicatif::{MultiProgress, ProgressBar};
-use serde_json::{Map, Value as Json};
-
 use super::client::{Client, ClientError};
+use super::json::{Light, Obj};
 use super::{SyncError, UpstreamConfig};
 use crate::export::PackageWriter;
-use crate::http::rest::input::ref_id;
+use crate::http::rest::input::{ref_id, JsonObject, JsonValue};
 use crate::ingest::{Diags, Mode};
 use crate::model::catalog::{layout, Column, Entity, Target, Version};
 use crate::model::record::{Record, Status};
 use crate::model::time;
+use chrono::{DateTime, Utc};
+use indicatif::{MultiProgress, ProgressBar};
 
 /// The collections pulled, in the order they are asked for (resources only when the upstream
 /// grants them: a 401, 403 or 404 for them leaves resources and their links as they are).
@@ -420,7 +419,12 @@ fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
         query.push(("filter", f.clone()));
     }
     let path = collection_path(sh.cfg.version, job.entity);
-    let answer = match sh.client.get(&path, &query) {
+    let how = Reading {
+        entity: job.entity,
+        v1p1: sh.cfg.version == Version::V1_1,
+        full: sh.full,
+    };
+    let answer = match sh.client.get_with(&path, &query, &|body| how.page(body)) {
         Ok(a) => a,
         Err(ClientError::Refused(401 | 403 | 404, why)) if job.entity == Entity::Resources => {
             tracing::info!(%why, "upstream: no resources granted; resources left as they are");
@@ -431,22 +435,22 @@ fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
         Err(e) => return Err(SyncError::Client(e)),
     };
     let key = job.entity.name();
-    let items = match answer.body.as_ref().and_then(|b| b.get(key)) {
-        Some(Json::Array(a)) => a,
-        Some(_) => {
+    let read = match answer.body {
+        PageRead::Records(r) => r,
+        PageRead::NotArray => {
             return Err(SyncError::Client(ClientError::Protocol(format!(
                 "GET {path}: '{key}' is not an array"
             ))))
         }
-        None => {
+        PageRead::Missing => {
             return Err(SyncError::Client(ClientError::Protocol(format!(
                 "GET {path} (offset {}): HTTP {} without the '{key}' key the answer must hold",
                 job.offset, answer.status
             ))))
         }
     };
-    let got = items.len() as u64;
-    take(sh, job.entity, items)?;
+    let got = read.items;
+    take(sh, job.entity, read)?;
     if let Some(b) = sh.bars.get(&job.entity) {
         if let Some(t) = answer.total {
             b.set_length(t);
@@ -493,53 +497,99 @@ struct Taken {
     children: Vec<Record>,
 }
 
-/// Read one page's `items` of `entity` into its out (and 1.2 users' roles and profiles).
-fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError> {
-    let v1p1 = sh.cfg.version == Version::V1_1;
-    let file = format!("upstream {}", entity.name());
-    let mut recs: Vec<Taken> = Vec::with_capacity(items.len());
-    let mut v11_users: Vec<V11User> = Vec::new();
-    let mut newest: Option<DateTime<Utc>> = None;
-    for item in items {
-        let Json::Object(o) = item else {
-            sh.shape
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .error(
-                    &file,
-                    0,
-                    "",
-                    "wire-shape",
-                    "an item of the collection is not an object",
-                );
-            continue;
+/// A page's body: its records, or why it is not a page of the collection.
+enum PageRead {
+    Records(Read),
+    /// An empty body, or one without the collection's key.
+    Missing,
+    NotArray,
+}
+
+/// What a page's items became. Reading touches nothing shared (a page read again after a
+/// retry starts afresh); [`take`] then adds it to the pull.
+#[derive(Default)]
+struct Read {
+    /// Items on the page (read or not): how far the paging moves.
+    items: u64,
+    recs: Vec<Taken>,
+    /// Items that cannot be read: (sourcedId, rule, message).
+    shape: Vec<(String, &'static str, String)>,
+    v11_users: Vec<V11User>,
+    org_types: Vec<(String, String)>,
+    newest: Option<DateTime<Utc>>,
+}
+
+/// How a page of one collection is read.
+struct Reading {
+    entity: Entity,
+    v1p1: bool,
+    full: bool,
+}
+
+impl Reading {
+    /// Read a page's bytes into records (the JSON as a borrowed tree, `upstream::json`).
+    fn page(&self, body: &[u8]) -> Result<PageRead, serde_json::Error> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(PageRead::Missing);
+        }
+        let json = Light::parse(body)?;
+        let Some(top) = json.object() else {
+            return Err(serde::de::Error::custom("not an object"));
         };
-        let id = o.get("sourcedId").and_then(Json::as_str).unwrap_or("");
+        let items = match top.member(self.entity.name()) {
+            Some(Light::Array(a)) => a,
+            Some(_) => return Ok(PageRead::NotArray),
+            None => return Ok(PageRead::Missing),
+        };
+        let mut read = Read {
+            items: items.len() as u64,
+            recs: Vec::with_capacity(items.len()),
+            ..Read::default()
+        };
+        for item in items {
+            self.item(item, &mut read);
+        }
+        Ok(PageRead::Records(read))
+    }
+
+    /// Read one item of a page into `read`.
+    fn item(&self, item: &Light<'_>, read: &mut Read) {
+        let (entity, v1p1) = (self.entity, self.v1p1);
+        let Some(o) = item.object() else {
+            read.shape.push((
+                String::new(),
+                "wire-shape",
+                "an item of the collection is not an object".into(),
+            ));
+            return;
+        };
+        let id = o
+            .member("sourcedId")
+            .and_then(JsonValue::text)
+            .unwrap_or("");
         let mut rec = match crate::http::rest::input::record(entity, o, v1p1) {
             Ok(r) if !r.sourced_id.is_empty() => r,
             Ok(_) => {
-                shape(
-                    sh,
-                    &file,
-                    "",
+                read.shape.push((
+                    String::new(),
                     "required",
                     "a record without a sourcedId".into(),
-                );
-                continue;
+                ));
+                return;
             }
             Err(m) => {
-                shape(sh, &file, id, "wire-shape", m.0);
-                continue;
+                read.shape.push((id.to_string(), "wire-shape", m.0));
+                return;
             }
         };
-        if let Some(d) = o.get("dateLastModified").and_then(Json::as_str) {
+        if let Some(d) = o.member("dateLastModified").and_then(JsonValue::text) {
             if let Some(t) = time::parse_datetime(d) {
-                newest = newest.max(Some(t));
+                read.newest = read.newest.max(Some(t));
             }
             rec.date_last_modified = Some(d.to_string());
         }
-        if sh.full && rec.status == Status::ToBeDeleted {
-            continue;
+        if self.full && rec.status == Status::ToBeDeleted {
+            return;
         }
         let mut kids: Vec<Record> = Vec::new();
         if let Some(link) = match entity {
@@ -552,26 +602,23 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
         }
         if entity == Entity::Orgs {
             if let Some(t) = rec.get("type") {
-                sh.org_types
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(rec.sourced_id.clone(), t.to_string());
+                read.org_types.push((rec.sourced_id.clone(), t.to_string()));
             }
         }
         if entity == Entity::Users {
             if v1p1 {
                 let orgs: Vec<String> = o
-                    .get("orgs")
-                    .and_then(Json::as_array)
+                    .member("orgs")
+                    .and_then(JsonValue::array)
                     .map(|a| a.iter().filter_map(ref_id).map(str::to_string).collect())
                     .unwrap_or_default();
-                v11_users.push(V11User {
+                read.v11_users.push(V11User {
                     id: rec.sourced_id.clone(),
                     status: rec.status,
                     date_last_modified: rec.date_last_modified.clone(),
                     role: o
-                        .get("role")
-                        .and_then(Json::as_str)
+                        .member("role")
+                        .and_then(JsonValue::text)
                         .unwrap_or("")
                         .to_string(),
                     orgs,
@@ -580,16 +627,39 @@ fn take(sh: &Shared<'_>, entity: Entity, items: &[Json]) -> Result<(), SyncError
                 match children(o, &rec) {
                     Ok((r, p)) => kids.extend(r.into_iter().chain(p)),
                     Err(m) => {
-                        shape(sh, &file, &rec.sourced_id, "wire-shape", m);
-                        continue;
+                        read.shape.push((rec.sourced_id, "wire-shape", m));
+                        return;
                     }
                 }
             }
         }
-        recs.push(Taken {
+        read.recs.push(Taken {
             rec,
             children: kids,
         });
+    }
+}
+
+/// Add one page's records to the pull: its entity's out (and the children's), the 1.1
+/// users, the orgs' types, what could not be read.
+fn take(sh: &Shared<'_>, entity: Entity, read: Read) -> Result<(), SyncError> {
+    let Read {
+        recs,
+        shape: bad,
+        mut v11_users,
+        org_types,
+        newest,
+        ..
+    } = read;
+    let file = format!("upstream {}", entity.name());
+    for (id, rule, message) in bad {
+        shape(sh, &file, &id, rule, message);
+    }
+    if !org_types.is_empty() {
+        sh.org_types
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(org_types);
     }
     if newest.is_some() {
         let mut n = sh.newest.lock().unwrap_or_else(PoisonError::into_inner);
@@ -663,15 +733,14 @@ fn shape(sh: &Shared<'_>, file: &str, id: &str, rule: &'static str, message: Str
 }
 
 /// A class's, course's or 1.2 user's `resources[]` as `link` records (`parent:resource`).
-fn resource_links(o: &Map<String, Json>, parent: &Record, link: Entity) -> Vec<Record> {
+fn resource_links(o: &Obj<'_>, parent: &Record, link: Entity) -> Vec<Record> {
     let field = match link {
         Entity::ClassResources => "classSourcedId",
         Entity::CourseResources => "courseSourcedId",
         _ => "userSourcedId",
     };
-    o.get("resources")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
+    o.member("resources")
+        .and_then(JsonValue::array)
         .unwrap_or(&[])
         .iter()
         .filter_map(ref_id)
@@ -688,21 +757,16 @@ fn resource_links(o: &Map<String, Json>, parent: &Record, link: Entity) -> Vec<R
 
 /// A 1.2 user's `roles[]` and `userProfiles[]` as role and profile records (a role's id is
 /// `user:org:role`, stable from one sync to the next; a profile's is its `profileId`).
-fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Record>), String> {
+fn children(o: &Obj<'_>, user: &Record) -> Result<(Vec<Record>, Vec<Record>), String> {
     let uid = user.sourced_id.as_str();
-    let text = |m: &Map<String, Json>, k: &str| m.get(k).and_then(Json::as_str).map(str::to_string);
+    let text = |m: &Obj<'_>, k: &str| m.member(k).and_then(JsonValue::text).map(str::to_string);
     let mut roles = Vec::new();
-    for r in o
-        .get("roles")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
-        let Json::Object(m) = r else {
+    for r in o.member("roles").and_then(JsonValue::array).unwrap_or(&[]) {
+        let Some(m) = r.object() else {
             return Err("roles: an item is not an object".into());
         };
         let org = m
-            .get("org")
+            .member("org")
             .and_then(ref_id)
             .ok_or("roles: an item without an org")?;
         let role = text(m, "role").ok_or("roles: an item without a role")?;
@@ -718,8 +782,8 @@ fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Re
             ("beginDate", "beginDate"),
             ("endDate", "endDate"),
         ] {
-            let v = match m.get(k) {
-                Some(Json::Object(_)) => m.get(k).and_then(ref_id).map(str::to_string),
+            let v = match m.member(k) {
+                Some(v @ Light::Object(_)) => ref_id(v).map(str::to_string),
                 _ => text(m, k),
             };
             if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -730,12 +794,11 @@ fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Re
     }
     let mut profiles = Vec::new();
     for p in o
-        .get("userProfiles")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
+        .member("userProfiles")
+        .and_then(JsonValue::array)
         .unwrap_or(&[])
     {
-        let Json::Object(m) = p else {
+        let Some(m) = p.object() else {
             return Err("userProfiles: an item is not an object".into());
         };
         let id = text(m, "profileId").ok_or("userProfiles: an item without a profileId")?;
@@ -748,10 +811,11 @@ fn children(o: &Map<String, Json>, user: &Record) -> Result<(Vec<Record>, Vec<Re
                 rec.set(k, v);
             }
         }
-        if let Some(Json::Object(c)) = m
-            .get("credentials")
-            .and_then(Json::as_array)
+        if let Some(c) = m
+            .member("credentials")
+            .and_then(JsonValue::array)
             .and_then(|a| a.first())
+            .and_then(JsonValue::object)
         {
             for (k, f) in [
                 ("type", "credentialType"),
