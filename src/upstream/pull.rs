@@ -22,6 +22,7 @@ use super::json::{Light, Obj};
 use super::{SyncError, UpstreamConfig};
 use crate::export::PackageWriter;
 use crate::http::rest::input::{ref_id, JsonObject, JsonValue};
+use crate::http::rest::routes::{Api, Service};
 use crate::ingest::{Diags, Mode};
 use crate::model::catalog::{layout, Column, Entity, Target, Version};
 use crate::model::record::{Record, Status};
@@ -63,13 +64,11 @@ const RESOURCE_LINKS: [Entity; 3] = [
     Entity::CourseResources,
 ];
 
-/// The REST path of `entity`'s collection on a `version` upstream.
+/// The REST path of `entity`'s collection on a `version` upstream (its service's base, as this
+/// server routes it).
 pub fn collection_path(version: Version, entity: Entity) -> String {
-    match (version, entity) {
-        (Version::V1_2, Entity::Resources) => "/ims/oneroster/resources/v1p2/resources".into(),
-        (Version::V1_1, _) => format!("/ims/oneroster/v1p1/{}", entity.name()),
-        (Version::V1_2, _) => format!("/ims/oneroster/rostering/v1p2/{}", entity.name()),
-    }
+    let base = Api::of(version).base_of(Service::of(entity));
+    format!("{base}/{}", entity.name())
 }
 
 /// What one pull fetched, before the import.

@@ -13,6 +13,7 @@ use serde_json::{Map, Value as Json};
 use super::client::{Client, ClientError};
 use super::{SyncError, UpstreamConfig};
 use crate::http::rest::render::Renderer;
+use crate::http::rest::routes::{Api, Method, Service};
 use crate::model::catalog::{Entity, Version};
 use crate::model::record::{Record, Status};
 use crate::store::records::{self, Scan};
@@ -41,22 +42,18 @@ pub struct PushReport {
     pub interrupted: Option<String>,
 }
 
-fn singular(e: Entity) -> &'static str {
-    match e {
-        Entity::Categories => "category",
-        Entity::ScoreScales => "scoreScale",
-        Entity::LineItems => "lineItem",
-        _ => "result",
-    }
-}
-
-fn path(version: Version, e: Entity, id: &str) -> Option<String> {
+/// Where a record of `e` is `PUT` and `DELETE`d on a `version` upstream, and the key its body
+/// is wrapped in: the PUT route of this server's own route table (`None` when the version has
+/// none: 1.1 has no score scales).
+fn endpoint(version: Version, e: Entity, id: &str) -> Option<(String, &'static str)> {
+    let api = Api::of(version);
+    let service = Service::of(e);
+    let route = service.routes().iter().find(|r| {
+        r.entity == e && r.method == Method::Put && r.single && r.only.is_none_or(|o| o == api)
+    })?;
     let id = crate::auth::oauth1::encode(id);
-    match version {
-        Version::V1_1 if e == Entity::ScoreScales => None,
-        Version::V1_1 => Some(format!("/ims/oneroster/v1p1/{}/{id}", e.name())),
-        Version::V1_2 => Some(format!("/ims/oneroster/gradebook/v1p2/{}/{id}", e.name())),
-    }
+    let path = route.path.replace("{sourcedId}", &id);
+    Some((format!("{}{path}", api.base_of(service)), route.key))
 }
 
 /// Send everything queued.
@@ -85,7 +82,7 @@ pub fn push(store: &Store, cfg: &UpstreamConfig, client: &Client) -> Result<Push
             let scan = Scan {
                 active_only: false,
                 since: None,
-                column_in: Some(("sourced_id", ids.clone())),
+                column_in: Some(("sourced_id", ids)),
             };
             records::scan(&mut conn, e, &scan, |_, page| {
                 found.extend(page.into_iter().map(|r| (r.sourced_id.clone(), r)));
@@ -107,7 +104,7 @@ pub fn push(store: &Store, cfg: &UpstreamConfig, client: &Client) -> Result<Push
                     deletions.push((e, q.clone()));
                     continue;
                 }
-                let Some(p) = path(cfg.version, e, &q.sourced_id) else {
+                let Some((p, key)) = endpoint(cfg.version, e, &q.sourced_id) else {
                     state::done(&mut conn, q)?;
                     continue;
                 };
@@ -116,7 +113,7 @@ pub fn push(store: &Store, cfg: &UpstreamConfig, client: &Client) -> Result<Push
                     Version::V1_2 => renderer.v1p2(rec, &rel),
                 };
                 let mut body = Map::new();
-                body.insert(singular(e).to_string(), json);
+                body.insert(key.to_string(), json);
                 let sent = client.put(&p, &Json::Object(body));
                 match settle(&mut conn, q, e, sent.map(|_| ()), &mut report)? {
                     Some(true) => report.sent += 1,
@@ -128,7 +125,7 @@ pub fn push(store: &Store, cfg: &UpstreamConfig, client: &Client) -> Result<Push
     }
     deletions.sort_by_key(|(e, _)| std::cmp::Reverse(ORDER.iter().position(|o| o == e)));
     for (e, q) in deletions {
-        let Some(p) = path(cfg.version, e, &q.sourced_id) else {
+        let Some((p, _)) = endpoint(cfg.version, e, &q.sourced_id) else {
             state::done(&mut conn, &q)?;
             continue;
         };

@@ -21,6 +21,14 @@ pub enum Api {
 impl Api {
     pub const ALL: [Api; 2] = [Api::V1p1, Api::V1p2];
 
+    /// The REST binding of a OneRoster `version`.
+    pub fn of(version: crate::model::catalog::Version) -> Api {
+        match version {
+            crate::model::catalog::Version::V1_1 => Api::V1p1,
+            crate::model::catalog::Version::V1_2 => Api::V1p2,
+        }
+    }
+
     /// Base path of the rostering service.
     pub fn base(self) -> &'static str {
         self.base_of(Service::Rostering)
