@@ -351,31 +351,28 @@ fn stored_children(
                 )
             }));
         };
-        if full {
+        // All of them, or those of the listed parents (a thousand parents per scan).
+        let only: Vec<Option<(&str, Vec<String>)>> = if full {
+            vec![None]
+        } else {
+            let Some(parents) = listed.get(&parent) else {
+                continue;
+            };
+            parents
+                .chunks(1000)
+                .map(|chunk| Some((column, chunk.to_vec())))
+                .collect()
+        };
+        for column_in in only {
             let scan = Scan {
                 active_only: true,
                 since: None,
-                column_in: None,
+                column_in,
             };
             records::scan(&mut conn, child, &scan, |_, page| {
                 take(page);
                 Ok(())
             })?;
-        } else {
-            let Some(parents) = listed.get(&parent) else {
-                continue;
-            };
-            for chunk in parents.chunks(1000) {
-                let scan = Scan {
-                    active_only: true,
-                    since: None,
-                    column_in: Some((column, chunk.to_vec())),
-                };
-                records::scan(&mut conn, child, &scan, |_, page| {
-                    take(page);
-                    Ok(())
-                })?;
-            }
         }
         out.push((child, found));
     }
