@@ -177,6 +177,18 @@ fn sync(down: &Server, cfg: &UpstreamConfig, full: bool) -> upstream::SyncReport
     .unwrap()
 }
 
+/// [`sync`], which must commit (the diagnostics shown when it does not).
+fn synced(down: &Server, cfg: &UpstreamConfig, full: bool) -> upstream::SyncReport {
+    let r = sync(down, cfg, full);
+    assert_eq!(
+        r.import.outcome,
+        Outcome::Committed,
+        "{:?}",
+        r.import.diags.list
+    );
+    r
+}
+
 fn mirror(db: TestDb, version: Version) {
     let up = upstream_server();
     let down = Server::start(db, Settings::default());
@@ -195,13 +207,7 @@ fn mirror(db: TestDb, version: Version) {
     }
 
     // The first sync is full, and the downstream answers as the upstream does.
-    let r = sync(&down, &cfg, false);
-    assert_eq!(
-        r.import.outcome,
-        Outcome::Committed,
-        "{:?}",
-        r.import.diags.list
-    );
+    let r = synced(&down, &cfg, false);
     assert!(r.full && r.since.is_none());
     assert_eq!(
         r.fetched[&Entity::Users],
@@ -247,13 +253,7 @@ fn mirror(db: TestDb, version: Version) {
     change(&up.db, batch);
 
     // The delta carries exactly those.
-    let r = sync(&down, &cfg, false);
-    assert_eq!(
-        r.import.outcome,
-        Outcome::Committed,
-        "{:?}",
-        r.import.diags.list
-    );
+    let r = synced(&down, &cfg, false);
     assert!(!r.full && r.since.is_some());
     assert_eq!(
         r.fetched[&Entity::Users],
@@ -270,8 +270,7 @@ fn mirror(db: TestDb, version: Version) {
     assert_eq!(changed(&r), want);
     assert_same(&up, &down, version);
     // Nothing new upstream: a delta changes nothing.
-    let r = sync(&down, &cfg, false);
-    assert_eq!(r.import.outcome, Outcome::Committed);
+    let r = synced(&down, &cfg, false);
     assert!(changed(&r).is_empty(), "{:?}", changed(&r));
 
     // Deleted upstream (a student with her enrollments and demographics, and her guardian): a
@@ -310,13 +309,7 @@ fn mirror(db: TestDb, version: Version) {
         r.status = Status::ToBeDeleted;
     }
     change(&up.db, batch);
-    let r = sync(&down, &cfg, true);
-    assert_eq!(
-        r.import.outcome,
-        Outcome::Committed,
-        "{:?}",
-        r.import.diags.list
-    );
+    let r = synced(&down, &cfg, true);
     want = BTreeMap::from([
         ("users", (0, 0, 2)),
         ("roles", (0, 0, 2)),
@@ -609,13 +602,7 @@ fn faults_end_in_a_complete_sync_or_a_refused_one_with_the_store_unchanged() {
         _ => Fault::Pass,
     });
     let t0 = std::time::Instant::now();
-    let r = sync(&down, &cfg, true);
-    assert_eq!(
-        r.import.outcome,
-        Outcome::Committed,
-        "{:?}",
-        r.import.diags.list
-    );
+    let r = synced(&down, &cfg, true);
     assert!(
         t0.elapsed() >= Duration::from_secs(1),
         "Retry-After: 1 was waited"
@@ -714,8 +701,7 @@ fn faults_end_in_a_complete_sync_or_a_refused_one_with_the_store_unchanged() {
 
     // The upstream back: the delta completes.
     proxy.set(None, false, |_, _| Fault::Pass);
-    let r = sync(&down, &cfg, false);
-    assert_eq!(r.import.outcome, Outcome::Committed);
+    synced(&down, &cfg, false);
     assert_same(&up, &down, Version::V1_2);
 }
 
@@ -825,8 +811,7 @@ fn push_once(version: Version) {
     if let Auth::OAuth2 { in_body, .. } = &mut cfg.auth {
         *in_body = true;
     }
-    let r = sync(&down, &cfg, true);
-    assert_eq!(r.import.outcome, Outcome::Committed);
+    synced(&down, &cfg, true);
     let queued = |s: &Server| {
         rosterbridge::store::upstream::queued(&mut s.db.store.conn().unwrap()).unwrap()
     };
@@ -933,8 +918,7 @@ fn push_once(version: Version) {
     // A run with nothing queued sends nothing; the sync does not queue what it receives.
     let p = upstream::push::push(&down.db.store, &cfg, &client).unwrap();
     assert_eq!((p.sent, p.deleted), (0, 0));
-    let r = sync(&down, &cfg, false);
-    assert_eq!(r.import.outcome, Outcome::Committed);
+    synced(&down, &cfg, false);
     assert!(queued(&down).is_empty());
 }
 
@@ -994,13 +978,7 @@ fn a_store_loaded_from_csv_keeps_its_ids_when_it_moves_to_the_api() {
         let down = Server::start(db, Settings::default());
         let cfg = config(&up, &up.base, version, READS);
         let roles_before = down.db.snapshot(false)["roles"].clone();
-        let r = sync(&down, &cfg, true);
-        assert_eq!(
-            r.import.outcome,
-            Outcome::Committed,
-            "{:?}",
-            r.import.diags.list
-        );
+        let r = synced(&down, &cfg, true);
         if version == Version::V1_2 {
             assert!(changed(&r).is_empty(), "{version:?}: {:?}", changed(&r));
             assert_eq!(down.db.snapshot(false)["roles"], roles_before);
@@ -1039,13 +1017,7 @@ fn a_store_loaded_from_csv_keeps_its_ids_when_it_moves_to_the_api() {
             .unwrap();
         user.set("givenName", "Moved");
         change(&up.db, vec![extra, user]);
-        let r = sync(&down, &cfg, false);
-        assert_eq!(
-            r.import.outcome,
-            Outcome::Committed,
-            "{:?}",
-            r.import.diags.list
-        );
+        let r = synced(&down, &cfg, false);
         let c = changed(&r);
         assert_eq!(c["users"], (0, 1, 0), "{version:?}: {c:?}");
         if version == Version::V1_2 {
@@ -1067,8 +1039,7 @@ fn the_token_is_renewed_before_it_expires() {
         .token_life
         .store(2, std::sync::atomic::Ordering::SeqCst);
     proxy.set(None, false, |_, _| Fault::Stall(300));
-    let r = sync(&down, &cfg, true);
-    assert_eq!(r.import.outcome, Outcome::Committed);
+    let r = synced(&down, &cfg, true);
     assert_eq!(r.retries, 0, "no request refused or retried");
     let seen = proxy.seen();
     let tokens = seen.iter().filter(|l| l.contains("/oauth/token")).count();
