@@ -856,6 +856,14 @@ impl Entity {
         }
     }
 
+    /// For association entities ([`Entity::parent`]): the parent's entity and the field of this
+    /// entity naming the parent record.
+    pub fn parent_field(self) -> Option<(Entity, &'static Field)> {
+        let (parent, column) = self.parent()?;
+        let field = self.fields().iter().find(|f| f.column == column)?;
+        Some((parent, field))
+    }
+
     /// The association entities a gradebook record's 1.2 JSON carries inline: its
     /// `scoreScale` link rows (line items and results; an assessment line item's or result's
     /// score scale is a field of its own) and its `learningObjectiveSet` rows.

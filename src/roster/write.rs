@@ -119,8 +119,8 @@ fn checked_after(records: &[Record]) -> Vec<(Entity, String)> {
     let mut out: Vec<(Entity, String)> = Vec::new();
     for r in records.iter().filter(|r| !ruled_before(r.entity)) {
         match r.entity.parent() {
-            Some((parent, column)) => {
-                let field = r.entity.fields().iter().find(|f| f.column == column);
+            Some((parent, _)) => {
+                let field = r.entity.parent_field().map(|(_, f)| f);
                 if let Some(id) = field.and_then(|f| r.get(f.name)) {
                     out.push((parent, id.to_string()));
                 }
@@ -208,8 +208,8 @@ fn guard(roster: &mut Roster<'_>, need: Need<'_>, records: &[Record]) -> Result<
     for entity in Entity::ALL {
         let of_entity = records.iter().filter(|r| r.entity == entity);
         let (target, ids): (Entity, Vec<String>) = match entity.parent() {
-            Some((parent, column)) if !ruled_before(parent) => {
-                let field = entity.fields().iter().find(|f| f.column == column);
+            Some((parent, _)) if !ruled_before(parent) => {
+                let field = entity.parent_field().map(|(_, f)| f);
                 let mut stored_parents = Vec::new();
                 let ids: Vec<String> = of_entity.map(|r| r.sourced_id.clone()).collect();
                 for r in roster.unrestricted().by_ids(need, entity, &ids, true)? {
@@ -323,17 +323,11 @@ pub(super) fn grade_outbox(records: &[Record]) -> BTreeMap<Entity, BTreeSet<Stri
             Entity::Categories | Entity::ScoreScales | Entity::LineItems | Entity::Results => {
                 (r.entity, r.sourced_id.clone())
             }
-            e => match e.parent() {
-                Some((p @ (Entity::LineItems | Entity::Results), _)) => {
-                    let field = e
-                        .fields()
-                        .iter()
-                        .find(|f| Some(f.column) == e.parent().map(|(_, c)| c));
-                    match field.and_then(|f| r.get(f.name)) {
-                        Some(id) => (p, id.to_string()),
-                        None => continue,
-                    }
-                }
+            e => match e.parent_field() {
+                Some((p @ (Entity::LineItems | Entity::Results), f)) => match r.get(f.name) {
+                    Some(id) => (p, id.to_string()),
+                    None => continue,
+                },
                 _ => continue,
             },
         };

@@ -328,7 +328,5 @@ pub fn links(
 
 /// The field of an association row naming the record it belongs to.
 fn parent_field(link: Entity) -> &'static str {
-    link.parent()
-        .and_then(|(_, column)| link.fields().iter().find(|f| f.column == column))
-        .map_or("", |f| f.name)
+    link.parent_field().map_or("", |(_, f)| f.name)
 }

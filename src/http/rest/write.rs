@@ -293,10 +293,7 @@ fn reconcile(
 ) -> Result<Vec<Record>, crate::roster::ReadError> {
     let mut out = Vec::new();
     for (entity, mut wanted) in links {
-        let Some(field) = entity
-            .parent()
-            .and_then(|(_, column)| entity.fields().iter().find(|f| f.column == column))
-        else {
+        let Some((_, field)) = entity.parent_field() else {
             continue;
         };
         let conds = vec![
