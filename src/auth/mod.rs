@@ -41,7 +41,8 @@ pub enum OAuthError {
     InvalidScope,
 }
 
-fn random_hex(bytes: usize) -> Result<String, AuthError> {
+/// `bytes` random bytes as lowercase hex (secrets, ids, nonces).
+pub(crate) fn random_hex(bytes: usize) -> Result<String, AuthError> {
     let mut buf = vec![0u8; bytes];
     getrandom::getrandom(&mut buf).map_err(|e| AuthError::Random(e.to_string()))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())

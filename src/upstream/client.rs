@@ -209,7 +209,7 @@ impl Client {
         match &self.cfg.auth {
             Auth::None => Ok(None),
             Auth::OAuth1 { key, secret } => {
-                Ok(Some(oauth1_header(method, url, query, key, secret)))
+                oauth1_header(method, url, query, key, secret).map(Some)
             }
             Auth::OAuth2 { .. } => {
                 let mut slot = self.token.lock().unwrap_or_else(PoisonError::into_inner);
@@ -407,11 +407,10 @@ fn oauth1_header(
     query: &[(&str, String)],
     key: &str,
     secret: &str,
-) -> String {
+) -> Result<String, ClientError> {
     use crate::auth::oauth1::{base_string, encode, sign, Method};
-    let mut nonce = [0u8; 16];
-    let _ = getrandom::getrandom(&mut nonce);
-    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let nonce = crate::auth::random_hex(16)
+        .map_err(|e| ClientError::Protocol(format!("OAuth 1.0a nonce: {e}")))?;
     let oauth = [
         ("oauth_consumer_key".to_string(), key.to_string()),
         ("oauth_nonce".to_string(), nonce),
@@ -437,7 +436,7 @@ fn oauth1_header(
         .map(|(k, v)| format!("{k}=\"{}\"", encode(v)))
         .collect();
     parts.push(format!("oauth_signature=\"{}\"", encode(&sig)));
-    format!("OAuth {}", parts.join(", "))
+    Ok(format!("OAuth {}", parts.join(", ")))
 }
 
 /// rustls with the system's CA roots and, when given, the CAs of `extra` (PEM).
