@@ -343,7 +343,7 @@ impl ServeArgs {
             trust_forwarded: self.trust_forwarded_headers || file.trust_forwarded_headers,
             upstream: self
                 .upstream
-                .resolve(self.config.as_deref())?
+                .resolve_over(file.upstream)?
                 .map(|(cfg, schedule)| crate::upstream::Syncer::new(cfg, schedule)),
         };
         if s.max_limit < 1 {

@@ -154,6 +154,15 @@ impl UpstreamArgs {
             }
             None => UpstreamArgs::default(),
         };
+        self.resolve_over(file)
+    }
+
+    /// The upstream and the schedule, these flags and environment over `file` (the TOML
+    /// file's `[upstream]` table, as its caller read it).
+    pub fn resolve_over(
+        &self,
+        file: UpstreamArgs,
+    ) -> anyhow::Result<Option<(UpstreamConfig, Option<Schedule>)>> {
         let a = self.over(file);
         let Some(base) = a.upstream.clone() else {
             return Ok(None);
