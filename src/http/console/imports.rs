@@ -350,13 +350,12 @@ struct UpstreamLine {
 /// `GET /console/imports`: the upload form, the SIS upstream (sync now), jobs in progress and
 /// the history of runs.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<Reply, ConsoleError> {
-    let param = |name: &str| {
-        req.query_string()
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
-    };
-    let undone: Option<i64> = param("undone").and_then(|v| v.parse().ok());
-    let sync: Option<String> = param("sync").filter(|v| v == "started" || v == "busy");
+    let q = Form::parse(req.query_string().as_bytes());
+    let undone: Option<i64> = q.get("undone").and_then(|v| v.parse().ok());
+    let sync: Option<String> = q
+        .get("sync")
+        .filter(|v| *v == "started" || *v == "busy")
+        .map(str::to_string);
     signed_in(&req, &state, None, move |st, conn, admin| {
         let runs = import_lines(conn, 100)?;
         let jobs: Vec<JobLine> = st
