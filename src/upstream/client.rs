@@ -33,11 +33,11 @@ pub enum ClientError {
     Tls(String),
 }
 
-/// An upstream answer: its body read as a JSON object (`None` for an empty body), or by the
-/// caller's reader ([`Client::get_with`]).
-pub struct Answer<T = Option<Map<String, Json>>> {
+/// An upstream answer: its body (`None` when empty) read as a JSON object, or by the caller's
+/// reader ([`Client::get_with`]).
+pub struct Answer<T = Map<String, Json>> {
     pub status: u16,
-    pub body: T,
+    pub body: Option<T>,
     /// `X-Total-Count`, when sent.
     pub total: Option<u64>,
 }
@@ -82,8 +82,8 @@ impl Client {
         self.call("GET", path, query, None, &json_object)
     }
 
-    /// `GET base + path` with `query`, retried as [`Client::get`], the body's bytes read by
-    /// `read` (a page read straight into records). A reader's error that is an end of file (a
+    /// `GET base + path` with `query`, retried as [`Client::get`], the body's bytes (when not
+    /// empty) read by `read` (a page read straight into records). A reader's error that is an end of file (a
     /// body cut short) is retried like a broken connection; any other is the upstream's.
     pub fn get_with<T>(
         &self,
@@ -140,7 +140,13 @@ impl Client {
                     let total = resp
                         .header("X-Total-Count")
                         .and_then(|t| t.trim().parse::<u64>().ok());
-                    match read_body(resp).and_then(|b| read(&b).map_err(json_failure)) {
+                    let body = read_body(resp).and_then(|b| {
+                        if b.iter().all(u8::is_ascii_whitespace) {
+                            return Ok(None);
+                        }
+                        read(&b).map(Some).map_err(json_failure)
+                    });
+                    match body {
                         Ok(body) => {
                             return Ok(Answer {
                                 status,
@@ -357,13 +363,10 @@ fn json_failure(e: serde_json::Error) -> ReadFailure {
     }
 }
 
-/// A body as a JSON object (`None` when empty).
-fn json_object(buf: &[u8]) -> Result<Option<Map<String, Json>>, serde_json::Error> {
-    if buf.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
+/// A body as a JSON object.
+fn json_object(buf: &[u8]) -> Result<Map<String, Json>, serde_json::Error> {
     match serde_json::from_slice::<Json>(buf)? {
-        Json::Object(m) => Ok(Some(m)),
+        Json::Object(m) => Ok(m),
         _ => Err(serde::de::Error::custom("not an object")),
     }
 }

@@ -435,13 +435,13 @@ fn page(sh: &Shared<'_>, job: Job) -> Result<Vec<Job>, SyncError> {
     };
     let key = job.entity.name();
     let read = match answer.body {
-        PageRead::Records(r) => r,
-        PageRead::NotArray => {
+        Some(PageRead::Records(r)) => r,
+        Some(PageRead::NotArray) => {
             return Err(SyncError::Client(ClientError::Protocol(format!(
                 "GET {path}: '{key}' is not an array"
             ))))
         }
-        PageRead::Missing => {
+        Some(PageRead::Missing) | None => {
             return Err(SyncError::Client(ClientError::Protocol(format!(
                 "GET {path} (offset {}): HTTP {} without the '{key}' key the answer must hold",
                 job.offset, answer.status
@@ -499,7 +499,7 @@ struct Taken {
 /// A page's body: its records, or why it is not a page of the collection.
 enum PageRead {
     Records(Read),
-    /// An empty body, or one without the collection's key.
+    /// Without the collection's key.
     Missing,
     NotArray,
 }
@@ -528,9 +528,6 @@ struct Reading {
 impl Reading {
     /// Read a page's bytes into records (the JSON as a borrowed tree, `upstream::json`).
     fn page(&self, body: &[u8]) -> Result<PageRead, serde_json::Error> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(PageRead::Missing);
-        }
         let json = Light::parse(body)?;
         let Some(top) = json.object() else {
             return Err(serde::de::Error::custom("not an object"));
