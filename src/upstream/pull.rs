@@ -190,6 +190,7 @@ impl Out {
         let n = self.cols.len();
         let mut rec = csv::StringRecord::new();
         let mut cells: Vec<String> = Vec::with_capacity(n + 3 + keys.len());
+        let title = self.cols.iter().position(|c| c.header == "title");
         while rd.read_record(&mut rec).map_err(SyncError::csv)? {
             cells.clear();
             let kept = rec.get(0).and_then(|id| ids.and_then(|m| m.get(id)));
@@ -203,7 +204,6 @@ impl Out {
                 });
             }
             if let Some(k) = kept {
-                let title = self.cols.iter().position(|c| c.header == "title");
                 if let (Some(cell), Some(v)) = (title.and_then(|t| cells.get_mut(t + 3)), &k.title)
                 {
                     if cell.is_empty() {
@@ -674,13 +674,14 @@ fn take(sh: &Shared<'_>, entity: Entity, read: Read) -> Result<(), SyncError> {
         let mut listed = Vec::new();
         let mut fresh: HashSet<&str> = HashSet::new();
         let mut children: Vec<&Record> = Vec::new();
+        let parent = CHILDREN.iter().any(|(_, p, _)| *p == entity);
         for Taken { rec, children: c } in &recs {
             if !main.push(rec)? {
                 dups += 1;
                 continue;
             }
             fresh.insert(&rec.sourced_id);
-            if CHILDREN.iter().any(|(_, p, _)| *p == entity) {
+            if parent {
                 listed.push(rec.sourced_id.clone());
             }
             children.extend(c);
